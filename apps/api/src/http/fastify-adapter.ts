@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import type { Logger } from '@agentplane/logging';
+
+/** Request bodies above this are refused with 413 before any handler runs. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Fastify with the process logger (so request logs share its redaction) and a request id per
+ * request: the caller's `x-request-id` when it is short and plain, otherwise a fresh one.
+ */
+export function createFastifyAdapter(logger: Logger): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && CALLER_REQUEST_ID.test(given)
+        ? given
+        : 'req_' + randomBytes(12).toString('base64url');
+    },
+  });
+  adapter.getInstance().addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  return adapter;
+}

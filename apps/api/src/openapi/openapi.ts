@@ -1,0 +1,38 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+
+/**
+ * The API contract as the code declares it, with keys sorted so that the checked-in
+ * `openapi.yaml` diffs cleanly. `npm run openapi` writes it; the app serves the same document.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('agentplane')
+    .setDescription(
+      'Control plane for voice and chat agents that bring their own OpenAI-compatible LLM. ' +
+        'Errors are application/problem+json (RFC 9457).',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (ap_…) from the admin CLI' })
+    .build();
+  return sortKeys(SwaggerModule.createDocument(app, config)) as OpenAPIObject;
+}
+
+/** Serves Swagger UI at /docs and the document at /openapi.json. */
+export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    raw: ['json'],
+    customSiteTitle: 'agentplane API',
+  });
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  );
+}

@@ -1,0 +1,28 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class FieldErrorDto {
+  @ApiProperty({ example: 'llm[0].base_url' })
+  path!: string;
+  @ApiProperty({ example: 'https_required' })
+  code!: string;
+  @ApiProperty()
+  message!: string;
+}
+
+/** RFC 9457 problem details, as every error response carries them (application/problem+json). */
+export class ProblemDetailsDto {
+  @ApiProperty({ format: 'uri', example: 'https://agentplane.dev/problems/validation_failed' })
+  type!: string;
+  @ApiProperty({ example: 'Invalid request' })
+  title!: string;
+  @ApiProperty({ example: 422 })
+  status!: number;
+  @ApiProperty()
+  detail!: string;
+  @ApiProperty({ description: 'Stable machine-readable code', example: 'validation_failed' })
+  code!: string;
+  @ApiProperty({ description: 'Also sent as the x-request-id response header' })
+  request_id!: string;
+  @ApiPropertyOptional({ type: [FieldErrorDto] })
+  errors?: FieldErrorDto[];
+}

@@ -1,0 +1,16 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@agentplane/auth';
+import { type AppConfig, ConfigModule } from '@agentplane/config';
+import { DbModule } from '@agentplane/db';
+import { type Logger, LoggingModule } from '@agentplane/logging';
+
+/** What the admin CLI needs: storage (migrated on connect) and the API-key service. No HTTP. */
+@Module({})
+export class CliModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DbModule.forRoot({ poolSize: 2 }), AuthModule],
+    };
+  }
+}

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '@agentplane/clock';
+import { DomainError } from '@agentplane/errors';
+import { ApiKeyCrypto } from './api-key-crypto.js';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { OrganizationRepository } from './organization.repository.js';
+import type { AuthContext, OrgId } from './org-id.js';
+import type { ApiKeySummary, Organization } from './organization.js';
+
+export interface IssuedApiKey {
+  readonly orgId: OrgId;
+  readonly apiKeyId: string;
+  /** The only time the key exists outside its holder's hands. */
+  readonly apiKey: string;
+}
+
+const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+@Injectable()
+export class ApiKeyService {
+  constructor(
+    private readonly crypto: ApiKeyCrypto,
+    private readonly apiKeys: ApiKeyRepository,
+    private readonly organizations: OrganizationRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Issues a key for the named organization, creating the organization on first use. */
+  async issue(orgName: string, keyName?: string): Promise<IssuedApiKey> {
+    assertOrgName(orgName);
+    const org = await this.organizations.findOrCreateByName(orgName);
+    const generated = this.crypto.generate();
+    const summary = await this.apiKeys.create(org.id, {
+      name: keyName ?? null,
+      prefix: generated.prefix,
+      hash: generated.hash,
+    });
+    return { orgId: org.id, apiKeyId: summary.id, apiKey: generated.key };
+  }
+
+  async listForOrg(orgName: string): Promise<{ org: Organization; keys: ApiKeySummary[] }> {
+    assertOrgName(orgName);
+    const org = await this.organizations.findByName(orgName);
+    if (org === undefined) throw DomainError.notFound(`Organization "${orgName}"`);
+    return { org, keys: await this.apiKeys.list(org.id) };
+  }
+
+  async revoke(apiKeyId: string): Promise<ApiKeySummary> {
+    const revoked = await this.apiKeys.revokeById(apiKeyId, this.clock.now());
+    if (revoked === undefined) throw DomainError.notFound(`API key "${apiKeyId}"`);
+    return revoked;
+  }
+
+  /**
+   * Resolves an `Authorization` header to its caller, or throws `unauthenticated`. Every failure
+   * throws the same error; the only work skipped early is for input that is not even shaped like
+   * a key, which tells an attacker nothing they did not send.
+   */
+  async authenticate(authorization: string | undefined): Promise<AuthContext> {
+    const match = /^Bearer +(\S+)$/i.exec(authorization ?? '');
+    const presented = match?.[1];
+    if (presented === undefined || !this.crypto.isWellFormed(presented)) throw DomainError.unauthenticated();
+    const found = await this.apiKeys.findActiveByHash(this.crypto.hash(presented));
+    if (found === undefined || !this.crypto.verify(presented, found.hash)) throw DomainError.unauthenticated();
+    await this.apiKeys.touch(found.id, this.clock.now());
+    return { orgId: found.orgId, apiKeyId: found.id };
+  }
+}
+
+function assertOrgName(name: string): void {
+  if (!ORG_NAME.test(name)) {
+    throw DomainError.validation([
+      {
+        path: 'org',
+        code: 'invalid_org_name',
+        message: 'must be 1-100 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+      },
+    ]);
+  }
+}

@@ -1,0 +1,34 @@
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface MasterKey {
+  /** The id recorded beside every record sealed under this key. */
+  readonly id: string;
+  /** 32 bytes. */
+  readonly key: Uint8Array;
+}
+
+export interface EgressAllowEntry {
+  /** Lower-case host name or IP literal (IPv6 without brackets). */
+  readonly host: string;
+  /** A port, or undefined for any port of that host. */
+  readonly port?: number;
+}
+
+/** Embedded PGlite in a data folder, or an external PostgreSQL. */
+export type StorageConfig =
+  | { readonly kind: 'embedded'; readonly dataDir: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly dataDir: string };
+
+/**
+ * The whole configuration of a process, validated once at boot by `loadConfig`.
+ * Nothing else in the product reads `process.env`.
+ */
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly storage: StorageConfig;
+  /** First entry is the active key. Empty only with embedded storage (a key file is used). */
+  readonly masterKeys: readonly MasterKey[];
+  readonly egressAllowlist: readonly EgressAllowEntry[];
+  readonly logLevel: LogLevel;
+}

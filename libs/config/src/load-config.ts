@@ -1,0 +1,154 @@
+import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import type { AppConfig, EgressAllowEntry, LogLevel, MasterKey } from './app-config.js';
+import { ConfigError, type ConfigProblem } from './config.error.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MASTER_KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Validates the environment into a typed `AppConfig`, collecting every problem before failing so
+ * an operator fixes them in one go. Messages name the variable and never repeat its value, since
+ * some variables hold secrets.
+ */
+export function loadConfig(env: Environment, cwd: string = process.cwd()): AppConfig {
+  const problems: ConfigProblem[] = [];
+  const fail = (variable: string, message: string): undefined => {
+    problems.push({ variable, message });
+    return undefined;
+  };
+
+  const port = parsePort(nonEmpty(env.PORT) ?? '3000', (m) => fail('PORT', m));
+  const host = parseHost(nonEmpty(env.HOST) ?? '127.0.0.1', (m) => fail('HOST', m));
+  const dataDir = resolve(cwd, nonEmpty(env.AGENTPLANE_DATA_DIR) ?? './data');
+  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl, (m) => fail('DATABASE_URL', m));
+
+  const rawKeys = nonEmpty(env.AGENTPLANE_MASTER_KEYS);
+  const masterKeys =
+    rawKeys === undefined ? [] : parseMasterKeys(rawKeys, (m) => fail('AGENTPLANE_MASTER_KEYS', m));
+  if (rawKeys === undefined && databaseUrl !== undefined) {
+    // With a shared database every instance must hold the same keys, so none may invent its own.
+    fail(
+      'AGENTPLANE_MASTER_KEYS',
+      'is required when DATABASE_URL is set (comma-separated id:base64 of 32 bytes; first is active)',
+    );
+  }
+
+  const allowlist = parseAllowlist(env.AGENTPLANE_EGRESS_ALLOWLIST ?? '', (m) =>
+    fail('AGENTPLANE_EGRESS_ALLOWLIST', m),
+  );
+
+  const logLevelRaw = (nonEmpty(env.LOG_LEVEL) ?? 'info').toLowerCase();
+  const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel)
+    ? (logLevelRaw as LogLevel)
+    : fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  if (problems.length > 0 || port === undefined || host === undefined || logLevel === undefined) {
+    throw new ConfigError(problems);
+  }
+  return {
+    port,
+    host,
+    storage:
+      databaseUrl === undefined
+        ? { kind: 'embedded', dataDir }
+        : { kind: 'postgres', url: databaseUrl, dataDir },
+    masterKeys: masterKeys ?? [],
+    egressAllowlist: allowlist ?? [],
+    logLevel,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
+
+function parsePort(raw: string, fail: (m: string) => undefined): number | undefined {
+  if (!/^\d{1,5}$/.test(raw)) return fail('must be a whole number from 0 to 65535');
+  const port = Number(raw);
+  return port <= 65535 ? port : fail('must be a whole number from 0 to 65535');
+}
+
+function parseHost(raw: string, fail: (m: string) => undefined): string | undefined {
+  if (isIP(raw) !== 0 || isHostName(raw)) return raw;
+  return fail('must be an IP address or a host name to listen on');
+}
+
+function isHostName(raw: string): boolean {
+  const name = raw.toLowerCase();
+  return name.length <= 253 && name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+function checkDatabaseUrl(raw: string, fail: (m: string) => undefined): void {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail('must be a postgres:// or postgresql:// connection URL');
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    fail('must be a postgres:// or postgresql:// connection URL');
+  }
+}
+
+function parseMasterKeys(raw: string, fail: (m: string) => undefined): MasterKey[] | undefined {
+  const keys: MasterKey[] = [];
+  const seen = new Set<string>();
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const [index, entry] of entries.entries()) {
+    const where = `entry ${index + 1}`;
+    const colon = entry.indexOf(':');
+    if (colon <= 0) return fail(`${where} must look like id:base64`);
+    const id = entry.slice(0, colon);
+    const material = entry.slice(colon + 1);
+    if (!MASTER_KEY_ID.test(id)) {
+      return fail(`${where} has an invalid id (1-32 of A-Z a-z 0-9 . _ -, starting alphanumeric)`);
+    }
+    if (seen.has(id)) return fail(`key id "${id}" appears more than once`);
+    seen.add(id);
+    if (!BASE64.test(material)) return fail(`key "${id}" is not valid base64`);
+    const key = new Uint8Array(Buffer.from(material, 'base64'));
+    if (key.length !== 32) return fail(`key "${id}" must decode to exactly 32 bytes`);
+    keys.push({ id, key });
+  }
+  return keys;
+}
+
+function parseAllowlist(raw: string, fail: (m: string) => undefined): EgressAllowEntry[] | undefined {
+  const entries: EgressAllowEntry[] = [];
+  for (const item of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const entry = parseAllowEntry(item.toLowerCase());
+    if (entry === undefined) {
+      return fail(`"${item}" is not host or host:port (IPv6 as [addr] or [addr]:port)`);
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+function parseAllowEntry(item: string): EgressAllowEntry | undefined {
+  const bracketed = /^\[([0-9a-f:.]+)\](?::(\d{1,5}))?$/.exec(item);
+  if (bracketed) {
+    const [, host, port] = bracketed;
+    if (host === undefined || isIP(host) !== 6) return undefined;
+    return withPort(host, port);
+  }
+  const [host, port, extra] = item.split(':');
+  if (host === undefined || extra !== undefined) return undefined;
+  if (isIP(host) !== 4 && !isHostName(host)) return undefined;
+  return withPort(host, port);
+}
+
+function withPort(host: string, port: string | undefined): EgressAllowEntry | undefined {
+  if (port === undefined) return { host };
+  const n = Number(port);
+  return /^\d{1,5}$/.test(port) && n >= 1 && n <= 65535 ? { host, port: n } : undefined;
+}
+

@@ -1,0 +1,74 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { StorageConfig } from '@agentplane/config';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+import { defaultMigrationsDir, readMigrations } from './migrations/migration-source.js';
+import { runMigrations } from './migrations/migration-runner.js';
+import type { MigrationReport } from './migrations/migration.js';
+
+export interface ConnectOptions {
+  /** Defaults to `prisma/migrations` of this checkout. */
+  readonly migrationsDir?: string;
+  /** Pool size for an external PostgreSQL (embedded storage always uses one connection). */
+  readonly poolSize?: number;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The process's link to PostgreSQL: starts or attaches to embedded storage, or connects to
+ * `DATABASE_URL`, applies pending migrations, then holds the pool Prisma runs on.
+ */
+export class DatabaseConnection {
+  private closed = false;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly migrations: MigrationReport,
+    readonly embedded: EmbeddedPostgres | undefined,
+  ) {}
+
+  static async open(storage: StorageConfig, logger: Logger, options: ConnectOptions = {}): Promise<DatabaseConnection> {
+    const embedded = storage.kind === 'embedded' ? await EmbeddedPostgres.open(storage.dataDir, logger) : undefined;
+    try {
+      const base: pg.ClientConfig =
+        embedded === undefined
+          ? { connectionString: storage.kind === 'postgres' ? storage.url : undefined }
+          : { host: embedded.endpoint.host, port: embedded.endpoint.port, user: 'postgres', database: 'postgres' };
+      const clientConfig: pg.ClientConfig = { ...base, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'agentplane' };
+
+      const migrations = await DatabaseConnection.migrate(clientConfig, logger, options.migrationsDir);
+      // PGlite runs every connection on one session, so only a single pooled connection keeps
+      // transactions isolated from each other.
+      const pool = new pg.Pool({ ...clientConfig, max: embedded === undefined ? (options.poolSize ?? 10) : 1 });
+      pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
+      return new DatabaseConnection(pool, migrations, embedded);
+    } catch (error) {
+      await embedded?.close();
+      throw error;
+    }
+  }
+
+  private static async migrate(
+    clientConfig: pg.ClientConfig,
+    logger: Logger,
+    migrationsDir = defaultMigrationsDir(),
+  ): Promise<MigrationReport> {
+    const migrations = await readMigrations(migrationsDir);
+    // A dedicated session: the advisory lock belongs to it and ends with it even on a crash.
+    const client = new pg.Client(clientConfig);
+    await client.connect();
+    try {
+      return await runMigrations(client, migrations, logger);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+    await this.embedded?.close();
+  }
+}

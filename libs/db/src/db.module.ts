@@ -1,0 +1,42 @@
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { Logger } from 'pino';
+import { APP_CONFIG, type AppConfig } from '@agentplane/config';
+import { LOGGER } from '@agentplane/logging';
+import { DatabaseConnection, type ConnectOptions } from './database-connection.js';
+import { DatabaseHealth } from './database-health.js';
+import { PrismaService } from './prisma.service.js';
+
+@Global()
+@Module({})
+export class DbModule implements OnApplicationShutdown {
+  constructor(@Inject(DatabaseConnection) private readonly connection: DatabaseConnection) {}
+
+  /** Connects (and migrates) while the module initialises; needs ConfigModule and LoggingModule. */
+  static forRoot(options: ConnectOptions = {}): DynamicModule {
+    return {
+      module: DbModule,
+      providers: [
+        {
+          provide: DatabaseConnection,
+          inject: [APP_CONFIG, LOGGER],
+          useFactory: (config: AppConfig, logger: Logger) =>
+            DatabaseConnection.open(config.storage, logger, options),
+        },
+        {
+          provide: PrismaService,
+          inject: [DatabaseConnection],
+          useFactory: (connection: DatabaseConnection) =>
+            new PrismaService({ adapter: new PrismaPg(connection.pool) }),
+        },
+        DatabaseHealth,
+      ],
+      exports: [DatabaseConnection, PrismaService, DatabaseHealth],
+    };
+  }
+
+  // After every module's onModuleDestroy (Prisma disconnects there), release pool and storage.
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,10 @@
+export { DbModule } from './db.module.js';
+export { DatabaseConnection, type ConnectOptions } from './database-connection.js';
+export { DatabaseHealth } from './database-health.js';
+export { PrismaService } from './prisma.service.js';
+export { EmbeddedPostgres, type EmbeddedEndpoint } from './embedded-postgres.js';
+export { runMigrations, MigrationError, PRISMA_ADVISORY_LOCK_KEY } from './migrations/migration-runner.js';
+export { readMigrations, defaultMigrationsDir } from './migrations/migration-source.js';
+export type { Migration, MigrationReport } from './migrations/migration.js';
+export { Prisma } from './generated/prisma/client.js';
+export { newId } from './ids.js';
