@@ -62,7 +62,7 @@ export async function runMigrations(
         );
       }
       if (row !== undefined) {
-        if (row.checksum !== migration.checksum) {
+        if (!migration.acceptedChecksums.includes(row.checksum)) {
           throw new MigrationError(
             `Migration ${migration.name} was changed after it was applied ` +
               `(checksum in database ${row.checksum.slice(0, 12)}…, on disk ${migration.checksum.slice(0, 12)}…). ` +

@@ -21,13 +21,21 @@ export async function readMigrations(dir: string): Promise<Migration[]> {
     }
     // Prisma checksums the file's bytes as they are; so do we, or `migrate status` would disagree.
     const bytes = await readFile(join(dir, name, 'migration.sql'));
+    const sql = bytes.toString('utf8');
+    const lf = sql.replace(/\r\n/g, '\n');
+    const checksum = sha256(bytes);
     migrations.push({
       name,
-      sql: bytes.toString('utf8'),
-      checksum: createHash('sha256').update(bytes).digest('hex'),
+      sql,
+      checksum,
+      acceptedChecksums: [...new Set([checksum, sha256(lf), sha256(lf.replace(/\n/g, '\r\n'))])],
     });
   }
   return migrations;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /**

@@ -5,6 +5,11 @@ export interface Migration {
   readonly sql: string;
   /** sha256 of `migration.sql`, hex: the value Prisma records in `_prisma_migrations.checksum`. */
   readonly checksum: string;
+  /**
+   * Checksums an applied record may carry for this same file: Prisma also accepts the file with
+   * LF or CRLF line endings, so a checkout on another OS does not look "changed".
+   */
+  readonly acceptedChecksums: readonly string[];
 }
 
 export interface MigrationReport {

@@ -1,0 +1,54 @@
+import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { DomainError, ErrorCode } from '@agentplane/errors';
+import { describe as describeCode, toProblem } from './problem-details.js';
+
+describe('toProblem', () => {
+  it('maps every error code to a status', () => {
+    for (const code of Object.values(ErrorCode)) {
+      const { status, title } = describeCode(code);
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(title).not.toBe('');
+    }
+  });
+
+  it('carries a domain error with its field errors', () => {
+    const problem = toProblem(
+      DomainError.validation([{ path: 'llm[0].base_url', code: 'https_required', message: 'must use https' }]),
+      'req_1',
+    );
+    expect(problem).toEqual({
+      type: 'https://agentplane.dev/problems/validation_failed',
+      title: 'Invalid request',
+      status: 422,
+      detail: 'The request is invalid.',
+      code: 'validation_failed',
+      request_id: 'req_1',
+      errors: [{ path: 'llm[0].base_url', code: 'https_required', message: 'must use https' }],
+    });
+  });
+
+  it('gives framework 4xx errors a generic detail', () => {
+    expect(toProblem(new NotFoundException('Cannot GET /secret-path'), 'r')).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'No such route.',
+    });
+    expect(toProblem(new PayloadTooLargeException(), 'r')).toMatchObject({ status: 413, code: 'payload_too_large' });
+    const fastifyError = Object.assign(new Error('Unsupported Media Type: application/xml'), {
+      statusCode: 415,
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    });
+    expect(toProblem(fastifyError, 'r')).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+  });
+
+  it('answers unknown errors with 500, the request id and nothing else', () => {
+    const problem = toProblem(new Error('connection to postgres://admin:hunter2@db failed'), 'req_42');
+    expect(problem).toMatchObject({ status: 500, code: 'internal_error', title: 'Internal Server Error' });
+    expect(problem.detail).toContain('req_42');
+    expect(JSON.stringify(problem)).not.toContain('hunter2');
+    // Something that only looks like an HTTP error is still unknown if its status is not 4xx.
+    expect(toProblem(Object.assign(new Error('x'), { statusCode: 502 }), 'r').status).toBe(500);
+    expect(toProblem('a string', 'r').status).toBe(500);
+    expect(toProblem(null, 'r').status).toBe(500);
+  });
+});

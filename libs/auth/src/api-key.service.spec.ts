@@ -1,0 +1,105 @@
+import { jest } from '@jest/globals';
+import type { Clock } from '@agentplane/clock';
+import { DomainError, ErrorCode } from '@agentplane/errors';
+import { ApiKeyCrypto } from './api-key-crypto.js';
+import type { ApiKeyRepository } from './api-key.repository.js';
+import { ApiKeyService } from './api-key.service.js';
+import type { OrganizationRepository } from './organization.repository.js';
+import { asOrgId } from './org-id.js';
+
+const NOW = new Date('2026-11-22T10:00:00Z');
+const ORG = asOrgId('org_test');
+
+function setup() {
+  const crypto = new ApiKeyCrypto();
+  const stored = crypto.generate();
+  const apiKeys = {
+    findActiveByHash: jest.fn(async (hash: Uint8Array) =>
+      Buffer.from(hash).equals(Buffer.from(stored.hash)) ? { id: 'key_1', orgId: ORG, hash: stored.hash } : undefined,
+    ),
+    touch: jest.fn(async () => undefined),
+    create: jest.fn(async () => ({
+      id: 'key_new',
+      orgId: ORG,
+      name: null,
+      prefix: 'ap_xxxxxx',
+      createdAt: NOW,
+      lastUsedAt: null,
+      revokedAt: null,
+    })),
+    revokeById: jest.fn(async () => undefined),
+  };
+  const organizations = {
+    findOrCreateByName: jest.fn(async (name: string) => ({ id: ORG, name, createdAt: NOW })),
+    findByName: jest.fn(async () => undefined),
+  };
+  const clock: Clock = { now: () => NOW };
+  const service = new ApiKeyService(
+    crypto,
+    apiKeys as unknown as ApiKeyRepository,
+    organizations as unknown as OrganizationRepository,
+    clock,
+  );
+  return { service, apiKeys, organizations, stored };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return error instanceof DomainError ? error.code : undefined;
+  }
+}
+
+describe('ApiKeyService.authenticate', () => {
+  it('returns the caller and records the use', async () => {
+    const { service, apiKeys, stored } = setup();
+    await expect(service.authenticate(`Bearer ${stored.key}`)).resolves.toEqual({ orgId: ORG, apiKeyId: 'key_1' });
+    expect(apiKeys.touch).toHaveBeenCalledWith('key_1', NOW);
+  });
+
+  it.each([undefined, '', 'Bearer', 'Basic abc', 'Bearer short', 'Bearer  ', `Token ap_${'a'.repeat(43)}`])(
+    'refuses %j without a database lookup',
+    async (header) => {
+      const { service, apiKeys } = setup();
+      expect(await codeOf(service.authenticate(header))).toBe(ErrorCode.Unauthenticated);
+      expect(apiKeys.findActiveByHash).not.toHaveBeenCalled();
+    },
+  );
+
+  it('refuses an unknown or revoked key with the same error', async () => {
+    const { service, apiKeys } = setup();
+    const unknown = new ApiKeyCrypto().generate().key;
+    const error = await service.authenticate(`Bearer ${unknown}`).catch((e: unknown) => e);
+    expect(error).toEqual(DomainError.unauthenticated());
+    expect(apiKeys.findActiveByHash).toHaveBeenCalledTimes(1);
+    expect(apiKeys.touch).not.toHaveBeenCalled();
+  });
+});
+
+describe('ApiKeyService.issue', () => {
+  it('creates the organization if needed and returns the key once', async () => {
+    const { service, apiKeys, organizations } = setup();
+    const issued = await service.issue('acme', 'ci');
+    expect(organizations.findOrCreateByName).toHaveBeenCalledWith('acme');
+    expect(issued.apiKey).toMatch(/^ap_/);
+    const [, data] = apiKeys.create.mock.calls[0] as unknown as [unknown, { hash: Uint8Array; prefix: string; name: string }];
+    expect(data.name).toBe('ci');
+    expect(issued.apiKey.startsWith(data.prefix)).toBe(true);
+    expect(JSON.stringify(data)).not.toContain(issued.apiKey.slice(9));
+  });
+
+  it.each(['', ' acme', 'a/b', 'x'.repeat(101)])('refuses the organization name %j', async (name) => {
+    const { service, organizations } = setup();
+    expect(await codeOf(service.issue(name))).toBe(ErrorCode.ValidationFailed);
+    expect(organizations.findOrCreateByName).not.toHaveBeenCalled();
+  });
+});
+
+describe('ApiKeyService.revoke', () => {
+  it('reports a missing key as not found', async () => {
+    const { service } = setup();
+    expect(await codeOf(service.revoke('key_missing'))).toBe(ErrorCode.NotFound);
+  });
+});

@@ -1,0 +1,101 @@
+import { ConfigError } from './config.error.js';
+import { loadConfig, type Environment } from './load-config.js';
+
+const KEY_A = Buffer.alloc(32, 1).toString('base64');
+const KEY_B = Buffer.alloc(32, 2).toString('base64');
+
+function problemsOf(env: Environment): { variable: string; message: string }[] {
+  try {
+    loadConfig(env, '/srv/app');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected loadConfig to fail');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults for embedded storage', () => {
+    expect(loadConfig({}, '/srv/app')).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      storage: { kind: 'embedded', dataDir: '/srv/app/data' },
+      masterKeys: [],
+      egressAllowlist: [],
+      logLevel: 'info',
+    });
+  });
+
+  it('parses every variable', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/agentplane',
+        AGENTPLANE_DATA_DIR: '/var/lib/agentplane',
+        AGENTPLANE_MASTER_KEYS: `k2:${KEY_B}, k1:${KEY_A}`,
+        AGENTPLANE_EGRESS_ALLOWLIST: 'LLM.test, 127.0.0.1:8443,[::1]:9443',
+        LOG_LEVEL: 'DEBUG',
+      },
+      '/srv/app',
+    );
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.storage).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://postgres@127.0.0.1:5432/agentplane',
+      dataDir: '/var/lib/agentplane',
+    });
+    expect(config.masterKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(Buffer.from(config.masterKeys[0]!.key).equals(Buffer.alloc(32, 2))).toBe(true);
+    expect(config.egressAllowlist).toEqual([
+      { host: 'llm.test' },
+      { host: '127.0.0.1', port: 8443 },
+      { host: '::1', port: 9443 },
+    ]);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it.each<[string, Environment]>([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['HOST', { HOST: 'not a host' }],
+    ['HOST', { HOST: 'bad_host!' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/db', AGENTPLANE_MASTER_KEYS: `k1:${KEY_A}` }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url', AGENTPLANE_MASTER_KEYS: `k1:${KEY_A}` }],
+    ['AGENTPLANE_MASTER_KEYS', { DATABASE_URL: 'postgres://localhost/db' }],
+    ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: KEY_A }],
+    ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: `k1:${Buffer.alloc(16).toString('base64')}` }],
+    ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: 'k1:not*base64' }],
+    ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: `k1:${KEY_A},k1:${KEY_B}` }],
+    ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: `bad id:${KEY_A}` }],
+    ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: 'https://llm.test' }],
+    ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: 'llm.test:0' }],
+    ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: '::1' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ])('names %s when it is invalid (%j)', (variable, env) => {
+    const problems = problemsOf(env);
+    expect(problems.map((p) => p.variable)).toEqual([variable]);
+  });
+
+  it('reports every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'x', LOG_LEVEL: 'x', AGENTPLANE_MASTER_KEYS: 'x' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(['AGENTPLANE_MASTER_KEYS', 'LOG_LEVEL', 'PORT']);
+  });
+
+  it('never repeats secret values in its messages', () => {
+    const secretUrl = 'mysql://admin:hunter2-secret@db/x';
+    const shortKey = Buffer.from('short-secret-material').toString('base64');
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: secretUrl, AGENTPLANE_MASTER_KEYS: `k1:${shortKey}` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('AGENTPLANE_MASTER_KEYS');
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain(shortKey);
+  });
+});

@@ -1,0 +1,59 @@
+import { createApiKey, startApi, type RunningApi } from './support/processes.js';
+import { createTestStorage, type TestStorage } from './support/storage.js';
+
+describe('problem+json for every error', () => {
+  let storage: TestStorage;
+  let api: RunningApi;
+  let key: string;
+
+  beforeAll(async () => {
+    storage = await createTestStorage();
+    api = await startApi(storage.env);
+    key = (await createApiKey('errors', storage.env)).api_key;
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await storage?.dispose();
+  });
+
+  const expectProblem = async (res: Response, status: number, code: string): Promise<Record<string, unknown>> => {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status, code, type: `https://agentplane.dev/problems/${code}` });
+    expect(typeof body.title).toBe('string');
+    expect(typeof body.detail).toBe('string');
+    return body;
+  };
+
+  it('answers an unknown route with 404 (after authentication)', async () => {
+    await expectProblem(await fetch(`${api.url}/v1/nothing-here`, { headers: { authorization: `Bearer ${key}` } }), 404, 'not_found');
+  });
+
+  it('answers an unparseable body with 400 without echoing it', async () => {
+    const res = await fetch(`${api.url}/v1/organization`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"api_key": "sk-live-should-not-echo"',
+    });
+    const body = await expectProblem(res, 400, 'bad_request');
+    expect(JSON.stringify(body)).not.toContain('sk-live');
+  });
+
+  it('answers a body over 256 KB with 413', async () => {
+    const res = await fetch(`${api.url}/v1/organization`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(300 * 1024) }),
+    });
+    await expectProblem(res, 413, 'payload_too_large');
+  });
+
+  it('echoes a plain caller request id and replaces an unsafe one', async () => {
+    const mine = await fetch(`${api.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
+    expect(mine.headers.get('x-request-id')).toBe('trace-123');
+    const unsafe = await fetch(`${api.url}/healthz`, { headers: { 'x-request-id': 'a'.repeat(200) } });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+});

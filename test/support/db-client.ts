@@ -1,0 +1,31 @@
+import { pino } from 'pino';
+import pg from 'pg';
+import { EmbeddedPostgres } from '@agentplane/db';
+import type { TestStorage } from './storage.js';
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** Opens the test storage in this process and hands out plain pg clients to it. */
+export async function openTestDatabase(storage: TestStorage): Promise<{
+  client(): Promise<pg.Client>;
+  close(): Promise<void>;
+}> {
+  const embedded = storage.kind === 'embedded' ? await EmbeddedPostgres.open(storage.dataDir, silentLogger) : undefined;
+  const config: pg.ClientConfig =
+    embedded === undefined
+      ? { connectionString: storage.url }
+      : { host: embedded.endpoint.host, port: embedded.endpoint.port, user: 'postgres', database: 'postgres' };
+  const clients: pg.Client[] = [];
+  return {
+    client: async () => {
+      const client = new pg.Client(config);
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
+    close: async () => {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await embedded?.close();
+    },
+  };
+}
