@@ -1,4 +1,7 @@
-import { createApiKey, runCli, runProcess, startApi, type RunningApi } from './support/processes.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { createApiKey, ROOT, runCli, runProcess, startApi, type RunningApi } from './support/processes.js';
 import { createTestStorage, type TestStorage } from './support/storage.js';
 
 describe('API keys over HTTP', () => {
@@ -24,10 +27,13 @@ describe('API keys over HTTP', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('serves the docs and the spec without a key', async () => {
-    expect((await fetch(`${api.url}/docs`)).status).toBe(200);
+  it('serves the docs and the spec, identical to the checked-in openapi.yaml, without a key', async () => {
+    const docs = await fetch(`${api.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger-ui');
     const spec = (await (await fetch(`${api.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/healthz', '/v1/organization']));
+    expect(spec).toEqual(parse(await readFile(join(ROOT, 'openapi.yaml'), 'utf8')));
   });
 
   it('answers every kind of bad credential with the same 401 problem', async () => {

@@ -1,10 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '@agentplane/auth';
 import { DatabaseHealth } from '@agentplane/db';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import { HealthResponseDto } from './health-response.dto.js';
-import { ProblemDetailsDto } from '../problem/problem-details.dto.js';
+import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 
 @ApiTags('operations')
 @Controller('healthz')
@@ -15,7 +15,7 @@ export class HealthController {
   @Get()
   @ApiOperation({ operationId: 'getHealth', summary: 'Liveness and database readiness' })
   @ApiOkResponse({ type: HealthResponseDto })
-  @ApiServiceUnavailableResponse({ type: ProblemDetailsDto, description: 'The database does not answer' })
+  @ApiProblemResponse(503, 'The database does not answer')
   async check(): Promise<HealthResponseDto> {
     if (!(await this.database.isHealthy())) {
       throw new DomainError(ErrorCode.DatabaseUnavailable, 'The database did not answer.');

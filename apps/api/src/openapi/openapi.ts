@@ -13,7 +13,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are application/problem+json (RFC 9457).',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (ap_…) from the admin CLI' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'ap_…',
+      description: 'An organization API key, issued by `npm run cli -- api-keys create`',
+    })
     .build();
   return sortKeys(SwaggerModule.createDocument(app, config)) as OpenAPIObject;
 }

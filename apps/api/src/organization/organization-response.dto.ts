@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import type { Organization } from '@agentplane/auth';
 
+@ApiSchema({ name: 'Organization' })
 export class OrganizationResponseDto {
   @ApiProperty({ example: 'org_5k2mc8q1vz3x0r9d7t4b6n8p2a' })
   id!: string;

@@ -1,11 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthContext, CurrentAuth, OrganizationService } from '@agentplane/auth';
 import { OrganizationResponseDto } from './organization-response.dto.js';
-import { ProblemDetailsDto } from '../problem/problem-details.dto.js';
+import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 
 @ApiTags('organization')
 @ApiBearerAuth()
+@ApiProblemResponse(401, 'Missing, unknown or revoked API key')
 @Controller('v1/organization')
 export class OrganizationController {
   constructor(private readonly organizations: OrganizationService) {}
@@ -13,7 +14,6 @@ export class OrganizationController {
   @Get()
   @ApiOperation({ operationId: 'getOrganization', summary: 'The organization the API key belongs to' })
   @ApiOkResponse({ type: OrganizationResponseDto })
-  @ApiUnauthorizedResponse({ type: ProblemDetailsDto })
   async get(@CurrentAuth() auth: AuthContext): Promise<OrganizationResponseDto> {
     return OrganizationResponseDto.from(await this.organizations.get(auth.orgId));
   }

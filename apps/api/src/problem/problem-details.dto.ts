@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'FieldError' })
 export class FieldErrorDto {
   @ApiProperty({ example: 'llm[0].base_url' })
   path!: string;
@@ -10,6 +11,7 @@ export class FieldErrorDto {
 }
 
 /** RFC 9457 problem details, as every error response carries them (application/problem+json). */
+@ApiSchema({ name: 'ProblemDetails' })
 export class ProblemDetailsDto {
   @ApiProperty({ format: 'uri', example: 'https://agentplane.dev/problems/validation_failed' })
   type!: string;
