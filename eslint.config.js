@@ -20,9 +20,14 @@ export default tseslint.config(
           message: 'Read configuration through AppConfig (libs/config); only entry points pass process.env to loadConfig.',
         },
       ],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/apps/**', '../../apps/*'], message: 'A lib must not import an app.' }] },
+        { patterns: [{ group: ['**/apps/**', '@agentplane/api', '@agentplane/cli'], message: 'A lib must not import an app.' }] },
       ],
     },
   },

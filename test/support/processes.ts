@@ -1,9 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout root, found from the sources (Jest) or from dist/ (benchmarks). */
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'prisma'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no checkout root above ${start}`);
+  }
+}
 const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
 const CLI_MAIN = join(ROOT, 'dist/apps/cli/src/main.js');
 

@@ -3,6 +3,20 @@ import { newId, PrismaService } from '@agentplane/db';
 import { asOrgId, type OrgId } from './org-id.js';
 import type { ApiKeySummary } from './organization.js';
 
+export interface ActiveApiKey {
+  readonly id: string;
+  readonly orgId: OrgId;
+  readonly hash: Uint8Array;
+  readonly lastUsedAt: Date | null;
+}
+
+export interface ActiveApiKey {
+  readonly id: string;
+  readonly orgId: OrgId;
+  readonly hash: Uint8Array;
+  readonly lastUsedAt: Date | null;
+}
+
 const SUMMARY = {
   id: true,
   orgId: true,
@@ -12,9 +26,6 @@ const SUMMARY = {
   lastUsedAt: true,
   revokedAt: true,
 } as const;
-
-// Recording every single use would turn each request into a write; a minute's precision is plenty.
-const LAST_USED_PRECISION_MS = 60_000;
 
 @Injectable()
 export class ApiKeyRepository {
@@ -41,22 +52,16 @@ export class ApiKeyRepository {
    * The authentication lookup, the one query that runs before a tenant is known. Unknown and
    * revoked keys take the same path and give the same answer.
    */
-  async findActiveByHash(hash: Uint8Array<ArrayBuffer>): Promise<{ id: string; orgId: OrgId; hash: Uint8Array<ArrayBuffer> } | undefined> {
+  async findActiveByHash(hash: Uint8Array<ArrayBuffer>): Promise<ActiveApiKey | undefined> {
     const row = await this.prisma.apiKey.findFirst({
       where: { hash, revokedAt: null },
-      select: { id: true, orgId: true, hash: true },
+      select: { id: true, orgId: true, hash: true, lastUsedAt: true },
     });
-    return row === null ? undefined : { id: row.id, orgId: asOrgId(row.orgId), hash: row.hash };
+    return row === null ? undefined : { ...row, orgId: asOrgId(row.orgId) };
   }
 
-  async touch(id: string, now: Date): Promise<void> {
-    await this.prisma.apiKey.updateMany({
-      where: {
-        id,
-        OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_PRECISION_MS) } }],
-      },
-      data: { lastUsedAt: now },
-    });
+  async recordUse(id: string, now: Date): Promise<void> {
+    await this.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: now } });
   }
 
   /**

@@ -10,14 +10,16 @@ import { asOrgId } from './org-id.js';
 const NOW = new Date('2026-11-22T10:00:00Z');
 const ORG = asOrgId('org_test');
 
-function setup() {
+function setup(lastUsedAt: Date | null = null) {
   const crypto = new ApiKeyCrypto();
   const stored = crypto.generate();
   const apiKeys = {
     findActiveByHash: jest.fn(async (hash: Uint8Array) =>
-      Buffer.from(hash).equals(Buffer.from(stored.hash)) ? { id: 'key_1', orgId: ORG, hash: stored.hash } : undefined,
+      Buffer.from(hash).equals(Buffer.from(stored.hash))
+        ? { id: 'key_1', orgId: ORG, hash: stored.hash, lastUsedAt }
+        : undefined,
     ),
-    touch: jest.fn(async () => undefined),
+    recordUse: jest.fn(async () => undefined),
     create: jest.fn(async () => ({
       id: 'key_new',
       orgId: ORG,
@@ -56,7 +58,16 @@ describe('ApiKeyService.authenticate', () => {
   it('returns the caller and records the use', async () => {
     const { service, apiKeys, stored } = setup();
     await expect(service.authenticate(`Bearer ${stored.key}`)).resolves.toEqual({ orgId: ORG, apiKeyId: 'key_1' });
-    expect(apiKeys.touch).toHaveBeenCalledWith('key_1', NOW);
+    expect(apiKeys.recordUse).toHaveBeenCalledWith('key_1', NOW);
+  });
+
+  it('records use at most once a minute', async () => {
+    const recent = setup(new Date(NOW.getTime() - 59_000));
+    await recent.service.authenticate(`Bearer ${recent.stored.key}`);
+    expect(recent.apiKeys.recordUse).not.toHaveBeenCalled();
+    const stale = setup(new Date(NOW.getTime() - 60_000));
+    await stale.service.authenticate(`Bearer ${stale.stored.key}`);
+    expect(stale.apiKeys.recordUse).toHaveBeenCalledWith('key_1', NOW);
   });
 
   it.each([undefined, '', 'Bearer', 'Basic abc', 'Bearer short', 'Bearer  ', `Token ap_${'a'.repeat(43)}`])(
@@ -74,7 +85,7 @@ describe('ApiKeyService.authenticate', () => {
     const error = await service.authenticate(`Bearer ${unknown}`).catch((e: unknown) => e);
     expect(error).toEqual(DomainError.unauthenticated());
     expect(apiKeys.findActiveByHash).toHaveBeenCalledTimes(1);
-    expect(apiKeys.touch).not.toHaveBeenCalled();
+    expect(apiKeys.recordUse).not.toHaveBeenCalled();
   });
 });
 

@@ -15,6 +15,8 @@ export interface IssuedApiKey {
 }
 
 const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+// Recording every use would turn each request into a write; a minute's precision is plenty.
+const LAST_USED_PRECISION_MS = 60_000;
 
 @Injectable()
 export class ApiKeyService {
@@ -62,7 +64,10 @@ export class ApiKeyService {
     if (presented === undefined || !this.crypto.isWellFormed(presented)) throw DomainError.unauthenticated();
     const found = await this.apiKeys.findActiveByHash(this.crypto.hash(presented));
     if (found === undefined || !this.crypto.verify(presented, found.hash)) throw DomainError.unauthenticated();
-    await this.apiKeys.touch(found.id, this.clock.now());
+    const now = this.clock.now();
+    if (found.lastUsedAt === null || now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
+      await this.apiKeys.recordUse(found.id, now);
+    }
     return { orgId: found.orgId, apiKeyId: found.id };
   }
 }
