@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runProcess } from './support/processes.js';
 
@@ -11,8 +13,10 @@ describe('invalid configuration', () => {
     ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: 'k1:c2hvcnQtc2VjcmV0' }],
     ['AGENTPLANE_MASTER_KEYS', { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x' }],
   ])('stops the API before it touches storage, naming %s and showing no stack', async (variable, env) => {
-    const result = await runProcess(process.execPath, [API_MAIN], { AGENTPLANE_DATA_DIR: '/nonexistent/never-created', ...env });
+    const dataDir = join(tmpdir(), `agentplane-never-created-${process.pid}-${Date.now()}`);
+    const result = await runProcess(process.execPath, [API_MAIN], { AGENTPLANE_DATA_DIR: dataDir, ...env });
     expect(result.code).toBe(2);
+    expect(existsSync(dataDir)).toBe(false);
     expect(result.stderr).toContain(`${variable}:`);
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(result.stderr).not.toContain('c2hvcnQtc2VjcmV0');

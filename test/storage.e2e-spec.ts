@@ -111,6 +111,13 @@ describe('storage', () => {
     const result = await runCli(['migrate'], storage.env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Migration 20261122000000_init was changed after it was applied');
+
+    const api = await startApi(storage.env).catch((error: unknown) => error as Error);
+    expect(api).toBeInstanceOf(Error);
+    expect((api as Error).message).toMatch(/API exited with 1 before listening/);
+    expect((api as Error).message).toContain('Migration 20261122000000_init was changed after it was applied');
+    // It let go of the data folder on the way out.
+    expect(existsSync(join(storage.dataDir, 'embedded-postgres.lock'))).toBe(false);
   });
 });
 

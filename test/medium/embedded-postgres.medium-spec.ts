@@ -1,12 +1,13 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { EmbeddedPostgres, type EmbeddedEndpoint } from '@agentplane/db';
+import { EmbeddedPostgres } from '@agentplane/db';
 import { silentLogger } from '../support/db-client.js';
 
-async function query(endpoint: EmbeddedEndpoint, sql: string): Promise<unknown[]> {
-  const client = new pg.Client({ ...endpoint, user: 'postgres', database: 'postgres' });
+async function query(db: EmbeddedPostgres, sql: string): Promise<unknown[]> {
+  const client = new pg.Client(db.clientConfig());
   await client.connect();
   try {
     return (await client.query(sql)).rows;
@@ -15,50 +16,100 @@ async function query(endpoint: EmbeddedEndpoint, sql: string): Promise<unknown[]
   }
 }
 
+const lockOf = (dir: string) => join(dir, 'embedded-postgres.lock');
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('embedded PostgreSQL (PGlite)', () => {
   let dataDir: string;
+  const open: EmbeddedPostgres[] = [];
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'agentplane-embedded-'));
   });
 
   afterEach(async () => {
+    for (const db of open.splice(0).reverse()) await db.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('owns the folder once, lets a second opener attach, and keeps data across reopen', async () => {
-    const owner = await EmbeddedPostgres.open(dataDir, silentLogger);
+  const opening = async (options: { attach: boolean; waitMs?: number }, dir = dataDir) => {
+    const db = await EmbeddedPostgres.open(dir, silentLogger, options);
+    open.push(db);
+    return db;
+  };
+
+  it('lets a CLI attach only once the owner has published, and keeps data across reopen', async () => {
+    const owner = await opening({ attach: false });
     expect(owner.owned).toBe(true);
     expect(owner.endpoint.host).toBe(join(dataDir, 'run'));
-    await query(owner.endpoint, 'CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES (\'hello\')');
+    await query(owner, "CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('hello')");
 
-    const attached = await EmbeddedPostgres.open(dataDir, silentLogger);
-    expect(attached.owned).toBe(false);
-    expect(await query(attached.endpoint, 'SELECT v FROM kept')).toEqual([{ v: 'hello' }]);
-    await attached.close();
+    let attached: EmbeddedPostgres | undefined;
+    const attaching = opening({ attach: true, waitMs: 10_000 }).then((db) => (attached = db));
+    await settle(400);
+    expect(attached).toBeUndefined();
+    await owner.publish();
+    await attaching;
+    expect(attached!.owned).toBe(false);
+    expect(await query(attached!, 'SELECT v FROM kept')).toEqual([{ v: 'hello' }]);
+    await attached!.close();
     // Letting go of an attachment does not stop the owner's server.
-    expect(await query(owner.endpoint, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
+    expect(await query(owner, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
 
     await owner.close();
-    const reopened = await EmbeddedPostgres.open(dataDir, silentLogger);
-    try {
-      expect(reopened.owned).toBe(true);
-      expect(await query(reopened.endpoint, 'SELECT v FROM kept')).toEqual([{ v: 'hello' }]);
-    } finally {
-      await reopened.close();
-    }
+    expect(existsSync(lockOf(dataDir))).toBe(false);
+    const reopened = await opening({ attach: false });
+    expect(reopened.owned).toBe(true);
+    expect(await query(reopened, 'SELECT v FROM kept')).toEqual([{ v: 'hello' }]);
   });
 
-  it('takes over a lock left by a process that no longer exists', async () => {
-    // PID 2^22+1 is above Linux's pid_max default range and cannot be running.
-    await writeFile(join(dataDir, 'embedded-postgres.lock'), JSON.stringify({ pid: 4194305 }));
-    const db = await EmbeddedPostgres.open(dataDir, silentLogger);
-    try {
-      expect(db.owned).toBe(true);
-      const lock = JSON.parse(await readFile(join(dataDir, 'embedded-postgres.lock'), 'utf8')) as { pid: number };
-      expect(lock.pid).toBe(process.pid);
-    } finally {
-      await db.close();
-    }
+  it('makes a second server wait for the folder instead of attaching, then fail clearly', async () => {
+    const owner = await opening({ attach: false });
+    await owner.publish();
+    await expect(opening({ attach: false, waitMs: 300 })).rejects.toThrow(
+      `The data folder ${dataDir} is in use by process ${process.pid}`,
+    );
+  });
+
+  it('lets a waiting server take the folder over when the holder lets go', async () => {
+    const holder = await EmbeddedPostgres.open(dataDir, silentLogger, { attach: false });
+    await holder.publish();
+    const waiting = opening({ attach: false, waitMs: 20_000 });
+    await settle(300);
+    await holder.close();
+    expect((await waiting).owned).toBe(true);
+  });
+
+  it('gives the folder to exactly one of two processes racing for it', async () => {
+    const results = await Promise.allSettled([
+      opening({ attach: false, waitMs: 200 }),
+      opening({ attach: false, waitMs: 200 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+  });
+
+  it.each([
+    ['a process that no longer exists', { pid: 4194305, started: null }],
+    ['this PID from an earlier run (a restarted container)', { pid: process.pid, started: 'earlier' }],
+    ['a live PID that another process reuses', { pid: 1, started: 'not-init-start-time' }],
+  ])('takes over a lock left by %s', async (_label, record) => {
+    await writeFile(lockOf(dataDir), JSON.stringify({ ...record, endpoint: { host: join(dataDir, 'run'), port: 5432 } }));
+    const db = await opening({ attach: true, waitMs: 2_000 });
+    expect(db.owned).toBe(true);
+    const lock = JSON.parse(await readFile(lockOf(dataDir), 'utf8')) as { pid: number };
+    expect(lock.pid).toBe(process.pid);
+  });
+
+  it('serves a data folder whose path is too long for a socket from a private temp folder', async () => {
+    const deep = join(dataDir, 'x'.repeat(60), 'y'.repeat(60));
+    await mkdir(deep, { recursive: true });
+    const db = await opening({ attach: false }, deep);
+    expect(db.endpoint.host.startsWith(tmpdir())).toBe(true);
+    expect(await query(db, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    const socketDir = db.endpoint.host;
+    await db.close();
+    open.pop();
+    expect(existsSync(socketDir)).toBe(false);
   });
 });

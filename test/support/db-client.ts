@@ -10,11 +10,9 @@ export async function openTestDatabase(storage: TestStorage): Promise<{
   client(): Promise<pg.Client>;
   close(): Promise<void>;
 }> {
-  const embedded = storage.kind === 'embedded' ? await EmbeddedPostgres.open(storage.dataDir, silentLogger) : undefined;
-  const config: pg.ClientConfig =
-    embedded === undefined
-      ? { connectionString: storage.url }
-      : { host: embedded.endpoint.host, port: embedded.endpoint.port, user: 'postgres', database: 'postgres' };
+  const embedded =
+    storage.kind === 'embedded' ? await EmbeddedPostgres.open(storage.dataDir, silentLogger, { attach: false }) : undefined;
+  const config: pg.ClientConfig = embedded === undefined ? { connectionString: storage.url } : embedded.clientConfig();
   const clients: pg.Client[] = [];
   return {
     client: async () => {

@@ -21,9 +21,10 @@ async function main(): Promise<void> {
       'AGENTPLANE_EGRESS_ALLOWLIST exempts these hosts from the public-host rule: for development and tests only',
     );
   }
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
   try {
     const startedAt = performance.now();
-    const app = await createApp(config, logger);
+    app = await createApp(config, logger);
     await app.listen({ port: config.port, host: config.host });
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   } catch (error) {
     logger.fatal({ err: error }, 'agentplane failed to start');
     process.stderr.write(`agentplane: failed to start: ${(error as Error).message}\n`);
+    // Release the database (and the embedded data folder) before leaving, e.g. when the port is taken.
+    await app?.close().catch(() => undefined);
     // Let pino flush before leaving.
     logger.flush(() => process.exit(1));
   }

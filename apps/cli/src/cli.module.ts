@@ -10,7 +10,7 @@ export class CliModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DbModule.forRoot({ poolSize: 2 }), AuthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DbModule.forRoot({ poolSize: 2, attachToRunningServer: true }), AuthModule],
     };
   }
 }

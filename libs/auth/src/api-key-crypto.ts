@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 
 export const API_KEY_PREFIX = 'ap_';
@@ -14,10 +14,12 @@ export interface GeneratedApiKey {
 }
 
 /**
- * API-key material. Keys carry 256 random bits, so an unsalted SHA-256 is a sound verifier: no
- * dictionary or brute force reaches a 256-bit preimage, and a deterministic hash lets the guard
- * find the key with one indexed lookup instead of comparing against every row. (A slow password
- * hash would only add latency to every request.)
+ * API-key material. The stored verifier is SHA-256 of the key, deliberately unkeyed: a key holds
+ * 256 random bits, so neither dictionary nor brute force reaches a preimage, and a deterministic
+ * hash lets the guard find the key with one indexed lookup. A pepper (the keyed hash DESIGN.md asks
+ * for when fingerprinting customer secrets, which may be guessable) would add a secret that every
+ * instance must share and that could never rotate without reissuing every key, for no gain here.
+ * A slow password hash would only add latency to every request.
  */
 @Injectable()
 export class ApiKeyCrypto {
@@ -32,11 +34,5 @@ export class ApiKeyCrypto {
 
   hash(key: string): Uint8Array<ArrayBuffer> {
     return new Uint8Array(createHash('sha256').update(key, 'utf8').digest());
-  }
-
-  /** Constant-time check of a presented key against a stored hash. */
-  verify(key: string, storedHash: Uint8Array): boolean {
-    const presented = this.hash(key);
-    return presented.length === storedHash.length && timingSafeEqual(presented, storedHash);
   }
 }

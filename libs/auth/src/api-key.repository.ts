@@ -10,13 +10,6 @@ export interface ActiveApiKey {
   readonly lastUsedAt: Date | null;
 }
 
-export interface ActiveApiKey {
-  readonly id: string;
-  readonly orgId: OrgId;
-  readonly hash: Uint8Array;
-  readonly lastUsedAt: Date | null;
-}
-
 const SUMMARY = {
   id: true,
   orgId: true,
@@ -60,8 +53,12 @@ export class ApiKeyRepository {
     return row === null ? undefined : { ...row, orgId: asOrgId(row.orgId) };
   }
 
-  async recordUse(id: string, now: Date): Promise<void> {
-    await this.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: now } });
+  /** Sets last_used_at unless another request already did so after `notBefore`. */
+  async recordUse(id: string, now: Date, notBefore: Date): Promise<void> {
+    await this.prisma.apiKey.updateMany({
+      where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: notBefore } }] },
+      data: { lastUsedAt: now },
+    });
   }
 
   /**

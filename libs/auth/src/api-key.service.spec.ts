@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '@agentplane/clock';
+import type { Logger } from '@agentplane/logging';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import type { ApiKeyRepository } from './api-key.repository.js';
@@ -36,13 +37,15 @@ function setup(lastUsedAt: Date | null = null) {
     findByName: jest.fn(async () => undefined),
   };
   const clock: Clock = { now: () => NOW };
+  const logger = { warn: jest.fn() };
   const service = new ApiKeyService(
     crypto,
     apiKeys as unknown as ApiKeyRepository,
     organizations as unknown as OrganizationRepository,
     clock,
+    logger as unknown as Logger,
   );
-  return { service, apiKeys, organizations, stored };
+  return { service, apiKeys, organizations, stored, logger };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | undefined> {
@@ -58,16 +61,24 @@ describe('ApiKeyService.authenticate', () => {
   it('returns the caller and records the use', async () => {
     const { service, apiKeys, stored } = setup();
     await expect(service.authenticate(`Bearer ${stored.key}`)).resolves.toEqual({ orgId: ORG, apiKeyId: 'key_1' });
-    expect(apiKeys.recordUse).toHaveBeenCalledWith('key_1', NOW);
+    expect(apiKeys.recordUse).toHaveBeenCalledWith('key_1', NOW, new Date(NOW.getTime() - 60_000));
+  });
+
+  it('still authenticates when recording the use fails, and logs it without the key', async () => {
+    const { service, apiKeys, stored, logger } = setup();
+    apiKeys.recordUse.mockRejectedValueOnce(new Error('connection reset'));
+    await expect(service.authenticate(`Bearer ${stored.key}`)).resolves.toEqual({ orgId: ORG, apiKeyId: 'key_1' });
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(stored.key);
   });
 
   it('records use at most once a minute', async () => {
     const recent = setup(new Date(NOW.getTime() - 59_000));
     await recent.service.authenticate(`Bearer ${recent.stored.key}`);
     expect(recent.apiKeys.recordUse).not.toHaveBeenCalled();
-    const stale = setup(new Date(NOW.getTime() - 60_000));
+    const stale = setup(new Date(NOW.getTime() - 60_001));
     await stale.service.authenticate(`Bearer ${stale.stored.key}`);
-    expect(stale.apiKeys.recordUse).toHaveBeenCalledWith('key_1', NOW);
+    expect(stale.apiKeys.recordUse).toHaveBeenCalledTimes(1);
   });
 
   it.each([undefined, '', 'Bearer', 'Basic abc', 'Bearer short', 'Bearer  ', `Token ap_${'a'.repeat(43)}`])(

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@agentplane/clock';
 import { DomainError } from '@agentplane/errors';
+import { LOGGER, type Logger } from '@agentplane/logging';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { OrganizationRepository } from './organization.repository.js';
@@ -25,6 +26,7 @@ export class ApiKeyService {
     private readonly apiKeys: ApiKeyRepository,
     private readonly organizations: OrganizationRepository,
     private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** Issues a key for the named organization, creating the organization on first use. */
@@ -62,11 +64,16 @@ export class ApiKeyService {
     const match = /^Bearer +(\S+)$/i.exec(authorization ?? '');
     const presented = match?.[1];
     if (presented === undefined || !this.crypto.isWellFormed(presented)) throw DomainError.unauthenticated();
+    // An exact match on a 256-bit hash: no prefix of the secret is ever compared.
     const found = await this.apiKeys.findActiveByHash(this.crypto.hash(presented));
-    if (found === undefined || !this.crypto.verify(presented, found.hash)) throw DomainError.unauthenticated();
+    if (found === undefined) throw DomainError.unauthenticated();
     const now = this.clock.now();
-    if (found.lastUsedAt === null || now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_PRECISION_MS) {
-      await this.apiKeys.recordUse(found.id, now);
+    const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
+    if (found.lastUsedAt === null || found.lastUsedAt < notBefore) {
+      // Bookkeeping: a failure here must not turn a valid request into an error.
+      await this.apiKeys.recordUse(found.id, now, notBefore).catch((error: unknown) => {
+        this.logger.warn({ err: error, api_key_id: found.id }, 'could not record API key use');
+      });
     }
     return { orgId: found.orgId, apiKeyId: found.id };
   }

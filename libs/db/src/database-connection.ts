@@ -11,6 +11,11 @@ export interface ConnectOptions {
   readonly migrationsDir?: string;
   /** Pool size for an external PostgreSQL (embedded storage always uses one connection). */
   readonly poolSize?: number;
+  /**
+   * Embedded storage only: may this process use a data folder that another running process
+   * serves (true for CLI commands), or must it own the folder (the API; the default)?
+   */
+  readonly attachToRunningServer?: boolean;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -29,17 +34,23 @@ export class DatabaseConnection {
   ) {}
 
   static async open(storage: StorageConfig, logger: Logger, options: ConnectOptions = {}): Promise<DatabaseConnection> {
-    const embedded = storage.kind === 'embedded' ? await EmbeddedPostgres.open(storage.dataDir, logger) : undefined;
+    const embedded =
+      storage.kind === 'embedded'
+        ? await EmbeddedPostgres.open(storage.dataDir, logger, { attach: options.attachToRunningServer ?? false })
+        : undefined;
     try {
-      const base: pg.ClientConfig =
-        embedded === undefined
-          ? { connectionString: storage.kind === 'postgres' ? storage.url : undefined }
-          : { host: embedded.endpoint.host, port: embedded.endpoint.port, user: 'postgres', database: 'postgres' };
-      const clientConfig: pg.ClientConfig = { ...base, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'agentplane' };
+      const clientConfig: pg.ClientConfig = {
+        ...(embedded === undefined ? { connectionString: storage.kind === 'postgres' ? storage.url : undefined } : embedded.clientConfig()),
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        application_name: 'agentplane',
+      };
 
       const migrations = await DatabaseConnection.migrate(clientConfig, logger, options.migrationsDir);
-      // PGlite runs every connection on one session, so only a single pooled connection keeps
-      // transactions isolated from each other.
+      // Only now may other processes attach: none of them ever sees a half-migrated database
+      // (PGlite is one session, so the advisory lock would not keep them out).
+      await embedded?.publish();
+      // PGlite is a single Postgres session that every connection shares: one pooled connection
+      // keeps the API's transactions from interleaving on it.
       const pool = new pg.Pool({ ...clientConfig, max: embedded === undefined ? (options.poolSize ?? 10) : 1 });
       pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
       return new DatabaseConnection(pool, migrations, embedded);

@@ -27,7 +27,9 @@ export class DbModule implements OnApplicationShutdown {
           provide: PrismaService,
           inject: [DatabaseConnection],
           useFactory: (connection: DatabaseConnection) =>
-            new PrismaService({ adapter: new PrismaPg(connection.pool) }),
+            // Minimal error messages: Prisma's default pretty format prints the call's arguments,
+            // which would put submitted values (one day an api_key) into logs.
+            new PrismaService({ adapter: new PrismaPg(connection.pool), errorFormat: 'minimal' }),
         },
         DatabaseHealth,
       ],

@@ -54,6 +54,7 @@ export async function runMigrations(
     const applied: string[] = [];
     const alreadyApplied: string[] = [];
     for (const migration of migrations) {
+      assertTransactional(migration);
       const row = history.get(migration.name);
       if (row?.finished_at === null) {
         throw new MigrationError(
@@ -84,7 +85,25 @@ export async function runMigrations(
     }
     return { applied, alreadyApplied, unknown };
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK_KEY]);
+    // If the connection broke, the session (and its lock) is gone anyway; do not let the unlock
+    // failure hide the error that got us here.
+    await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK_KEY]).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not release the migration lock');
+    });
+  }
+}
+
+// Each migration runs inside our transaction together with its history row; a file that manages
+// transactions itself (or uses CONCURRENTLY, which cannot run in one) would break that guarantee.
+const NON_TRANSACTIONAL = /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END)\b|\bCONCURRENTLY\b/im;
+
+function assertTransactional(migration: Migration): void {
+  const sql = migration.sql.replace(/--[^\n]*/g, '');
+  if (NON_TRANSACTIONAL.test(sql)) {
+    throw new MigrationError(
+      `Migration ${migration.name} controls transactions itself (BEGIN/COMMIT) or uses CONCURRENTLY. ` +
+        'Migrations here run in a transaction with their history row: remove those statements.',
+    );
   }
 }
 
@@ -96,7 +115,7 @@ async function applyOne(client: ClientBase, migration: Migration): Promise<void>
     await client.query(
       `INSERT INTO "_prisma_migrations"
          (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-       VALUES ($1, $2, $3, now(), now(), 1)`,
+       VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
       [randomUUID(), migration.checksum, migration.name],
     );
     await client.query('COMMIT');
