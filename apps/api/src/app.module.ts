@@ -2,8 +2,10 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeyGuard, AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
+import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
 import { type Logger, LoggingModule } from '@agentplane/logging';
+import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
@@ -14,8 +16,14 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DbModule.forRoot(), AuthModule],
-      controllers: [HealthController, OrganizationController],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        DbModule.forRoot(),
+        AuthModule,
+        CredentialsModule,
+      ],
+      controllers: [HealthController, OrganizationController, CredentialsController],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

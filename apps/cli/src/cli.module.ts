@@ -1,16 +1,23 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
+import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
 import { type Logger, LoggingModule } from '@agentplane/logging';
 
-/** What the admin CLI needs: storage (migrated on connect) and the API-key service. No HTTP. */
+/** What the admin CLI needs: storage (migrated on connect), API keys and the key ring. No HTTP. */
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), DbModule.forRoot({ poolSize: 2, attachToRunningServer: true }), AuthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        DbModule.forRoot({ poolSize: 2, attachToRunningServer: true }),
+        AuthModule,
+        CredentialsModule,
+      ],
     };
   }
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { CliFailure } from './cli-context.js';
 import { registerApiKeyCommands } from './commands/api-keys.command.js';
+import { registerKeyCommands } from './commands/keys.command.js';
 import { registerMigrateCommand } from './commands/migrate.command.js';
 
 const program = new Command('agentplane')
@@ -9,6 +10,7 @@ const program = new Command('agentplane')
   .exitOverride();
 registerMigrateCommand(program);
 registerApiKeyCommands(program);
+registerKeyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

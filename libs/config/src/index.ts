@@ -1,5 +1,5 @@
 export type { AppConfig, EgressAllowEntry, LogLevel, MasterKey, StorageConfig } from './app-config.js';
 export { ConfigError, type ConfigProblem } from './config.error.js';
-export { loadConfig, type Environment } from './load-config.js';
+export { loadConfig, parseMasterKeyList, type Environment } from './load-config.js';
 export { ConfigModule } from './config.module.js';
 export { APP_CONFIG } from './config.token.js';

@@ -98,6 +98,20 @@ function checkDatabaseUrl(raw: string, fail: (m: string) => undefined): void {
   }
 }
 
+/**
+ * Parses `id:base64,id:base64` (the AGENTPLANE_MASTER_KEYS syntax, also used by the embedded key
+ * file). Throws an Error naming the problem, never the key material.
+ */
+export function parseMasterKeyList(raw: string): MasterKey[] {
+  let problem = 'is empty';
+  const keys = parseMasterKeys(raw, (m) => {
+    problem = m;
+    return undefined;
+  });
+  if (keys === undefined || keys.length === 0) throw new Error(problem);
+  return keys;
+}
+
 function parseMasterKeys(raw: string, fail: (m: string) => undefined): MasterKey[] | undefined {
   const keys: MasterKey[] = [];
   const seen = new Set<string>();

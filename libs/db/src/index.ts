@@ -8,3 +8,4 @@ export { readMigrations, defaultMigrationsDir } from './migrations/migration-sou
 export type { Migration, MigrationReport } from './migrations/migration.js';
 export { Prisma } from './generated/prisma/client.js';
 export { newId } from './ids.js';
+export { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';

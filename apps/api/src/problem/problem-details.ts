@@ -27,6 +27,18 @@ export function describe(code: ErrorCode): { status: number; title: string } {
       return { status: 422, title: 'Invalid request' };
     case ErrorCode.DatabaseUnavailable:
       return { status: 503, title: 'Database unavailable' };
+    case ErrorCode.InvalidCursor:
+      return { status: 400, title: 'Invalid cursor' };
+    case ErrorCode.MaskedValueSubmitted:
+      return { status: 422, title: 'Masked value submitted' };
+    case ErrorCode.ApiKeyRequired:
+      return { status: 422, title: 'API key required' };
+    case ErrorCode.CredentialInUse:
+      return { status: 409, title: 'Credential in use' };
+    case ErrorCode.CredentialOriginNotAllowed:
+      return { status: 422, title: 'Origin not allowed for this credential' };
+    case ErrorCode.CredentialUnavailable:
+      return { status: 500, title: 'Credential unavailable' };
     default: {
       const unmapped: never = code;
       throw new Error(`No HTTP mapping for error code ${String(unmapped)}`);

@@ -24,7 +24,10 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pare
         ? error.property
         : `${parent}.${error.property}`;
     for (const [constraint, message] of Object.entries(error.constraints ?? {})) {
-      out.push({ path, code: constraintCode(constraint), message: withoutPropertyName(message, error.property) });
+      // A DTO can name a stable code for a constraint: `{ context: { code: 'invalid_api_key' } }`.
+      const declared = (error.contexts?.[constraint] as { code?: unknown } | undefined)?.code;
+      const code = typeof declared === 'string' ? declared : constraintCode(constraint);
+      out.push({ path, code, message: withoutPropertyName(message, error.property) });
     }
     out.push(...flattenValidationErrors(error.children ?? [], path));
   }

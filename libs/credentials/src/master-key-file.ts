@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type MasterKey, parseMasterKeyList } from '@agentplane/config';
+
+const FILE_NAME = 'master-keys';
+const HEADER =
+  '# agentplane master keys for this data folder, in AGENTPLANE_MASTER_KEYS syntax (id:base64),\n' +
+  '# one per line, the first is active. Without them the stored credentials cannot be opened:\n' +
+  '# back this file up with the data folder, and keep it private.\n';
+
+/**
+ * The embedded-mode key file (`<data dir>/master-keys`, mode 0600): used only when
+ * AGENTPLANE_MASTER_KEYS is unset and there is no DATABASE_URL, so `npm start` works on a bare
+ * machine. File I/O lives here so the key ring and services stay free of it.
+ */
+export class MasterKeyFile {
+  constructor(private readonly dataDir: string) {}
+
+  get path(): string {
+    return join(this.dataDir, FILE_NAME);
+  }
+
+  /** Reads the file, or creates it with one new key. Safe when two processes race to create it. */
+  async loadOrCreate(): Promise<{ keys: MasterKey[]; created: boolean }> {
+    const existing = await this.read();
+    if (existing !== undefined) return { keys: existing, created: false };
+    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    const key = generateMasterKey();
+    const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temp, render([key]), { mode: 0o600, flag: 'wx' });
+    try {
+      // link() fails if the file exists: exactly one creator wins, the others read its key.
+      await link(temp, this.path);
+      return { keys: [key], created: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const winner = await this.read();
+      if (winner === undefined) throw error;
+      return { keys: winner, created: false };
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Puts a new key first (active), keeping the others so existing records still open. */
+  async addActiveKey(): Promise<MasterKey> {
+    const current = (await this.read()) ?? [];
+    const key = generateMasterKey();
+    const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temp, render([key, ...current]), { mode: 0o600, flag: 'wx' });
+    await rename(temp, this.path);
+    return key;
+  }
+
+  /** True when group or others may read the file. */
+  async isExposed(): Promise<boolean> {
+    return ((await stat(this.path)).mode & 0o077) !== 0;
+  }
+
+  async restrictMode(): Promise<void> {
+    await chmod(this.path, 0o600);
+  }
+
+  private async read(): Promise<MasterKey[] | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const entries = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    try {
+      return parseMasterKeyList(entries.join(','));
+    } catch (error) {
+      throw new Error(`The master key file ${this.path} is invalid: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** A new random key with an id that says when it was made: `mk-20261122-3f9a1c`. */
+export function generateMasterKey(now: Date = new Date()): MasterKey {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  return { id: `mk-${day}-${randomBytes(3).toString('hex')}`, key: new Uint8Array(randomBytes(32)) };
+}
+
+export function formatMasterKey(key: MasterKey): string {
+  return `${key.id}:${Buffer.from(key.key).toString('base64')}`;
+}
+
+function render(keys: readonly MasterKey[]): string {
+  return HEADER + keys.map((k) => formatMasterKey(k) + '\n').join('');
+}
