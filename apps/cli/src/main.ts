@@ -21,7 +21,9 @@ try {
     process.stderr.write(`agentplane: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {
+    // A failure while the context was being built (e.g. a master key that does not match) leaves
+    // no context to close, so its open database handles would keep the process alive: leave now.
     process.stderr.write(`agentplane: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   }
 }

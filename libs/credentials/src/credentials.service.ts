@@ -115,15 +115,21 @@ export class CredentialsService {
         `Credential "${id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
       );
     }
+    return this.sealer.withPlaintext(credential.sealed, secretContext(orgId, id), async (apiKey) => {
+      await this.recordUse(credential);
+      return use(apiKey);
+    });
+  }
+
+  // After a successful open, so a record that does not open is not reported as used.
+  private async recordUse(credential: Credential): Promise<void> {
     const now = this.clock.now();
     const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
-    if (credential.lastUsedAt === null || credential.lastUsedAt < notBefore) {
-      // Bookkeeping: a failure here must not fail the call that needs the key.
-      await this.credentials.recordUse(orgId, id, now, notBefore).catch((error: unknown) => {
-        this.logger.warn({ err: error, credential_id: id }, 'could not record credential use');
-      });
-    }
-    return this.sealer.withPlaintext(credential.sealed, secretContext(orgId, id), use);
+    if (credential.lastUsedAt !== null && credential.lastUsedAt >= notBefore) return;
+    // Bookkeeping: a failure here must not fail the call that needs the key.
+    await this.credentials.recordUse(credential.orgId, credential.id, now, notBefore).catch((error: unknown) => {
+      this.logger.warn({ err: error, credential_id: credential.id }, 'could not record credential use');
+    });
   }
 }
 

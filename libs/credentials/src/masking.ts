@@ -13,9 +13,9 @@ export function apiKeyHint(apiKey: string): string {
 
 /**
  * True for a value shaped like a hint rather than a key: a run of mask characters and at most 4
- * others. Clients that echo a read back on edit send exactly this; storing it would replace the
+ * more characters of any kind. Clients that echo a read back on edit send exactly this; storing it would replace the
  * real key with its own mask.
  */
 export function looksMasked(value: string): boolean {
-  return /^[*•●·]{3,}[^*•●·]{0,4}$/u.test(value);
+  return /^[*•●·]{3,}.{0,4}$/u.test(value);
 }

@@ -19,12 +19,14 @@ export function normalizeOrigin(raw: string): OriginResult {
   } catch {
     return { problem: 'invalid_origin', message: 'must be an origin like https://api.example.com' };
   }
+  // The parser folds "/." and "/%2e/" into "/", so look at what was written, not what was parsed.
+  const path = raw.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
   if (url.protocol !== 'https:') return { problem: 'https_required', message: 'must use https' };
   if (url.username !== '' || url.password !== '' || raw.includes('@')) {
     return { problem: 'invalid_origin', message: 'must not contain user information' };
   }
   if (url.port === '0') return { problem: 'invalid_origin', message: 'must not use port 0' };
-  if (url.hostname === '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || /[?#]/.test(raw)) {
+  if (url.hostname === '' || (path !== '/' && path !== '') || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || /[?#]/.test(raw)) {
     return { problem: 'invalid_origin', message: 'must be scheme, host and optional port only (no path, query or fragment)' };
   }
   return { origin: url.origin };

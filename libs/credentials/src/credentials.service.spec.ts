@@ -1,0 +1,424 @@
+import { jest } from '@jest/globals';
+import { asOrgId, type OrgId } from '@agentplane/auth';
+import type { Clock } from '@agentplane/clock';
+import { decodeCursor, encodeCursor, type KeysetPosition } from '@agentplane/db';
+import { DomainError, ErrorCode } from '@agentplane/errors';
+import type { Logger } from '@agentplane/logging';
+import type { Credential, SealedCredential } from './credential.js';
+import type {
+  CredentialChanges,
+  CredentialRepository,
+  DeleteOutcome,
+  NewCredential,
+} from './credential.repository.js';
+import { CredentialsService, secretContext } from './credentials.service.js';
+import { apiKeyHint } from './masking.js';
+import { MasterKeyRing } from './master-key-ring.js';
+import type { SealedSecret } from './secret-context.js';
+import { SecretSealer } from './secret-sealer.js';
+import { Sodium } from './sodium.js';
+
+const NOW = new Date('2026-11-22T10:00:00.000Z');
+const ORG = asOrgId('org_test');
+const OTHER_ORG = asOrgId('org_other');
+const API_KEY = 'sk-proj-Zq8mK2vT9xWc4LbN7rHs1YdF6gJp3QeU';
+const NEW_API_KEY = 'sk-proj-NEWkey0000000000000000000000000001';
+const CRED_ID = 'cred_5k2m9xq7rt3vz8w1bc4dn6hp0g';
+const ORIGINS = ['https://api.example.com', 'https://llm.example.org:8443'];
+
+let sodium: Sodium;
+
+beforeAll(async () => {
+  sodium = await Sodium.load();
+});
+
+function credential(overrides: Partial<Credential> = {}): Credential {
+  return {
+    id: CRED_ID,
+    orgId: ORG,
+    name: 'OpenAI',
+    apiKeyHint: apiKeyHint(API_KEY),
+    allowedOrigins: ORIGINS,
+    createdAt: new Date('2026-11-01T00:00:00.000Z'),
+    updatedAt: new Date('2026-11-01T00:00:00.000Z'),
+    lastUsedAt: null,
+    ...overrides,
+  };
+}
+
+function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {}) {
+  const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() };
+  const sealer = new SecretSealer(
+    sodium,
+    new MasterKeyRing([{ id: 'mk-test', key: new Uint8Array(Buffer.alloc(32, 9)) }], 'test'),
+    logger as unknown as Logger,
+  );
+  const current = options.current ?? credential();
+  const stored: SealedCredential = {
+    ...current,
+    lastUsedAt: options.lastUsedAt === undefined ? null : options.lastUsedAt,
+    sealed: sealer.seal(API_KEY, secretContext(ORG, CRED_ID)),
+  };
+  const changes: CredentialChanges[] = [];
+  const repository = {
+    create: jest.fn(
+      async (orgId: OrgId, data: NewCredential): Promise<Credential> =>
+        credential({ id: data.id, orgId, name: data.name, apiKeyHint: data.apiKeyHint, allowedOrigins: data.allowedOrigins }),
+    ),
+    list: jest.fn(
+      async (_orgId: OrgId, _limit: number, _after?: KeysetPosition): Promise<{ rows: Credential[]; hasMore: boolean }> => ({
+        rows: [],
+        hasMore: false,
+      }),
+    ),
+    find: jest.fn(async (_orgId: OrgId, _id: string): Promise<Credential | undefined> => undefined),
+    findSealed: jest.fn(async (_orgId: OrgId, _id: string): Promise<SealedCredential | undefined> => stored),
+    replace: jest.fn(
+      async (
+        _orgId: OrgId,
+        _id: string,
+        now: Date,
+        decide: (current: Credential) => CredentialChanges,
+      ): Promise<Credential | undefined> => {
+        const change = decide(current);
+        changes.push(change);
+        return {
+          ...current,
+          name: change.name,
+          allowedOrigins: change.allowedOrigins,
+          apiKeyHint: change.secret?.apiKeyHint ?? current.apiKeyHint,
+          updatedAt: now,
+        };
+      },
+    ),
+    delete: jest.fn(async (_orgId: OrgId, _id: string, _force: boolean): Promise<DeleteOutcome> => 'deleted'),
+    recordUse: jest.fn(async (_orgId: OrgId, _id: string, _now: Date, _notBefore: Date): Promise<void> => undefined),
+  };
+  const clock: Clock = { now: () => NOW };
+  const service = new CredentialsService(
+    repository as unknown as CredentialRepository,
+    sealer,
+    clock,
+    logger as unknown as Logger,
+  );
+  return { service, repository, sealer, logger, changes, stored };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<DomainError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
+}
+
+async function opened(sealer: SecretSealer, sealed: SealedSecret, orgId: string, id: string): Promise<string> {
+  return sealer.withPlaintext(sealed, secretContext(orgId, id), (plaintext) => plaintext);
+}
+
+describe('CredentialsService.create', () => {
+  it('normalizes and de-duplicates origins, stores the hint and a record sealed for (org, id, api_key)', async () => {
+    const { service, repository, sealer } = setup();
+    const result = await service.create(ORG, {
+      name: 'OpenAI',
+      apiKey: API_KEY,
+      allowedOrigins: ['https://API.Example.com', 'https://api.example.com:443/', 'https://llm.example.org:8443', 'https://api.example.com'],
+    });
+    expect(repository.create).toHaveBeenCalledTimes(1);
+    const [orgId, data] = repository.create.mock.calls[0]!;
+    expect(orgId).toBe(ORG);
+    expect(data.id).toMatch(/^cred_[0-9a-z]{26}$/);
+    expect(data.name).toBe('OpenAI');
+    expect(data.allowedOrigins).toEqual(['https://api.example.com', 'https://llm.example.org:8443']);
+    expect(data.apiKeyHint).toBe('****3QeU');
+    expect(data.sealed.masterKeyId).toBe('mk-test');
+    expect(secretContext(ORG, data.id)).toEqual({ orgId: ORG, ownerId: data.id, field: 'api_key' });
+    await expect(opened(sealer, data.sealed, ORG, data.id)).resolves.toBe(API_KEY);
+    // Bound to this org and this id: neither another id nor another org opens it.
+    await expect(opened(sealer, data.sealed, ORG, 'cred_other')).rejects.toBeInstanceOf(DomainError);
+    await expect(opened(sealer, data.sealed, OTHER_ORG, data.id)).rejects.toBeInstanceOf(DomainError);
+    // Nothing but the sealed record carries the key.
+    expect(JSON.stringify({ ...data, sealed: undefined })).not.toContain(API_KEY);
+    expect(Buffer.from(data.sealed.ciphertext).includes(Buffer.from(API_KEY))).toBe(false);
+    expect(result).toEqual(await repository.create.mock.results[0]!.value);
+  });
+
+  it('gives every credential a new id', async () => {
+    const { service, repository } = setup();
+    await service.create(ORG, { name: 'a', apiKey: API_KEY, allowedOrigins: ORIGINS });
+    await service.create(ORG, { name: 'b', apiKey: API_KEY, allowedOrigins: ORIGINS });
+    const [first, second] = repository.create.mock.calls.map(([, data]) => data.id);
+    expect(first).not.toBe(second);
+  });
+
+  it.each(['****3QeU', '****', '••••abcd', '***x'])('refuses the masked api_key %j without touching the repository', async (apiKey) => {
+    const { service, repository } = setup();
+    const error = await failureOf(service.create(ORG, { name: 'OpenAI', apiKey, allowedOrigins: ORIGINS }));
+    expect(error.code).toBe(ErrorCode.MaskedValueSubmitted);
+    expect(error.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
+    expect(error.message).not.toContain(apiKey);
+    expect(repository.create).not.toHaveBeenCalled();
+  });
+
+  it('refuses a bad origin with the index of the entry', async () => {
+    const { service, repository } = setup();
+    const error = await failureOf(
+      service.create(ORG, { name: 'OpenAI', apiKey: API_KEY, allowedOrigins: ['https://api.example.com', 'http://api.example.com'] }),
+    );
+    expect(error.code).toBe(ErrorCode.ValidationFailed);
+    expect(error.errors).toEqual([{ path: 'allowed_origins[1]', code: 'https_required', message: expect.any(String) }]);
+    expect(repository.create).not.toHaveBeenCalled();
+  });
+
+  it('reports every bad origin at once', async () => {
+    const { service } = setup();
+    const error = await failureOf(
+      service.create(ORG, {
+        name: 'OpenAI',
+        apiKey: API_KEY,
+        allowedOrigins: ['https://x.example/v1', 'https://ok.example', 'ftp://x.example'],
+      }),
+    );
+    expect(error.errors?.map((e) => [e.path, e.code])).toEqual([
+      ['allowed_origins[0]', 'invalid_origin'],
+      ['allowed_origins[2]', 'https_required'],
+    ]);
+  });
+});
+
+describe('CredentialsService.replace', () => {
+  it('refuses to add an origin without the api_key again', async () => {
+    const { service, changes } = setup();
+    const error = await failureOf(
+      service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: [...ORIGINS, 'https://evil.example'] }),
+    );
+    expect(error.code).toBe(ErrorCode.ApiKeyRequired);
+    expect(error.errors).toEqual([{ path: 'api_key', code: 'api_key_required', message: expect.any(String) }]);
+    expect(error.message).toContain('https://evil.example');
+    expect(changes).toEqual([]);
+  });
+
+  it('refuses to swap an origin for another without the api_key', async () => {
+    const { service } = setup();
+    const error = await failureOf(
+      service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: ['https://api.example.com', 'https://llm.example.org'] }),
+    );
+    expect(error.code).toBe(ErrorCode.ApiKeyRequired);
+  });
+
+  it('keeps the stored key when origins are only removed, renamed or respelled', async () => {
+    const { service, repository, changes } = setup();
+    const updated = await service.replace(ORG, CRED_ID, { name: 'Renamed', allowedOrigins: ['https://API.example.com:443/'] });
+    expect(repository.replace).toHaveBeenCalledWith(ORG, CRED_ID, NOW, expect.any(Function));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toEqual({ name: 'Renamed', allowedOrigins: ['https://api.example.com'] });
+    expect('secret' in changes[0]!).toBe(false);
+    expect(updated).toEqual(expect.objectContaining({ name: 'Renamed', allowedOrigins: ['https://api.example.com'], updatedAt: NOW }));
+  });
+
+  it('allows removing every origin without the key', async () => {
+    const { service, changes } = setup();
+    await service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: [] });
+    expect(changes[0]).toEqual({ name: 'OpenAI', allowedOrigins: [] });
+  });
+
+  it('with a new api_key, stores a new hint and a record sealed for this credential', async () => {
+    const { service, sealer, changes } = setup();
+    await service.replace(ORG, CRED_ID, {
+      name: 'OpenAI',
+      apiKey: NEW_API_KEY,
+      allowedOrigins: [...ORIGINS, 'https://new.example'],
+    });
+    expect(changes).toHaveLength(1);
+    const change = changes[0]!;
+    expect(change.allowedOrigins).toEqual([...ORIGINS, 'https://new.example']);
+    expect(change.secret?.apiKeyHint).toBe('****0001');
+    expect(change.secret).toBeDefined();
+    await expect(opened(sealer, change.secret!.sealed, ORG, CRED_ID)).resolves.toBe(NEW_API_KEY);
+    await expect(opened(sealer, change.secret!.sealed, OTHER_ORG, CRED_ID)).rejects.toBeInstanceOf(DomainError);
+  });
+
+  it('refuses a masked api_key without touching the repository', async () => {
+    const { service, repository } = setup();
+    const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', apiKey: '****3QeU', allowedOrigins: ORIGINS }));
+    expect(error.code).toBe(ErrorCode.MaskedValueSubmitted);
+    expect(error.errors?.[0]?.path).toBe('api_key');
+    expect(repository.replace).not.toHaveBeenCalled();
+  });
+
+  it('refuses a bad origin before touching the repository', async () => {
+    const { service, repository } = setup();
+    const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: ['https://a.example', 'https://u@b.example'] }));
+    expect(error.code).toBe(ErrorCode.ValidationFailed);
+    expect(error.errors).toEqual([{ path: 'allowed_origins[1]', code: 'invalid_origin', message: expect.any(String) }]);
+    expect(repository.replace).not.toHaveBeenCalled();
+  });
+
+  it('reports a missing credential as not found', async () => {
+    const { service, repository } = setup();
+    repository.replace.mockResolvedValueOnce(undefined);
+    const error = await failureOf(service.replace(ORG, 'cred_missing', { name: 'OpenAI', allowedOrigins: ORIGINS }));
+    expect(error.code).toBe(ErrorCode.NotFound);
+    expect(error.message).not.toContain('cred_missing');
+  });
+});
+
+describe('CredentialsService.delete', () => {
+  it('passes force through and succeeds on deleted', async () => {
+    const { service, repository } = setup();
+    await expect(service.delete(ORG, CRED_ID, true)).resolves.toBeUndefined();
+    expect(repository.delete).toHaveBeenCalledWith(ORG, CRED_ID, true);
+  });
+
+  it.each<[DeleteOutcome, ErrorCode]>([
+    ['in_use', ErrorCode.CredentialInUse],
+    ['not_found', ErrorCode.NotFound],
+  ])('maps %s to %s', async (outcome, code) => {
+    const { service, repository } = setup();
+    repository.delete.mockResolvedValueOnce(outcome);
+    expect((await failureOf(service.delete(ORG, CRED_ID, false))).code).toBe(code);
+  });
+});
+
+describe('CredentialsService.get', () => {
+  it('returns the credential, or not found', async () => {
+    const { service, repository } = setup();
+    await expect(failureOf(service.get(ORG, CRED_ID))).resolves.toHaveProperty('code', ErrorCode.NotFound);
+    repository.find.mockResolvedValueOnce(credential());
+    await expect(service.get(ORG, CRED_ID)).resolves.toEqual(credential());
+    expect(repository.find).toHaveBeenLastCalledWith(ORG, CRED_ID);
+  });
+});
+
+describe('CredentialsService.list', () => {
+  const rows = [
+    credential({ id: 'cred_b', createdAt: new Date('2026-11-02T00:00:00.500Z') }),
+    credential({ id: 'cred_a', createdAt: new Date('2026-11-01T00:00:00.250Z') }),
+  ];
+
+  it.each(['garbage', '', 'eyJ4IjoxfQ', encodeCursor({ createdAt: NOW, id: 'cred_x' }) + '!'])(
+    'refuses the cursor %j without querying',
+    async (cursor) => {
+      const { service, repository } = setup();
+      expect((await failureOf(service.list(ORG, 10, cursor))).code).toBe(ErrorCode.InvalidCursor);
+      expect(repository.list).not.toHaveBeenCalled();
+    },
+  );
+
+  it('passes a valid cursor on as a position', async () => {
+    const { service, repository } = setup();
+    const position = { createdAt: new Date('2026-11-05T01:02:03.456Z'), id: 'cred_x' };
+    await service.list(ORG, 10, encodeCursor(position));
+    expect(repository.list).toHaveBeenCalledWith(ORG, 10, position);
+  });
+
+  it('sets nextCursor to the last row when there is more', async () => {
+    const { service, repository } = setup();
+    repository.list.mockResolvedValueOnce({ rows, hasMore: true });
+    const page = await service.list(ORG, 2);
+    expect(repository.list).toHaveBeenCalledWith(ORG, 2, undefined);
+    expect(page.data).toEqual(rows);
+    expect(page.hasMore).toBe(true);
+    expect(page.nextCursor).not.toBeNull();
+    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: rows[1]!.createdAt, id: 'cred_a' });
+  });
+
+  it('leaves nextCursor null on the last page', async () => {
+    const { service, repository } = setup();
+    repository.list.mockResolvedValueOnce({ rows, hasMore: false });
+    const page = await service.list(ORG, 10);
+    expect(page).toEqual({ data: rows, hasMore: false, nextCursor: null });
+    repository.list.mockResolvedValueOnce({ rows: [], hasMore: false });
+    expect(await service.list(ORG, 10)).toEqual({ data: [], hasMore: false, nextCursor: null });
+  });
+});
+
+describe('CredentialsService.withSecret', () => {
+  it('refuses a target outside the allowed origins and never opens the secret', async () => {
+    const { service, repository } = setup();
+    for (const target of [
+      'https://evil.example/v1',
+      'http://api.example.com/v1',
+      'https://api.example.com:8443/v1',
+      'https://api.example.com.evil.example/v1',
+      'https://api.example.com@evil.example/v1',
+      'not a url',
+    ]) {
+      const use = jest.fn((apiKey: string) => apiKey);
+      const error = await failureOf(service.withSecret(ORG, CRED_ID, target, use));
+      expect(error.code).toBe(ErrorCode.CredentialOriginNotAllowed);
+      expect(error.message).not.toContain(API_KEY);
+      expect(use).not.toHaveBeenCalled();
+    }
+    expect(repository.recordUse).not.toHaveBeenCalled();
+  });
+
+  it('hands the plaintext to `use` for an allowed target and returns its result', async () => {
+    const { service, repository } = setup();
+    const use = jest.fn(async (apiKey: string) => `used ${apiKey.length}`);
+    await expect(service.withSecret(ORG, CRED_ID, 'https://api.example.com/v1/chat/completions', use)).resolves.toBe(
+      `used ${API_KEY.length}`,
+    );
+    expect(use).toHaveBeenCalledTimes(1);
+    expect(use).toHaveBeenCalledWith(API_KEY);
+    expect(repository.findSealed).toHaveBeenCalledWith(ORG, CRED_ID);
+  });
+
+  it('accepts a URL object as the target', async () => {
+    const { service } = setup();
+    await expect(service.withSecret(ORG, CRED_ID, new URL('https://llm.example.org:8443/x'), (k) => k)).resolves.toBe(API_KEY);
+  });
+
+  it.each<[string, Date | null]>([
+    ['never used', null],
+    ['used 60.001 s ago', new Date(NOW.getTime() - 60_001)],
+    ['used a day ago', new Date(NOW.getTime() - 86_400_000)],
+  ])('records the use when %s', async (_label, lastUsedAt) => {
+    const { service, repository } = setup({ lastUsedAt });
+    await service.withSecret(ORG, CRED_ID, 'https://api.example.com/v1', (k) => k);
+    expect(repository.recordUse).toHaveBeenCalledTimes(1);
+    expect(repository.recordUse).toHaveBeenCalledWith(ORG, CRED_ID, NOW, new Date(NOW.getTime() - 60_000));
+  });
+
+  it.each<[string, Date]>([
+    ['used just now', NOW],
+    ['used 59 s ago', new Date(NOW.getTime() - 59_000)],
+    ['used exactly 60 s ago', new Date(NOW.getTime() - 60_000)],
+  ])('does not record the use when %s', async (_label, lastUsedAt) => {
+    const { service, repository } = setup({ lastUsedAt });
+    await expect(service.withSecret(ORG, CRED_ID, 'https://api.example.com/v1', (k) => k)).resolves.toBe(API_KEY);
+    expect(repository.recordUse).not.toHaveBeenCalled();
+  });
+
+  it('logs a failure to record the use and still completes the call', async () => {
+    const { service, repository, logger } = setup();
+    repository.recordUse.mockRejectedValueOnce(new Error('connection reset'));
+    const use = jest.fn((apiKey: string) => apiKey.slice(0, 3));
+    await expect(service.withSecret(ORG, CRED_ID, 'https://api.example.com/v1', use)).resolves.toBe('sk-');
+    expect(use).toHaveBeenCalledWith(API_KEY);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ credential_id: CRED_ID }), expect.any(String));
+    expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(API_KEY);
+  });
+
+  it('reports a missing credential as not found without calling `use`', async () => {
+    const { service, repository } = setup();
+    repository.findSealed.mockResolvedValueOnce(undefined);
+    const use = jest.fn((apiKey: string) => apiKey);
+    expect((await failureOf(service.withSecret(ORG, 'cred_missing', 'https://api.example.com/v1', use))).code).toBe(
+      ErrorCode.NotFound,
+    );
+    expect(use).not.toHaveBeenCalled();
+    expect(repository.recordUse).not.toHaveBeenCalled();
+  });
+
+  it('fails closed when the stored record belongs to another credential', async () => {
+    const { service, repository, stored } = setup();
+    repository.findSealed.mockResolvedValueOnce({ ...stored, id: 'cred_other' });
+    const use = jest.fn((apiKey: string) => apiKey);
+    const error = await failureOf(service.withSecret(ORG, 'cred_other', 'https://api.example.com/v1', use));
+    expect(error.code).toBe(ErrorCode.CredentialUnavailable);
+    expect(use).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,39 @@
+import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AuthModule } from '@agentplane/auth';
+import { ConfigModule, loadConfig } from '@agentplane/config';
+import { CredentialsModule } from '@agentplane/credentials';
+import { DbModule } from '@agentplane/db';
+import { LoggingModule } from '@agentplane/logging';
+import { silentLogger } from './db-client.js';
+import type { TestStorage } from './storage.js';
+
+@Module({})
+class MediumTestModule {
+  static forRoot(env: Record<string, string>): DynamicModule {
+    return {
+      module: MediumTestModule,
+      imports: [
+        ConfigModule.forRoot(loadConfig(env)),
+        LoggingModule.forRoot(silentLogger),
+        DbModule.forRoot(),
+        AuthModule,
+        CredentialsModule,
+      ],
+    };
+  }
+}
+
+/**
+ * The product's modules in this process, on the test storage (the embedded server is started
+ * here when the storage is PGlite): for medium tests that call services and repositories.
+ */
+export async function createServiceContext(
+  storage: TestStorage,
+  extraEnv: Record<string, string> = {},
+): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(MediumTestModule.forRoot({ ...storage.env, ...extraEnv }), {
+    logger: false,
+    abortOnError: false,
+  });
+}
