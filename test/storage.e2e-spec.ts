@@ -1,10 +1,16 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createApiKey, runCli, startApi } from './support/processes.js';
+import { createApiKey, ROOT, runCli, startApi } from './support/processes.js';
 import { adminQuery, createTestStorage, queryRows, usingPostgres, type TestStorage } from './support/storage.js';
 
 const getOrgStatus = async (url: string, key: string): Promise<number> =>
   (await fetch(`${url}/v1/organization`, { headers: { authorization: `Bearer ${key}` } })).status;
+
+// Every migration in the checkout, in apply order.
+const MIGRATIONS = readdirSync(join(ROOT, 'prisma/migrations'), { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 describe('storage', () => {
   let storage: TestStorage;
@@ -38,12 +44,12 @@ describe('storage', () => {
     const migrate = await runCli(['migrate', '--json'], storage.env);
     expect(migrate.code).toBe(0);
     expect(JSON.parse(migrate.stdout)).toEqual({
-      applied: ['20261122000000_init'],
+      applied: MIGRATIONS,
       already_applied: [],
       unknown: [],
     });
     const again = await runCli(['migrate', '--json'], storage.env);
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], already_applied: ['20261122000000_init'] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], already_applied: MIGRATIONS });
 
     const { api_key: key } = await createApiKey('offline', storage.env);
     const api = await startApi(storage.env);
@@ -73,9 +79,9 @@ describe('storage', () => {
       expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
       const rows = await queryRows<{ migration_name: string; n: string }>(
         storage.url!,
-        'SELECT migration_name, count(*) AS n FROM _prisma_migrations GROUP BY migration_name',
+        'SELECT migration_name, count(*) AS n FROM _prisma_migrations GROUP BY migration_name ORDER BY migration_name',
       );
-      expect(rows).toEqual([{ migration_name: '20261122000000_init', n: '1' }]);
+      expect(rows).toEqual(MIGRATIONS.map((name) => ({ migration_name: name, n: '1' })));
       // Exactly one of the two did the work.
       const appliedBy = [a, b].filter((api) => api.output().includes('"msg":"applied migration"'));
       expect(appliedBy).toHaveLength(1);

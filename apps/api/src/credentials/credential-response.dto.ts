@@ -49,6 +49,6 @@ export class CredentialListResponseDto {
   next_cursor!: string | null;
 
   static from(page: CredentialPage): CredentialListResponseDto {
-    return { data: page.data.map(CredentialResponseDto.from), has_more: page.hasMore, next_cursor: page.nextCursor };
+    return { data: page.data.map((c) => CredentialResponseDto.from(c)), has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 }

@@ -39,7 +39,7 @@ export function registerKeyCommands(program: Command): void {
     .command('rotate')
     .description('Make a new master key and explain how to make it active')
     .action(async () => {
-      const config = await withContext(async (ctx) => ctx.get<AppConfig>(APP_CONFIG));
+      const config = await withContext((ctx) => Promise.resolve(ctx.get<AppConfig>(APP_CONFIG)));
       if (config.masterKeys.length === 0 && config.storage.kind === 'embedded') {
         const file = new MasterKeyFile(config.storage.dataDir);
         const key = await file.addActiveKey();
