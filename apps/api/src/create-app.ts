@@ -21,6 +21,8 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     abortOnError: false,
+    // Body parsing is configured on Fastify directly (JSON only): see createFastifyAdapter.
+    bodyParser: false,
     preview: options.preview ?? false,
   });
   app.enableShutdownHooks();

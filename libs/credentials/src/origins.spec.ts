@@ -60,6 +60,17 @@ describe('normalizeOrigin', () => {
     const result = normalizeOrigin(raw);
     expect(result).toEqual({ problem, message: expect.stringMatching(/^must /) });
   });
+
+  it.each([42, null, undefined, {}, ['https://api.example.com']])('refuses the non-string %j as is_string', (raw) => {
+    expect(normalizeOrigin(raw)).toEqual({ problem: 'is_string', message: 'must be a string' });
+  });
+
+  it('refuses an over-long origin without parsing it', () => {
+    expect(normalizeOrigin(`https://${'a'.repeat(2050)}.com`)).toEqual({
+      problem: 'invalid_origin',
+      message: 'must be at most 2048 characters',
+    });
+  });
 });
 
 describe('isOriginAllowed', () => {

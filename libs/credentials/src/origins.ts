@@ -1,5 +1,7 @@
 /** Why an allowed origin was refused; becomes the field error code. */
-export type OriginProblem = 'invalid_origin' | 'https_required';
+export type OriginProblem = 'invalid_origin' | 'https_required' | 'is_string';
+
+const MAX_ORIGIN_LENGTH = 2048;
 
 export type OriginResult = { readonly origin: string } | { readonly problem: OriginProblem; readonly message: string };
 
@@ -8,7 +10,12 @@ export type OriginResult = { readonly origin: string } | { readonly problem: Ori
  * default port dropped, IDN as punycode), so that comparing origins is comparing strings.
  * Whether the host is public is the egress guard's question, asked at every connection.
  */
-export function normalizeOrigin(raw: string): OriginResult {
+export function normalizeOrigin(raw: unknown): OriginResult {
+  // Request bodies reach this unchecked per entry, so that errors can name the entry's index.
+  if (typeof raw !== 'string') return { problem: 'is_string', message: 'must be a string' };
+  if (raw.length > MAX_ORIGIN_LENGTH) {
+    return { problem: 'invalid_origin', message: `must be at most ${MAX_ORIGIN_LENGTH} characters` };
+  }
   // The URL parser silently strips or rewrites these; refuse rather than guess what was meant.
   if (/[\s\\\u0000-\u001f\u007f]/u.test(raw)) {
     return { problem: 'invalid_origin', message: 'must not contain whitespace, control characters or backslashes' };

@@ -24,8 +24,18 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
         : 'req_' + randomBytes(12).toString('base64url');
     },
   });
-  adapter.getInstance().addHook('onRequest', async (request, reply) => {
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  // JSON only: every other body (form, text) is refused with 415 by Fastify itself. The app is
+  // created with Nest's body parsers off (create-app.ts), so nothing re-adds form parsing.
+  fastify.removeAllContentTypeParsers();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+    // Clients that send the JSON content type on every request (a DELETE, say) send no body.
+    if (body === '') done(null, undefined);
+    else void parseJson(request, body as string, done);
   });
   return adapter;
 }
