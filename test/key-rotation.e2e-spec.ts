@@ -12,6 +12,7 @@ const ORIGIN = 'https://api.example.com';
 
 interface Status {
   keys: { id: string; records: number; active: boolean; configured: boolean }[];
+  instances: { hostname: string; pid: number; key_ids: string[]; active_key_id: string }[];
 }
 
 function json<T>(result: CliResult): T {
@@ -118,6 +119,41 @@ describe('master-key rotation through the CLI', () => {
     expect(reports[0]!.rewrapped + reports[1]!.rewrapped).toBe(120);
     expect(recordsOn(json<Status>(await cli(['keys', 'status', '--json'], `${K2},${K1}`)), 'k1')).toBe(0);
 
+    await api!.stop();
+    api = undefined;
+    expect(await openStoredSecrets(storage, K2)).toEqual(secrets);
+  });
+
+  it('will not rewrap to a key a running instance lacks, nor start without a key that records need', async () => {
+    await restart(K1);
+    const { api_key: apiKey } = await createApiKey('rotation', withKeys(K1));
+    const secrets = await createCredentials(apiKey, 3);
+    const running = json<Status>(await cli(['keys', 'status', '--json'], K1)).instances;
+    expect(running).toEqual([{ hostname: expect.any(String), pid: expect.any(Number), key_ids: ['k1'], active_key_id: 'k1' }]);
+
+    // The operator made k2 active for the CLI but has not restarted the API with it.
+    const refused = await cli(['keys', 'rewrap'], `${K2},${K1}`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`1 running instance(s) do not hold master key "k2"`);
+    expect(refused.stderr).toContain(`pid ${running[0]!.pid}`);
+    expect(recordsOn(json<Status>(await cli(['keys', 'status', '--json'], `${K2},${K1}`)), 'k1')).toBe(3);
+
+    // k1 dropped before any rewrap: the API refuses to serve; the CLI still reports why.
+    await api!.stop();
+    api = undefined;
+    await expect(startApi(withKeys(K2))).rejects.toThrow(
+      'stored secrets are sealed under master key(s) this process does not hold: "k1" (3 record(s))',
+    );
+    const status = json<Status>(await cli(['keys', 'status', '--json'], K2));
+    expect(status.keys).toContainEqual({ id: 'k1', records: 3, active: false, configured: false });
+    expect(status.instances).toEqual([]); // a stopped or refused instance is not listed
+
+    // Done in the right order, the same rewrap goes through.
+    await restart(`${K2},${K1}`);
+    expect(json<{ rewrapped: number; remaining: number }>(await cli(['keys', 'rewrap', '--json'], `${K2},${K1}`))).toMatchObject({
+      rewrapped: 3,
+      remaining: 0,
+    });
     await api!.stop();
     api = undefined;
     expect(await openStoredSecrets(storage, K2)).toEqual(secrets);

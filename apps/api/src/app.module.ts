@@ -21,7 +21,7 @@ export class AppModule {
         LoggingModule.forRoot(logger),
         DbModule.forRoot(),
         AuthModule,
-        CredentialsModule,
+        CredentialsModule.forServing(),
       ],
       controllers: [HealthController, OrganizationController, CredentialsController],
       providers: [

@@ -114,7 +114,7 @@ export class CredentialRepository {
   ): Promise<Credential | undefined> {
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM credentials WHERE id = ${id} AND org_id = ${orgId} FOR UPDATE`;
+        SELECT id FROM credentials WHERE id = ${id} AND org_id = ${orgId} FOR NO KEY UPDATE`;
       if (locked.length === 0) return undefined;
       const current = await tx.credential.findUniqueOrThrow({ where: { id }, select: VIEW });
       const changes = decide(toCredential(current));
@@ -191,14 +191,15 @@ export class CredentialRepository {
     limit: number,
     rewrap: (record: SealedRecordRef) => SealedSecret | undefined,
   ): Promise<{ seen: string[]; rewrapped: number }> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.prisma.$transaction(
+      async (tx) => {
       const rows = await tx.$queryRaw<RawSealedRow[]>`
         SELECT id, org_id, secret_format, master_key_id, wrapped_key, nonce, ciphertext
           FROM credentials
          WHERE master_key_id <> ${activeKeyId} AND id > ${afterId}
          ORDER BY id
          LIMIT ${limit}
-           FOR UPDATE SKIP LOCKED`;
+           FOR NO KEY UPDATE SKIP LOCKED`;
       let rewrapped = 0;
       for (const row of rows) {
         const next = rewrap(fromRaw(row));
@@ -210,7 +211,10 @@ export class CredentialRepository {
         rewrapped++;
       }
       return { seen: rows.map((r) => r.id), rewrapped };
-    });
+      },
+      // A batch of a thousand updates on a slow disk outlasts Prisma's 5 s default.
+      { maxWait: 10_000, timeout: 120_000 },
+    );
   }
 
   /** Every sealed record in id order, a page at a time (for `keys verify`). */
@@ -260,12 +264,20 @@ function fromRaw(row: RawSealedRow): SealedRecordRef {
 }
 
 async function referenceColumns(tx: Prisma.TransactionClient): Promise<ReferenceColumn[]> {
-  return tx.$queryRaw<ReferenceColumn[]>`
-    SELECT c.conrelid::regclass::text AS table_name, quote_ident(a.attname) AS column_name
+  const rows = await tx.$queryRaw<(ReferenceColumn & { constraint_name: string; columns: number })[]>`
+    SELECT c.conname AS constraint_name, c.conrelid::regclass::text AS table_name,
+           quote_ident(a.attname) AS column_name, cardinality(c.conkey)::int AS columns
       FROM pg_constraint c
       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-     WHERE c.contype = 'f' AND c.confrelid = 'credentials'::regclass AND cardinality(c.conkey) = 1
-     ORDER BY 1, 2`;
+     WHERE c.contype = 'f' AND c.confrelid = 'credentials'::regclass
+     ORDER BY 2, 3`;
+  // Every reference to a credential is by its id alone. A multi-column key would be checked on
+  // its first column only, so refuse loudly rather than miss references.
+  const composite = rows.find((row) => Number(row.columns) !== 1);
+  if (composite !== undefined) {
+    throw new Error(`Foreign key ${composite.constraint_name} on ${composite.table_name} references credentials with several columns; delete() only understands single-column references`);
+  }
+  return rows.map(({ table_name, column_name }) => ({ table_name, column_name }));
 }
 
 function sealedColumns(sealed: SealedSecret) {

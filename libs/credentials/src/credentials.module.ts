@@ -1,9 +1,12 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { Clock } from '@agentplane/clock';
 import { CredentialRepository } from './credential.repository.js';
 import { CredentialsService } from './credentials.service.js';
 import { KeyRotationService } from './key-rotation.service.js';
 import { MasterKeyCheckRepository } from './master-key-check.repository.js';
+import { MasterKeyHolderRepository } from './master-key-holder.repository.js';
+import { MasterKeyCoverage } from './master-key-coverage.js';
+import { MasterKeyPresence } from './master-key-presence.js';
 import { masterKeyRingProvider } from './master-key-ring.provider.js';
 import { MasterKeyVerifier } from './master-key-verifier.js';
 import { SecretSealer } from './secret-sealer.js';
@@ -17,6 +20,7 @@ import { Sodium } from './sodium.js';
     SecretSealer,
     CredentialRepository,
     MasterKeyCheckRepository,
+    MasterKeyHolderRepository,
     MasterKeyVerifier,
     CredentialsService,
     KeyRotationService,
@@ -24,4 +28,13 @@ import { Sodium } from './sodium.js';
   ],
   exports: [CredentialsService, KeyRotationService],
 })
-export class CredentialsModule {}
+export class CredentialsModule {
+  /**
+   * For a process that serves traffic: it refuses to start without every key that records name
+   * (MasterKeyCoverage) and announces which keys it holds (MasterKeyPresence). Tools such as the
+   * CLI import the plain module.
+   */
+  static forServing(): DynamicModule {
+    return { module: CredentialsModule, providers: [MasterKeyCoverage, MasterKeyPresence] };
+  }
+}

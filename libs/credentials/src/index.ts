@@ -4,7 +4,14 @@ export {
   type CreateCredentialInput,
   type ReplaceCredentialInput,
 } from './credentials.service.js';
-export { KeyRotationService, type MasterKeyUsage, type RewrapReport, type VerifyReport } from './key-rotation.service.js';
+export {
+  InstancesLackActiveKeyError,
+  KeyRotationService,
+  type MasterKeyUsage,
+  type RewrapReport,
+  type VerifyReport,
+} from './key-rotation.service.js';
+export type { MasterKeyHolder } from './master-key-holder.repository.js';
 export type { Credential, CredentialPage } from './credential.js';
 export { apiKeyHint, looksMasked } from './masking.js';
 export { isOriginAllowed, normalizeOrigin } from './origins.js';

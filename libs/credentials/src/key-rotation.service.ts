@@ -1,9 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@agentplane/clock';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { CredentialRepository, type SealedRecordRef } from './credential.repository.js';
 import { secretContext } from './credentials.service.js';
+import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
+import { HOLDER_LIVE_SECONDS } from './master-key-presence.js';
 import { MasterKeyRing } from './master-key-ring.js';
 import { SecretSealer } from './secret-sealer.js';
+
+/** A pass that ends with rows still locked by another process waits and tries again, this often. */
+const REWRAP_MAX_PASSES = 5;
+const REWRAP_PASS_PAUSE_MS = 250;
 
 export interface MasterKeyUsage {
   readonly masterKeyId: string;
@@ -17,8 +24,23 @@ export interface RewrapReport {
   readonly rewrapped: number;
   /** Records whose data key did not open (details in the log); they keep their old key. */
   readonly failed: number;
-  /** Records still not on the active key when the run ended (failed, or held by someone else). */
+  /** Records still not on the active key when the run ended: the failed ones, or rows others kept locked. */
   readonly remaining: number;
+}
+
+/** `keys rewrap` would move records to a key that a running instance cannot open yet. */
+export class InstancesLackActiveKeyError extends Error {
+  constructor(
+    readonly activeKeyId: string,
+    readonly instances: readonly MasterKeyHolder[],
+  ) {
+    super(
+      `Not re-wrapping: ${instances.length} running instance(s) do not hold master key "${activeKeyId}" ` +
+        `(${instances.map((i) => `${i.hostname} pid ${i.pid}`).join(', ')}). ` +
+        'Restart every instance with the new key first, then run keys rewrap again.',
+    );
+    this.name = 'InstancesLackActiveKeyError';
+  }
 }
 
 export interface VerifyReport {
@@ -33,6 +55,8 @@ export class KeyRotationService {
     private readonly credentials: CredentialRepository,
     private readonly sealer: SecretSealer,
     private readonly ring: MasterKeyRing,
+    private readonly holders: MasterKeyHolderRepository,
+    private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -59,31 +83,61 @@ export class KeyRotationService {
   /**
    * Moves every record to the active master key, a batch per transaction, so it can stop at any
    * point and be run again. Rows another process holds are skipped (that process is rewrapping or
-   * rewriting them), which is what makes two concurrent runs safe.
+   * rewriting them), which is what makes two concurrent runs safe; skipped rows are picked up by
+   * another pass, so a run ends with nothing left unless a record cannot be opened at all.
+   *
+   * Refuses (before every batch) while a live API instance does not hold the active key: the
+   * records moved to it would stop opening there.
    */
   async rewrap(batchSize: number, onBatch?: (done: number) => void): Promise<RewrapReport> {
-    let afterId = '';
+    const failedIds = new Set<string>();
     let rewrapped = 0;
-    let failed = 0;
-    for (;;) {
-      const batch = await this.credentials.rewrapBatch(this.ring.activeId, afterId, batchSize, (record) => {
-        try {
-          return this.sealer.rewrap(record.sealed, contextOf(record));
-        } catch {
-          failed++; // already logged by the sealer, without bytes
-          return undefined;
-        }
-      });
-      if (batch.seen.length === 0) break;
-      afterId = batch.seen[batch.seen.length - 1]!;
-      rewrapped += batch.rewrapped;
-      onBatch?.(rewrapped);
+    let remaining = 0;
+    for (let pass = 0; pass < REWRAP_MAX_PASSES; pass++) {
+      if (pass > 0) await this.clock.sleep(REWRAP_PASS_PAUSE_MS * pass);
+      let afterId = '';
+      for (;;) {
+        await this.refuseWhileInstancesLackActiveKey();
+        const batch = await this.credentials.rewrapBatch(this.ring.activeId, afterId, batchSize, (record) => {
+          if (failedIds.has(record.id)) return undefined;
+          try {
+            return this.sealer.rewrap(record.sealed, contextOf(record));
+          } catch {
+            failedIds.add(record.id); // already logged by the sealer, without bytes
+            return undefined;
+          }
+        });
+        if (batch.seen.length === 0) break;
+        afterId = batch.seen[batch.seen.length - 1]!;
+        rewrapped += batch.rewrapped;
+        onBatch?.(rewrapped);
+      }
+      remaining = await this.countNotOnActiveKey();
+      if (remaining <= failedIds.size) break;
     }
-    const remaining = [...(await this.credentials.countByMasterKey())]
-      .filter(([id]) => id !== this.ring.activeId)
-      .reduce((n, [, count]) => n + count, 0);
-    this.logger.info({ rewrapped, failed, remaining, active_master_key_id: this.ring.activeId }, 'rewrap finished');
-    return { rewrapped, failed, remaining };
+    const report = { rewrapped, failed: failedIds.size, remaining };
+    this.logger.info({ ...report, active_master_key_id: this.ring.activeId }, 'rewrap finished');
+    return report;
+  }
+
+  /** The API instances running now and the keys each holds (see MasterKeyPresence). */
+  liveInstances(): Promise<MasterKeyHolder[]> {
+    return this.holders.live(HOLDER_LIVE_SECONDS);
+  }
+
+  async instancesLackingActiveKey(): Promise<MasterKeyHolder[]> {
+    return (await this.liveInstances()).filter((holder) => !holder.keyIds.includes(this.ring.activeId));
+  }
+
+  private async refuseWhileInstancesLackActiveKey(): Promise<void> {
+    const lacking = await this.instancesLackingActiveKey();
+    if (lacking.length > 0) throw new InstancesLackActiveKeyError(this.ring.activeId, lacking);
+  }
+
+  private async countNotOnActiveKey(): Promise<number> {
+    let count = 0;
+    for (const [id, records] of await this.credentials.countByMasterKey()) if (id !== this.ring.activeId) count += records;
+    return count;
   }
 
   /** Opens every record (secrets included) and reports the ones that do not open. */

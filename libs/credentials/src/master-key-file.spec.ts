@@ -138,6 +138,22 @@ describe('MasterKeyFile.addActiveKey', () => {
     const { keys } = await file.loadOrCreate();
     expect(keys.map((k) => k.id)).toEqual([third.id, second.id, first[0]?.id]);
   });
+
+  it('lets only one of two concurrent rotations through, so no new key is lost', async () => {
+    const file = new MasterKeyFile(dataDir);
+    const { keys: first } = await file.loadOrCreate();
+    const results = await Promise.allSettled([file.addActiveKey(), file.addActiveKey()]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(String((lost[0] as PromiseRejectedResult).reason)).toMatch(/Another key rotation holds .*master-keys\.lock/);
+    const { keys } = await file.loadOrCreate();
+    expect(keys.map((k) => k.id)).toEqual([(won[0] as PromiseFulfilledResult<{ id: string }>).value.id, first[0]?.id]);
+    // The lock is released: the next rotation goes through.
+    expect(await readdir(dataDir)).not.toContain('master-keys.lock');
+    await expect(file.addActiveKey()).resolves.toBeDefined();
+  });
 });
 
 describe('MasterKeyFile permissions', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MasterKey, parseMasterKeyList } from '@agentplane/config';
 
@@ -27,11 +27,11 @@ export class MasterKeyFile {
     if (existing !== undefined) return { keys: existing, created: false };
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     const key = generateMasterKey();
-    const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temp, render([key]), { mode: 0o600, flag: 'wx' });
+    const temp = await this.writeTemp(render([key]));
     try {
       // link() fails if the file exists: exactly one creator wins, the others read its key.
       await link(temp, this.path);
+      await syncDirectory(this.dataDir);
       return { keys: [key], created: true };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -45,12 +45,42 @@ export class MasterKeyFile {
 
   /** Puts a new key first (active), keeping the others so existing records still open. */
   async addActiveKey(): Promise<MasterKey> {
-    const current = (await this.read()) ?? [];
-    const key = generateMasterKey();
+    // Two rotations at once would each keep only their own new key: the loser's records would
+    // be sealed under a key no file holds. An exclusive lock file makes the second one fail.
+    const lockPath = `${this.path}.lock`;
+    const lock = await open(lockPath, 'wx', 0o600).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      throw new Error(`Another key rotation holds ${lockPath}; if none is running, delete that file and retry.`);
+    });
+    try {
+      const current = (await this.read()) ?? [];
+      const key = generateMasterKey();
+      const temp = await this.writeTemp(render([key, ...current]));
+      try {
+        await rename(temp, this.path);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+      await syncDirectory(this.dataDir);
+      return key;
+    } finally {
+      await lock.close();
+      await unlink(lockPath);
+    }
+  }
+
+  /** A new private file beside the key file, its content on disk before it is linked into place. */
+  private async writeTemp(content: string): Promise<string> {
     const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temp, render([key, ...current]), { mode: 0o600, flag: 'wx' });
-    await rename(temp, this.path);
-    return key;
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return temp;
   }
 
   /** True when group or others may read the file. */
@@ -90,6 +120,16 @@ export function generateMasterKey(now: Date = new Date()): MasterKey {
 
 export function formatMasterKey(key: MasterKey): string {
   return `${key.id}:${Buffer.from(key.key).toString('base64')}`;
+}
+
+/** Makes a new directory entry (link, rename) survive a power cut. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function render(keys: readonly MasterKey[]): string {

@@ -1,6 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { APP_CONFIG, type AppConfig } from '@agentplane/config';
-import { formatMasterKey, generateMasterKey, KeyRotationService, MasterKeyFile } from '@agentplane/credentials';
+import {
+  formatMasterKey,
+  generateMasterKey,
+  InstancesLackActiveKeyError,
+  KeyRotationService,
+  MasterKeyFile,
+} from '@agentplane/credentials';
 import { CliFailure, withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -14,14 +20,15 @@ export function registerKeyCommands(program: Command): void {
     .description('How many stored secrets each master key protects')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const { usage, source } = await withContext(async (ctx) => {
+      const { usage, source, instances } = await withContext(async (ctx) => {
         const rotation = ctx.get(KeyRotationService);
-        return { usage: await rotation.status(), source: rotation.keySource };
+        return { usage: await rotation.status(), source: rotation.keySource, instances: await rotation.liveInstances() };
       });
       if (options.json === true) {
         printJson({
           source,
           keys: usage.map((u) => ({ id: u.masterKeyId, records: u.records, active: u.active, configured: u.configured })),
+          instances: instances.map((i) => ({ hostname: i.hostname, pid: i.pid, key_ids: i.keyIds, active_key_id: i.activeKeyId })),
         });
         return;
       }
@@ -32,6 +39,13 @@ export function registerKeyCommands(program: Command): void {
       );
       if (usage.some((u) => !u.configured)) {
         process.stdout.write('\nRecords under a key that is not configured cannot be opened until it is added back.\n');
+      }
+      process.stdout.write(`\nRunning instances: ${instances.length}\n`);
+      if (instances.length > 0) {
+        printTable(
+          ['HOST', 'PID', 'ACTIVE KEY', 'HOLDS'],
+          instances.map((i) => [i.hostname, String(i.pid), i.activeKeyId, i.keyIds.join(',')]),
+        );
       }
     });
 
@@ -72,16 +86,22 @@ export function registerKeyCommands(program: Command): void {
   keys
     .command('rewrap')
     .description('Re-wrap every data key under the active master key (resumable; safe while the API runs)')
-    .option('--batch <n>', 'records per transaction', parseBatch, DEFAULT_BATCH)
+    .option('--batch <n>', `records per transaction (at most ${MAX_REWRAP_BATCH})`, parseRewrapBatch, DEFAULT_BATCH)
     .option('--json', 'print JSON')
     .action(async (options: { batch: number; json?: boolean }) => {
       const { report, active } = await withContext(async (ctx) => {
         const rotation = ctx.get(KeyRotationService);
-        const report = await rotation.rewrap(options.batch, (done) => {
-          if (options.json !== true) process.stderr.write(`\rre-wrapped ${done}`);
-        });
-        if (options.json !== true) process.stderr.write('\n');
-        return { report, active: rotation.activeKeyId };
+        try {
+          const report = await rotation.rewrap(options.batch, (done) => {
+            if (options.json !== true) process.stderr.write(`\rre-wrapped ${done}`);
+          });
+          return { report, active: rotation.activeKeyId };
+        } catch (error) {
+          if (error instanceof InstancesLackActiveKeyError) throw new CliFailure(error.message, 1);
+          throw error;
+        } finally {
+          if (options.json !== true) process.stderr.write('\n');
+        }
       });
       if (options.json === true) {
         printJson({ active_key_id: active, rewrapped: report.rewrapped, failed: report.failed, remaining: report.remaining });
@@ -93,6 +113,9 @@ export function registerKeyCommands(program: Command): void {
       }
       if (report.failed > 0) {
         throw new CliFailure(`${report.failed} record(s) could not be re-wrapped: their master key is missing or they are damaged (see the log)`, 1);
+      }
+      if (report.remaining > 0) {
+        throw new CliFailure(`${report.remaining} record(s) are still on other keys (another process kept them locked): run keys rewrap again`, 1);
       }
     });
 
@@ -114,6 +137,15 @@ export function registerKeyCommands(program: Command): void {
       }
       if (report.failed.length > 0) throw new CliFailure(`${report.failed.length} record(s) did not open`, 1);
     });
+}
+
+// One transaction holds a batch's row locks; past this, API writes to those rows wait too long.
+const MAX_REWRAP_BATCH = 1000;
+
+function parseRewrapBatch(raw: string): number {
+  const batch = parseBatch(raw);
+  if (batch > MAX_REWRAP_BATCH) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_REWRAP_BATCH}`);
+  return batch;
 }
 
 function parseBatch(raw: string): number {

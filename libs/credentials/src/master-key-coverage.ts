@@ -1,0 +1,27 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { CredentialRepository } from './credential.repository.js';
+import { MasterKeyRing } from './master-key-ring.js';
+
+/**
+ * Refuses to serve when stored records name master keys this process does not hold: a key
+ * dropped from AGENTPLANE_MASTER_KEYS before `keys rewrap` finished, or a lost key file replaced
+ * by a fresh one. Serving anyway would fail those secrets one request at a time. The CLI does not
+ * run this check, so `keys status` can still show what is missing.
+ */
+@Injectable()
+export class MasterKeyCoverage implements OnModuleInit {
+  constructor(
+    private readonly credentials: CredentialRepository,
+    private readonly ring: MasterKeyRing,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const missing = [...(await this.credentials.countByMasterKey())].filter(([id]) => !this.ring.ids.includes(id));
+    if (missing.length === 0) return;
+    const list = missing.map(([id, count]) => `"${id}" (${count} record(s))`).join(', ');
+    throw new Error(
+      `${this.ring.source}: stored secrets are sealed under master key(s) this process does not hold: ${list}. ` +
+        'Add those keys back (they may be removed only after keys rewrap reports nothing left on them).',
+    );
+  }
+}
