@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runProcess } from './support/processes.js';
+import { ROOT, runProcess, startApi } from './support/processes.js';
+import { createTestStorage } from './support/storage.js';
 
 const API_MAIN = join(ROOT, 'dist/apps/api/src/main.js');
 const CLI_MAIN = join(ROOT, 'dist/apps/cli/src/main.js');
@@ -28,5 +29,24 @@ describe('invalid configuration', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('HOST:');
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('AGENTPLANE_EGRESS_ALLOWLIST', () => {
+  it('is logged as a warning at start-up, naming every exempted host', async () => {
+    const storage = await createTestStorage();
+    const api = await startApi({ ...storage.env, AGENTPLANE_EGRESS_ALLOWLIST: 'localhost:8443, [::1]:9443,Upstream.Test' });
+    try {
+      const warning = api
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; egress_allowlist?: string[] })
+        .find((entry) => entry.msg.includes('AGENTPLANE_EGRESS_ALLOWLIST'));
+      expect(warning).toMatchObject({ level: 'warn', egress_allowlist: ['localhost:8443', '[::1]:9443', 'upstream.test'] });
+    } finally {
+      await api.stop();
+      await storage.dispose();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { ApiKeyGuard, AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
 import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
+import { EgressModule } from '@agentplane/egress';
 import { type Logger, LoggingModule } from '@agentplane/logging';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -22,6 +23,7 @@ export class AppModule {
         DbModule.forRoot(),
         AuthModule,
         CredentialsModule.forServing(),
+        EgressModule,
       ],
       controllers: [HealthController, OrganizationController, CredentialsController],
       providers: [

@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { useContainer } from 'class-validator';
 import type { AppConfig } from '@agentplane/config';
+import { EgressModule } from '@agentplane/egress';
 import { type Logger, PinoNestLogger } from '@agentplane/logging';
 import { AppModule } from './app.module.js';
 import { createFastifyAdapter } from './http/fastify-adapter.js';
@@ -26,6 +28,9 @@ export async function createApp(
     preview: options.preview ?? false,
   });
   app.enableShutdownHooks();
+  // Constraints that need configuration (IsBaseUrl and its allowlist) come from the container;
+  // class-validator's own classes fall back to its default one.
+  if (options.preview !== true) useContainer(app.select(EgressModule), { fallbackOnErrors: true });
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;
 }

@@ -15,12 +15,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  if (config.egressAllowlist.length > 0) {
-    logger.warn(
-      { hosts: config.egressAllowlist.map((e) => (e.port === undefined ? e.host : `${e.host}:${e.port}`)) },
-      'AGENTPLANE_EGRESS_ALLOWLIST exempts these hosts from the public-host rule: for development and tests only',
-    );
-  }
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   try {
     const startedAt = performance.now();

@@ -1,0 +1,42 @@
+import ipaddr from 'ipaddr.js';
+
+/** Whether an address may be connected to, and if not, which range it fell in (for logs and tests). */
+export type AddressVerdict = { readonly public: true } | { readonly public: false; readonly range: string };
+
+const IPV6_GLOBAL_UNICAST = ipaddr.IPv6.parse('2000::');
+// Forms that embed or tunnel to another address. ipaddr.js calls some of these `unicast`, and
+// the IPv4 address inside can be anything, so none of them is accepted.
+const IPV6_EMBEDDING: readonly (readonly [string, ipaddr.IPv6, number])[] = [
+  ['ipv4Compatible', ipaddr.IPv6.parse('::'), 96],
+  ['nat64', ipaddr.IPv6.parse('64:ff9b::'), 96],
+  ['nat64Local', ipaddr.IPv6.parse('64:ff9b:1::'), 48],
+  ['6to4', ipaddr.IPv6.parse('2002::'), 16],
+  ['teredo', ipaddr.IPv6.parse('2001::'), 32],
+];
+
+/**
+ * Classifies an IP address (v4 dotted quad or v6, without brackets or zone) the way egress
+ * needs: only globally routable unicast is public. IPv4-mapped IPv6 is judged as the IPv4
+ * address it carries; IPv6 outside 2000::/3 is never public.
+ */
+export function classifyAddress(address: string): AddressVerdict {
+  if (!ipaddr.isValid(address) || address.includes('%')) return { public: false, range: 'invalid' };
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) {
+      parsed = v6.toIPv4Address();
+    } else {
+      if (v6.range() === 'loopback' || v6.range() === 'unspecified') return { public: false, range: v6.range() };
+      for (const [name, prefix, bits] of IPV6_EMBEDDING) if (v6.match(prefix, bits)) return { public: false, range: name };
+      if (!v6.match(IPV6_GLOBAL_UNICAST, 3)) return { public: false, range: v6.range() === 'unicast' ? 'notGlobal' : v6.range() };
+    }
+  }
+  const range = parsed.range();
+  return range === 'unicast' ? { public: true } : { public: false, range };
+}
+
+/** True for a string Node would treat as an IP literal (v4 dotted quad or v6). */
+export function isIpLiteral(host: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(host) || ipaddr.IPv6.isValid(host);
+}

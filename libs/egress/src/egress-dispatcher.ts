@@ -1,0 +1,60 @@
+import { isIP } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { EgressError, EgressErrorCode } from './egress.error.js';
+import type { EgressPolicy } from './egress-policy.js';
+
+export interface EgressLimits {
+  readonly connectTimeoutMs: number;
+  /** Time from sending the request to the end of the response headers. */
+  readonly headersTimeoutMs: number;
+  /** Longest silence between two chunks of the response body. */
+  readonly bodyTimeoutMs: number;
+  readonly maxResponseBytes: number;
+}
+
+export const DEFAULT_EGRESS_LIMITS: EgressLimits = {
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 120_000,
+  maxResponseBytes: 16 * 1024 * 1024,
+};
+
+/**
+ * The only dispatcher outbound calls use. Its connector resolves the host itself, checks every
+ * address against the policy, and connects to a checked address while TLS still verifies the
+ * certificate against (and sends SNI for) the original name, so a DNS answer that changes
+ * between check and connect cannot redirect the socket. It is a plain undici Agent: no proxy
+ * variables are read, and redirects are not followed (undici only follows them when a redirect
+ * interceptor is added).
+ */
+export function createEgressDispatcher(policy: EgressPolicy, limits: EgressLimits = DEFAULT_EGRESS_LIMITS): Agent {
+  const connectTo = buildConnector({ timeout: limits.connectTimeoutMs });
+  const connect: buildConnector.connector = (options, callback) => {
+    if (options.protocol !== 'https:') {
+      callback(new EgressError(EgressErrorCode.HttpsRequired, 'Outbound calls must use https.'), null);
+      return;
+    }
+    const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
+    const port = options.port === '' || options.port === undefined ? 443 : Number(options.port);
+    policy.addressesFor(host, port).then(
+      (addresses) => {
+        connectTo(
+          {
+            ...options,
+            hostname: addresses[0]!,
+            // Verify the certificate against the name asked for; an IP literal has no SNI.
+            servername: isIP(host) === 0 ? host : undefined,
+          },
+          callback,
+        );
+      },
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
+    );
+  };
+  return new Agent({
+    connect,
+    headersTimeout: limits.headersTimeoutMs,
+    bodyTimeout: limits.bodyTimeoutMs,
+    maxResponseSize: limits.maxResponseBytes,
+  });
+}

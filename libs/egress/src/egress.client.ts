@@ -1,0 +1,102 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import type { Agent } from 'undici';
+import { request } from 'undici';
+import { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits } from './egress-dispatcher.js';
+import { EgressError, EgressErrorCode } from './egress.error.js';
+import { EgressPolicy } from './egress-policy.js';
+
+/** Overrides for the dispatcher's limits (tests use short ones). */
+export const EGRESS_LIMITS = Symbol('EGRESS_LIMITS');
+
+export interface EgressRequest {
+  readonly method: 'GET' | 'POST';
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface EgressResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  /** Must be consumed or destroyed. Reading it may fail (size, silence): map with toEgressError, or use readText. */
+  readonly body: Readable;
+}
+
+/** Every outbound HTTP call of the product goes through here (see test/egress-one-place). */
+@Injectable()
+export class EgressClient implements OnModuleDestroy {
+  private readonly dispatcher: Agent;
+
+  constructor(
+    private readonly policy: EgressPolicy,
+    @Optional() @Inject(EGRESS_LIMITS) limits?: Partial<EgressLimits>,
+  ) {
+    this.dispatcher = createEgressDispatcher(policy, { ...DEFAULT_EGRESS_LIMITS, ...limits });
+  }
+
+  async request(url: string, init: EgressRequest): Promise<EgressResponse> {
+    // Checked again here, not only when it was saved: the rules may have changed since.
+    const verdict = this.policy.parse(url);
+    if (!verdict.ok) {
+      const code =
+        verdict.code === 'https_required'
+          ? EgressErrorCode.HttpsRequired
+          : verdict.code === 'private_host'
+            ? EgressErrorCode.PrivateHost
+            : EgressErrorCode.InvalidUrl;
+      throw new EgressError(code, `The upstream URL was refused (${verdict.code}).`);
+    }
+    let response;
+    try {
+      response = await request(verdict.href, {
+        dispatcher: this.dispatcher,
+        method: init.method,
+        headers: init.headers,
+        body: init.body,
+        signal: init.signal,
+      });
+    } catch (error) {
+      throw toEgressError(error);
+    }
+    if (response.statusCode >= 300 && response.statusCode < 400) {
+      // Never followed: nothing (least of all the Authorization header) goes to the Location.
+      response.body.destroy();
+      throw new EgressError(EgressErrorCode.RedirectRefused, `The upstream answered ${response.statusCode} (a redirect), which is not followed.`);
+    }
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+const UNDICI_CODES: Readonly<Record<string, EgressErrorCode>> = {
+  UND_ERR_CONNECT_TIMEOUT: EgressErrorCode.ConnectTimeout,
+  UND_ERR_HEADERS_TIMEOUT: EgressErrorCode.HeadersTimeout,
+  UND_ERR_BODY_TIMEOUT: EgressErrorCode.BodyTimeout,
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: EgressErrorCode.ResponseTooLarge,
+};
+
+/** Maps transport failures to EgressError; an abort by the caller is passed through as it is. */
+export function toEgressError(error: unknown): Error {
+  if (error instanceof EgressError) return error;
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const code = (error as { code?: string }).code;
+  const mapped = code === undefined ? undefined : UNDICI_CODES[code];
+  return new EgressError(mapped ?? EgressErrorCode.ConnectionFailed, `The upstream call failed (${mapped ?? code ?? 'transport error'}).`, {
+    cause: error,
+  });
+}
+
+/** Reads a whole (bounded) response body as text, failures mapped like `request`'s. */
+export async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw toEgressError(error);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,16 @@
+export { EgressModule } from './egress.module.js';
+export { EgressPolicy } from './egress-policy.js';
+export { EgressClient, EGRESS_LIMITS, readText, toEgressError, type EgressRequest, type EgressResponse } from './egress.client.js';
+export { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits } from './egress-dispatcher.js';
+export { EgressError, EgressErrorCode } from './egress.error.js';
+export { HostResolver, SystemHostResolver } from './host-resolver.js';
+export { IsBaseUrl, BaseUrlConstraint } from './base-url.validator.js';
+export { classifyAddress, type AddressVerdict } from './address-policy.js';
+export {
+  parseBaseUrl,
+  BASE_URL_REJECTION_CODES,
+  type AcceptedBaseUrl,
+  type BaseUrlRejection,
+  type BaseUrlRejectionCode,
+  type BaseUrlVerdict,
+} from './base-url-policy.js';
