@@ -391,6 +391,23 @@ describe('CredentialsService.withSecret', () => {
     expect(repository.recordUse).not.toHaveBeenCalled();
   });
 
+  it('records the use only after the plaintext callback has finished, even when it fails', async () => {
+    const { service, repository } = setup();
+    const order: string[] = [];
+    repository.recordUse.mockImplementationOnce(async () => {
+      order.push('recordUse');
+    });
+    await expect(
+      service.withSecret(ORG, CRED_ID, 'https://api.example.com/v1', async () => {
+        order.push('use started');
+        await Promise.resolve();
+        order.push('use failed');
+        throw new Error('upstream 500');
+      }),
+    ).rejects.toThrow('upstream 500');
+    expect(order).toEqual(['use started', 'use failed', 'recordUse']);
+  });
+
   it('logs a failure to record the use and still completes the call', async () => {
     const { service, repository, logger } = setup();
     repository.recordUse.mockRejectedValueOnce(new Error('connection reset'));

@@ -115,13 +115,19 @@ export class CredentialsService {
         `Credential "${id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
       );
     }
-    return this.sealer.withPlaintext(credential.sealed, secretContext(orgId, id), async (apiKey) => {
-      await this.recordUse(credential);
-      return use(apiKey);
-    });
+    let opened = false;
+    try {
+      return await this.sealer.withPlaintext(credential.sealed, secretContext(orgId, id), (apiKey) => {
+        opened = true;
+        return use(apiKey);
+      });
+    } finally {
+      // Once the plaintext is gone (no database round trip while it exists), and only if the
+      // record opened: one that does not open is not reported as used.
+      if (opened) await this.recordUse(credential);
+    }
   }
 
-  // After a successful open, so a record that does not open is not reported as used.
   private async recordUse(credential: Credential): Promise<void> {
     const now = this.clock.now();
     const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);

@@ -9,3 +9,4 @@ export type { Migration, MigrationReport } from './migrations/migration.js';
 export { Prisma } from './generated/prisma/client.js';
 export { newId } from './ids.js';
 export { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
+export { isDatabaseUnavailable } from './database-errors.js';

@@ -98,6 +98,28 @@ export function parseBaseUrl(raw: unknown, allowlist: readonly EgressAllowEntry[
   return blockedName(host) ?? (labels.length < 2 ? reject('private_host', 'must be a fully qualified public host name') : accepted);
 }
 
+/** Resolves a host name to every A/AAAA address (empty when it does not resolve). */
+export type ResolveHost = (host: string) => Promise<readonly string[]>;
+
+/**
+ * The whole save-time check: the parse-time rules, then DNS, where every answer must be public
+ * and there must be at least one. Allowlisted hosts skip only the public-address rule.
+ */
+export async function checkBaseUrl(
+  raw: unknown,
+  resolve: ResolveHost,
+  allowlist: readonly EgressAllowEntry[] = [],
+): Promise<BaseUrlVerdict> {
+  const parsed = parseBaseUrl(raw, allowlist);
+  if (!parsed.ok || parsed.ipLiteral) return parsed;
+  const addresses = await resolve(parsed.host);
+  if (addresses.length === 0) return reject('unresolvable_host', 'does not resolve to any address');
+  if (!parsed.allowlisted && !addresses.every((address) => classifyAddress(address).public)) {
+    return reject('private_host', 'resolves to a non-public address');
+  }
+  return parsed;
+}
+
 function blockedName(host: string): BaseUrlRejection | undefined {
   if (BLOCKED_NAMES.has(host) || BLOCKED_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
     return reject('private_host', 'must be a public host, not a local, internal or metadata name');

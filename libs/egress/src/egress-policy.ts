@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig, type EgressAllowEntry } from '@agentplane/c
 import { DomainError } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { classifyAddress } from './address-policy.js';
-import { type AcceptedBaseUrl, type BaseUrlVerdict, parseBaseUrl } from './base-url-policy.js';
+import { type AcceptedBaseUrl, type BaseUrlVerdict, checkBaseUrl, parseBaseUrl } from './base-url-policy.js';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import { HostResolver } from './host-resolver.js';
 
@@ -39,15 +39,8 @@ export class EgressPolicy implements OnModuleInit {
   }
 
   /** Parse-time rules, then DNS: every A/AAAA answer must be public, and there must be one. */
-  async check(raw: unknown): Promise<BaseUrlVerdict> {
-    const parsed = this.parse(raw);
-    if (!parsed.ok || parsed.ipLiteral) return parsed;
-    const addresses = await this.resolver.resolve(parsed.host);
-    if (addresses.length === 0) return { ok: false, code: 'unresolvable_host', message: 'does not resolve to any address' };
-    if (!parsed.allowlisted && !addresses.every((address) => classifyAddress(address).public)) {
-      return { ok: false, code: 'private_host', message: 'resolves to a non-public address' };
-    }
-    return parsed;
+  check(raw: unknown): Promise<BaseUrlVerdict> {
+    return checkBaseUrl(raw, (host) => this.resolver.resolve(host), this.allowlist);
   }
 
   /**

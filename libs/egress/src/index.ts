@@ -8,6 +8,8 @@ export { IsBaseUrl, BaseUrlConstraint } from './base-url.validator.js';
 export { classifyAddress, type AddressVerdict } from './address-policy.js';
 export {
   parseBaseUrl,
+  checkBaseUrl,
+  type ResolveHost,
   BASE_URL_REJECTION_CODES,
   type AcceptedBaseUrl,
   type BaseUrlRejection,

@@ -1,4 +1,5 @@
 import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { Prisma } from '@agentplane/db';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import { describe as describeCode, toProblem } from './problem-details.js';
 
@@ -50,5 +51,20 @@ describe('toProblem', () => {
     expect(toProblem(Object.assign(new Error('x'), { statusCode: 502 }), 'r').status).toBe(500);
     expect(toProblem('a string', 'r').status).toBe(500);
     expect(toProblem(null, 'r').status).toBe(500);
+  });
+
+  it('answers an unreachable or exhausted database with 503 database_unavailable, saying nothing of it', () => {
+    for (const code of ['P1001', 'P2024', 'P2028']) {
+      const error = new Prisma.PrismaClientKnownRequestError('Transaction already closed: postgres://admin:hunter2@db', {
+        code,
+        clientVersion: 'test',
+      });
+      const problem = toProblem(error, 'req_7');
+      expect(problem).toMatchObject({ status: 503, code: 'database_unavailable' });
+      expect(JSON.stringify(problem)).not.toContain('hunter2');
+    }
+    // A query the database refused (unique violation) is not an outage.
+    const conflict = new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'test' });
+    expect(toProblem(conflict, 'r').status).toBe(500);
   });
 });

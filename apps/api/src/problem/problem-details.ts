@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
+import { isDatabaseUnavailable } from '@agentplane/db';
 import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
 
 /** RFC 9457 problem details, with the stable `code` and the request id as extension members. */
@@ -68,6 +69,10 @@ const FRAMEWORK_CODES: Readonly<Record<number, string>> = {
  * request id (the log has the rest).
  */
 export function toProblem(exception: unknown, requestId: string): ProblemDetails {
+  if (isDatabaseUnavailable(exception)) {
+    // Not the caller's fault and worth a retry: a 503, not an opaque 500.
+    return toProblem(new DomainError(ErrorCode.DatabaseUnavailable, 'The database is unavailable; retry shortly.'), requestId);
+  }
   if (exception instanceof DomainError) {
     const { status, title } = describe(exception.code);
     return {
