@@ -19,6 +19,14 @@ export const DEFAULT_EGRESS_LIMITS: EgressLimits = {
   maxResponseBytes: 16 * 1024 * 1024,
 };
 
+export interface EgressTlsOptions {
+  /**
+   * Trust anchors that replace Node's default store for this dispatcher only (tests pass their
+   * own CA). Operators who need an extra CA set NODE_EXTRA_CA_CERTS, which undici honors here.
+   */
+  readonly ca?: string | Buffer | (string | Buffer)[];
+}
+
 /**
  * The only dispatcher outbound calls use. Its connector resolves the host itself, checks every
  * address against the policy, and connects to a checked address while TLS still verifies the
@@ -27,8 +35,12 @@ export const DEFAULT_EGRESS_LIMITS: EgressLimits = {
  * variables are read, and redirects are not followed (undici only follows them when a redirect
  * interceptor is added).
  */
-export function createEgressDispatcher(policy: EgressPolicy, limits: EgressLimits = DEFAULT_EGRESS_LIMITS): Agent {
-  const connectTo = buildConnector({ timeout: limits.connectTimeoutMs });
+export function createEgressDispatcher(
+  policy: EgressPolicy,
+  limits: EgressLimits = DEFAULT_EGRESS_LIMITS,
+  tls: EgressTlsOptions = {},
+): Agent {
+  const connectTo = buildConnector({ timeout: limits.connectTimeoutMs, ...(tls.ca === undefined ? {} : { ca: tls.ca }) });
   const connect: buildConnector.connector = (options, callback) => {
     if (options.protocol !== 'https:') {
       callback(new EgressError(EgressErrorCode.HttpsRequired, 'Outbound calls must use https.'), null);

@@ -2,12 +2,14 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Agent } from 'undici';
 import { request } from 'undici';
-import { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits } from './egress-dispatcher.js';
+import { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits, type EgressTlsOptions } from './egress-dispatcher.js';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import { EgressPolicy } from './egress-policy.js';
 
 /** Overrides for the dispatcher's limits (tests use short ones). */
 export const EGRESS_LIMITS = Symbol('EGRESS_LIMITS');
+/** Trust anchors for this client only (tests); not set in the product, which uses Node's store. */
+export const EGRESS_TLS = Symbol('EGRESS_TLS');
 
 export interface EgressRequest {
   readonly method: 'GET' | 'POST';
@@ -31,8 +33,9 @@ export class EgressClient implements OnModuleDestroy {
   constructor(
     private readonly policy: EgressPolicy,
     @Optional() @Inject(EGRESS_LIMITS) limits?: Partial<EgressLimits>,
+    @Optional() @Inject(EGRESS_TLS) tls?: EgressTlsOptions,
   ) {
-    this.dispatcher = createEgressDispatcher(policy, { ...DEFAULT_EGRESS_LIMITS, ...limits });
+    this.dispatcher = createEgressDispatcher(policy, { ...DEFAULT_EGRESS_LIMITS, ...limits }, tls);
   }
 
   async request(url: string, init: EgressRequest): Promise<EgressResponse> {
@@ -61,7 +64,8 @@ export class EgressClient implements OnModuleDestroy {
     }
     if (response.statusCode >= 300 && response.statusCode < 400) {
       // Never followed: nothing (least of all the Authorization header) goes to the Location.
-      response.body.destroy();
+      // Destroying an undici body emits an abort error; nobody reads it, so it is swallowed here.
+      response.body.once('error', () => undefined).destroy();
       throw new EgressError(EgressErrorCode.RedirectRefused, `The upstream answered ${response.statusCode} (a redirect), which is not followed.`);
     }
     return { status: response.statusCode, headers: response.headers, body: response.body };
