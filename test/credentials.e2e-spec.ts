@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canaryLeaks, expectNoCanary } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
+import { type Body, expectInvalid, expectProblem, hintOf, ISO, type Problem, providerKey, send, sleep } from './support/http.js';
 import { createApiKey, runCli, startApi, type CliResult, type RunningApi } from './support/processes.js';
 import { openStoredSecrets } from './support/sealed-secrets.js';
 import { createTestStorage, usingPostgres, type TestStorage } from './support/storage.js';
@@ -23,125 +25,7 @@ interface CredentialList {
   next_cursor: string | null;
 }
 
-interface FieldError {
-  path: string;
-  code: string;
-  message: string;
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  request_id: string;
-  errors?: FieldError[];
-}
-
-const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const ORIGIN = 'https://api.example.com';
-
-/** A provider-looking key of exactly `length` characters, random so that no two tests share one. */
-function providerKey(length: number): string {
-  return randomBytes(length).toString('base64url').slice(0, length);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The hint the contract promises: "****" plus the last 4 characters for keys of 20 or more. */
-const hintOf = (key: string): string => (key.length >= 20 ? '****' + key.slice(-4) : '****');
-
-// --- Canary search -------------------------------------------------------------------------
-
-const WINDOW = 8;
-
-/**
- * Every place in `haystack` that holds WINDOW or more consecutive characters of `canary`, named by
- * `where`. A report shows the offsets and some context, with the leaked run itself replaced by
- * `[canary a..b]`, so that a failure never prints the canary.
- */
-function canaryLeaks(haystack: string, canary: string, where: string): string[] {
-  const leaks: string[] = [];
-  const reported: [number, number][] = [];
-  for (let i = 0; i + WINDOW <= canary.length; i++) {
-    const piece = canary.slice(i, i + WINDOW);
-    for (let at = haystack.indexOf(piece); at !== -1; at = haystack.indexOf(piece, at + 1)) {
-      if (reported.some(([from, to]) => at >= from && at < to)) continue;
-      // Grow the match both ways to report the whole leaked run once.
-      let start = i;
-      let from = at;
-      while (start > 0 && from > 0 && haystack[from - 1] === canary[start - 1]) {
-        start--;
-        from--;
-      }
-      let end = i + WINDOW;
-      let to = at + WINDOW;
-      while (end < canary.length && to < haystack.length && haystack[to] === canary[end]) {
-        end++;
-        to++;
-      }
-      reported.push([from, to]);
-      // Printable context only: the haystack may be a binary file.
-      const before = haystack.slice(Math.max(0, from - 40), from).replace(/[^\x20-\x7e]+/g, '.');
-      const after = haystack.slice(to, to + 40).replace(/[^\x20-\x7e]+/g, '.');
-      leaks.push(
-        `${where}: ${end - start} consecutive characters of the canary (its chars ${start}..${end}) at offset ${from}: ` +
-          `…${before}[canary ${start}..${end}]${after}…`,
-      );
-    }
-  }
-  return leaks;
-}
-
-/** Fails, naming where, when `haystack` holds any WINDOW-character piece of `canary`. */
-function expectNoCanary(haystack: string, canary: string, where: string): void {
-  expect(canaryLeaks(haystack, canary, where)).toEqual([]);
-}
-
-// --- HTTP helpers --------------------------------------------------------------------------
-
-type Body = Record<string, unknown> | string | undefined;
-
-function send(
-  url: string,
-  method: string,
-  path: string,
-  key: string | undefined,
-  body?: Body,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return fetch(url + path, {
-    method,
-    headers: {
-      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-}
-
-async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
-  const text = await res.text();
-  expect({ status: res.status, body: text }).toEqual({ status, body: expect.any(String) });
-  expect(res.headers.get('content-type')).toBe(PROBLEM_TYPE);
-  const body = JSON.parse(text) as Problem;
-  expect(body).toMatchObject({ status, code, type: `https://agentplane.dev/problems/${code}` });
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  expect(body.request_id).toBe(res.headers.get('x-request-id'));
-  return body;
-}
-
-/** A 422 validation problem; returns its field errors. */
-async function expectInvalid(res: Response): Promise<FieldError[]> {
-  const body = await expectProblem(res, 422, 'validation_failed');
-  expect(Array.isArray(body.errors)).toBe(true);
-  for (const e of body.errors!) expect(e).toEqual({ path: expect.any(String), code: expect.any(String), message: expect.any(String) });
-  return body.errors!;
-}
 
 function expectCredentialShape(body: CredentialBody): void {
   expect(Object.keys(body).sort()).toEqual(

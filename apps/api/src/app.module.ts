@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AgentsModule } from '@agentplane/agents';
 import { ApiKeyGuard, AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
 import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
 import { EgressModule } from '@agentplane/egress';
 import { type Logger, LoggingModule } from '@agentplane/logging';
+import { AgentsController } from './agents/agents.controller.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
@@ -24,8 +26,9 @@ export class AppModule {
         AuthModule,
         CredentialsModule.forServing(),
         EgressModule,
+        AgentsModule,
       ],
-      controllers: [HealthController, OrganizationController, CredentialsController],
+      controllers: [HealthController, OrganizationController, CredentialsController, AgentsController],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -42,6 +42,15 @@ export interface CredentialChanges {
   readonly secret?: { readonly apiKeyHint: string; readonly sealed: SealedSecret };
 }
 
+/** What an agent needs to know about a credential it refers to. */
+export interface CredentialReference {
+  readonly id: string;
+  readonly allowedOrigins: readonly string[];
+  readonly apiKeyHint: string;
+  /** Set when an agent owns the key; such a credential is never shared. */
+  readonly ownerAgentId: string | null;
+}
+
 export type DeleteOutcome = 'deleted' | 'not_found' | 'in_use';
 
 /** A sealed data key as `keys rewrap`/`keys verify` see it, across every organization. */
@@ -56,6 +65,10 @@ interface ReferenceColumn {
   readonly column_name: string;
 }
 
+/**
+ * Credentials rows. The org-facing reads and writes (list, find, replace, delete) see only the
+ * organization's own credentials; keys an agent owns are managed through that agent.
+ */
 @Injectable()
 export class CredentialRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -80,6 +93,7 @@ export class CredentialRepository {
     const rows = await this.prisma.credential.findMany({
       where: {
         orgId,
+        ownerAgentId: null,
         ...(after === undefined
           ? {}
           : { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }),
@@ -92,10 +106,11 @@ export class CredentialRepository {
   }
 
   async find(orgId: OrgId, id: string): Promise<Credential | undefined> {
-    const row = await this.prisma.credential.findFirst({ where: { id, orgId }, select: VIEW });
+    const row = await this.prisma.credential.findFirst({ where: { id, orgId, ownerAgentId: null }, select: VIEW });
     return row === null ? undefined : toCredential(row);
   }
 
+  /** Any credential of the org, agent-owned ones included (the runtime opens those too). */
   async findSealed(orgId: OrgId, id: string): Promise<SealedCredential | undefined> {
     const row = await this.prisma.credential.findFirst({ where: { id, orgId }, select: SEALED });
     return row === null ? undefined : toSealedCredential(row);
@@ -114,7 +129,9 @@ export class CredentialRepository {
   ): Promise<Credential | undefined> {
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM credentials WHERE id = ${id} AND org_id = ${orgId} FOR NO KEY UPDATE`;
+        SELECT id FROM credentials
+         WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+           FOR NO KEY UPDATE`;
       if (locked.length === 0) return undefined;
       const current = await tx.credential.findUniqueOrThrow({ where: { id }, select: VIEW });
       const changes = decide(toCredential(current));
@@ -144,7 +161,9 @@ export class CredentialRepository {
     return this.prisma.$transaction(async (tx) => {
       // The row lock also waits out, and then blocks, anyone inserting a reference to it.
       const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM credentials WHERE id = ${id} AND org_id = ${orgId} FOR UPDATE`;
+        SELECT id FROM credentials
+         WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+           FOR UPDATE`;
       if (locked.length === 0) return 'not_found';
       for (const ref of await referenceColumns(tx)) {
         // Identifiers come from the catalog, quoted by Postgres itself; the id is a parameter.
@@ -161,6 +180,46 @@ export class CredentialRepository {
       await tx.credential.delete({ where: { id } });
       return 'deleted';
     });
+  }
+
+  // --- For the agents lib, inside its own transactions (an agent and its keys change together). ---
+
+  /** Stores a key given inline in an agent's llm entry, owned by that agent. */
+  async insertOwned(tx: Prisma.TransactionClient, orgId: OrgId, ownerAgentId: string, data: NewCredential): Promise<Credential> {
+    const row = await tx.credential.create({
+      data: {
+        id: data.id,
+        orgId,
+        ownerAgentId,
+        name: data.name,
+        apiKeyHint: data.apiKeyHint,
+        allowedOrigins: [...data.allowedOrigins],
+        ...sealedColumns(data.sealed),
+      },
+      select: VIEW,
+    });
+    return toCredential(row);
+  }
+
+  /**
+   * The org's credentials among `ids`, share-locked until the transaction ends, so none can be
+   * re-pointed at other origins or deleted while an agent starts (or keeps) referring to it.
+   */
+  async lockForReference(tx: Prisma.TransactionClient, orgId: OrgId, ids: readonly string[]): Promise<Map<string, CredentialReference>> {
+    if (ids.length === 0) return new Map();
+    const rows = await tx.$queryRaw<{ id: string; allowed_origins: string[]; api_key_hint: string; owner_agent_id: string | null }[]>`
+      SELECT id, allowed_origins, api_key_hint, owner_agent_id FROM credentials
+       WHERE org_id = ${orgId} AND id = ANY(${[...ids]}::text[])
+       ORDER BY id
+         FOR SHARE`;
+    return new Map(
+      rows.map((r) => [r.id, { id: r.id, allowedOrigins: r.allowed_origins, apiKeyHint: r.api_key_hint, ownerAgentId: r.owner_agent_id }]),
+    );
+  }
+
+  /** Deletes the keys `ownerAgentId` owns that are not in `keep`. */
+  async deleteOwnedExcept(tx: Prisma.TransactionClient, orgId: OrgId, ownerAgentId: string, keep: readonly string[]): Promise<void> {
+    await tx.credential.deleteMany({ where: { orgId, ownerAgentId, id: { notIn: [...keep] } } });
   }
 
   /** Sets last_used_at unless another call already did so after `notBefore`. */

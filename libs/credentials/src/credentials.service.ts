@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, newId } from '@agentplane/db';
 import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { CREDENTIAL_SECRET_FIELD, type Credential, type CredentialPage } from './credential.js';
-import { CredentialRepository } from './credential.repository.js';
+import { CredentialRepository, type NewCredential } from './credential.repository.js';
 import { apiKeyHint, looksMasked } from './masking.js';
 import { isOriginAllowed, normalizeOrigin } from './origins.js';
 import type { SecretContext } from './secret-context.js';
@@ -49,6 +49,22 @@ export class CredentialsService {
       apiKeyHint: apiKeyHint(input.apiKey),
       sealed: this.sealer.seal(input.apiKey, secretContext(orgId, id)),
     });
+  }
+
+  /**
+   * Seals a key given inline for one origin (an agent's llm entry) without storing it: the agent
+   * stores it in the transaction that stores the agent. Nothing here touches the database.
+   */
+  sealForOrigin(orgId: OrgId, apiKey: string, origin: string, name: string): NewCredential {
+    assertNotMasked(apiKey);
+    const id = newId('cred');
+    return {
+      id,
+      name,
+      allowedOrigins: [origin],
+      apiKeyHint: apiKeyHint(apiKey),
+      sealed: this.sealer.seal(apiKey, secretContext(orgId, id)),
+    };
   }
 
   async list(orgId: OrgId, limit: number, cursor?: string): Promise<CredentialPage> {

@@ -11,6 +11,8 @@ export {
   type RewrapReport,
   type VerifyReport,
 } from './key-rotation.service.js';
+export { CredentialRepository, type CredentialReference, type NewCredential } from './credential.repository.js';
+export { Fingerprinter, type Fingerprint } from './fingerprinter.js';
 export type { MasterKeyHolder } from './master-key-holder.repository.js';
 export type { Credential, CredentialPage } from './credential.js';
 export { apiKeyHint, looksMasked } from './masking.js';

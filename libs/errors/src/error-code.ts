@@ -15,6 +15,12 @@ export enum ErrorCode {
   CredentialInUse = 'credential_in_use',
   /** A credential may not be sent to the origin asked for. */
   CredentialOriginNotAllowed = 'credential_origin_not_allowed',
+  /** An llm entry names a credential whose allowed_origins do not include its base_url's origin. */
+  CredentialOriginMismatch = 'credential_origin_mismatch',
+  /** `If-Match` named a version of the resource that is no longer current. */
+  PreconditionFailed = 'precondition_failed',
+  /** An `Idempotency-Key` was sent again with a different request. */
+  IdempotencyKeyReused = 'idempotency_key_reused',
   /** A stored secret did not open: wrong or missing master key, or a damaged record. */
   CredentialUnavailable = 'credential_unavailable',
 }

@@ -38,6 +38,12 @@ export function describe(code: ErrorCode): { status: number; title: string } {
       return { status: 409, title: 'Credential in use' };
     case ErrorCode.CredentialOriginNotAllowed:
       return { status: 422, title: 'Origin not allowed for this credential' };
+    case ErrorCode.CredentialOriginMismatch:
+      return { status: 422, title: 'Credential not allowed for this origin' };
+    case ErrorCode.PreconditionFailed:
+      return { status: 412, title: 'Precondition failed' };
+    case ErrorCode.IdempotencyKeyReused:
+      return { status: 422, title: 'Idempotency key reused' };
     case ErrorCode.CredentialUnavailable:
       return { status: 500, title: 'Credential unavailable' };
     default: {

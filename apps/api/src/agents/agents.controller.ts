@@ -1,0 +1,132 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Agent, type AgentInput, agentEtag, AgentsService } from '@agentplane/agents';
+import { type AuthContext, CurrentAuth } from '@agentplane/auth';
+import { DomainError } from '@agentplane/errors';
+import { canonicalJson } from '../http/canonical-json.js';
+import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
+import { ListAgentsQueryDto } from './agent-query.dto.js';
+import { AgentRequestDto } from './agent-request.dto.js';
+import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
+
+const DEFAULT_PAGE_SIZE = 20;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
+
+@ApiTags('agents')
+@ApiBearerAuth()
+@ApiProblemResponse(401, 'Missing, unknown or revoked API key')
+@Controller('v1/agents')
+export class AgentsController {
+  constructor(private readonly agents: AgentsService) {}
+
+  @Post()
+  @ApiOperation({ operationId: 'createAgent', summary: 'Create an agent and the LLM endpoints it answers with' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422',
+    schema: { type: 'string', maxLength: 255 },
+  })
+  @ApiCreatedResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiProblemResponse(422, 'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused')
+  async create(
+    @CurrentAuth() auth: AuthContext,
+    @Body() body: AgentRequestDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AgentResponseDto> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw DomainError.validation([{ path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: 'must be 1 to 255 visible ASCII characters' }]);
+    }
+    const { agent, replayed } = await this.agents.create(
+      auth.orgId,
+      toInput(body),
+      // The body as sent (before defaults), so "the same request" means what the client sent.
+      idempotencyKey === undefined ? undefined : { key: idempotencyKey, request: `POST /v1/agents ${canonicalJson(request.body)}` },
+    );
+    void reply.header('location', `/v1/agents/${agent.id}`);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return withEtag(reply, agent);
+  }
+
+  @Get()
+  @ApiOperation({ operationId: 'listAgents', summary: 'List agents, newest first' })
+  @ApiOkResponse({ type: AgentListResponseDto })
+  @ApiProblemResponse(400, 'Invalid cursor')
+  @ApiProblemResponse(422, 'Invalid limit')
+  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListAgentsQueryDto): Promise<AgentListResponseDto> {
+    return AgentListResponseDto.from(await this.agents.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
+  }
+
+  @Get(':id')
+  @ApiOperation({ operationId: 'getAgent', summary: 'Get an agent (keys only as hints)' })
+  @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiProblemResponse(404, 'No such agent in this organization')
+  async get(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AgentResponseDto> {
+    return withEtag(reply, await this.agents.get(auth.orgId, id));
+  }
+
+  @Put(':id')
+  @ApiOperation({ operationId: 'replaceAgent', summary: 'Replace an agent (keys are kept per entry only for the same origin)' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'Replace only if the agent still has this ETag', schema: { type: 'string' } })
+  @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiProblemResponse(404, 'No such agent in this organization')
+  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)')
+  @ApiProblemResponse(422, 'Invalid body (api_key_required when an entry keeps no key for a new origin, credential_origin_mismatch, …)')
+  async replace(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() body: AgentRequestDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AgentResponseDto> {
+    return withEtag(reply, await this.agents.replace(auth.orgId, id, toInput(body), ifMatch));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteAgent', summary: 'Delete an agent and the keys it owns' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblemResponse(404, 'No such agent in this organization')
+  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.agents.delete(auth.orgId, id);
+  }
+}
+
+function withEtag(reply: FastifyReply, agent: Agent): AgentResponseDto {
+  void reply.header('etag', agentEtag(agent));
+  return AgentResponseDto.from(agent);
+}
+
+// A replacement is whole: what is left out goes back to its default.
+function toInput(body: AgentRequestDto): AgentInput {
+  return {
+    name: body.name,
+    instructions: body.instructions ?? null,
+    temperature: body.temperature ?? null,
+    maxTokens: body.max_tokens ?? null,
+    metadata: body.metadata ?? {},
+    llm: (body.llm ?? []).map((entry) => ({
+      baseUrl: entry.base_url,
+      model: entry.model,
+      api: entry.api ?? 'chat_completions',
+      ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
+      ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
+    })),
+  };
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { OrgId } from '@agentplane/auth';
+
+export const LLM_APIS = ['chat_completions', 'responses'] as const;
+export type LlmApi = (typeof LLM_APIS)[number];
+
+/** One entry of an agent's llm array as stored: its key is always a credential. */
+export interface LlmEntry {
+  readonly baseUrl: string;
+  readonly model: string;
+  readonly api: LlmApi;
+  readonly credentialId: string;
+  readonly apiKeyHint: string;
+  /** True for a key given inline (the agent owns it); false for a referenced org credential. */
+  readonly ownedKey: boolean;
+}
+
+export interface Agent {
+  readonly id: string;
+  readonly orgId: OrgId;
+  readonly name: string;
+  readonly instructions: string | null;
+  readonly temperature: number | null;
+  readonly maxTokens: number | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly llm: readonly LlmEntry[];
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface AgentPage {
+  readonly data: readonly Agent[];
+  readonly hasMore: boolean;
+  readonly nextCursor: string | null;
+}
+
+/**
+ * A strong ETag over everything a read shows (and the version), so it changes whenever the
+ * representation does, including when a force-deleted credential takes an entry with it. Holds
+ * no secret: hints only.
+ */
+export function agentEtag(agent: Agent): string {
+  const state = JSON.stringify([
+    agent.id,
+    agent.version,
+    agent.name,
+    agent.instructions,
+    agent.temperature,
+    agent.maxTokens,
+    Object.entries(agent.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    agent.llm.map((e) => [e.baseUrl, e.model, e.api, e.credentialId, e.apiKeyHint, e.ownedKey]),
+    agent.updatedAt.toISOString(),
+  ]);
+  return `"${createHash('sha256').update(state).digest('base64url').slice(0, 27)}"`;
+}
+
+/** True when an `If-Match` header value (a list of ETags, or `*`) matches `etag` (strong comparison). */
+export function ifMatchSatisfied(header: string, etag: string): boolean {
+  const trimmed = header.trim();
+  if (trimmed === '*') return true;
+  return trimmed
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => !tag.startsWith('W/') && tag === etag);
+}
+
+/** The origin (scheme, host, port) a base_url's key may be sent to. */
+export function originOf(baseUrl: string): string {
+  return new URL(baseUrl).origin;
+}

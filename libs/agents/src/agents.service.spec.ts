@@ -1,0 +1,234 @@
+import { jest } from '@jest/globals';
+import { asOrgId, type OrgId } from '@agentplane/auth';
+import type { AppConfig } from '@agentplane/config';
+import type { Clock } from '@agentplane/clock';
+import { type CredentialReference, type CredentialsService, Fingerprinter, MasterKeyRing, type NewCredential, Sodium } from '@agentplane/credentials';
+import { EgressPolicy, HostResolver } from '@agentplane/egress';
+import { DomainError, ErrorCode } from '@agentplane/errors';
+import type { Logger } from '@agentplane/logging';
+import { type Agent, agentEtag, ifMatchSatisfied, type LlmEntry } from './agent.js';
+import type { AgentPlan, AgentRepository, CreateOutcome, CredentialRefs, IdempotencyClaim } from './agent.repository.js';
+import { type AgentInput, AgentsService } from './agents.service.js';
+
+const ORG = asOrgId('org_test');
+const NOW = new Date('2026-11-24T12:00:00.000Z');
+const PUBLIC_A = '93.184.216.34';
+
+class TableResolver extends HostResolver {
+  constructor(private readonly table: Record<string, string[]>) {
+    super();
+  }
+  async resolve(host: string): Promise<string[]> {
+    return this.table[host] ?? [];
+  }
+}
+
+let sodium: Sodium;
+beforeAll(async () => {
+  sodium = await Sodium.load();
+});
+
+function entry(overrides: Partial<LlmEntry> = {}): LlmEntry {
+  return {
+    baseUrl: 'https://api.example.com/v1',
+    model: 'm',
+    api: 'chat_completions',
+    credentialId: 'cred_owned0',
+    apiKeyHint: '****abcd',
+    ownedKey: true,
+    ...overrides,
+  };
+}
+
+function agent(overrides: Partial<Agent> = {}): Agent {
+  return {
+    id: 'agt_1',
+    orgId: ORG,
+    name: 'A',
+    instructions: null,
+    temperature: null,
+    maxTokens: null,
+    metadata: {},
+    llm: [entry()],
+    version: 1,
+    createdAt: new Date('2026-11-01T00:00:00.000Z'),
+    updatedAt: new Date('2026-11-01T00:00:00.000Z'),
+    ...overrides,
+  };
+}
+
+function input(llm: AgentInput['llm'], overrides: Partial<AgentInput> = {}): AgentInput {
+  return { name: 'A', instructions: null, temperature: null, maxTokens: null, metadata: {}, llm, ...overrides };
+}
+
+function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string } } = {}) {
+  const resolver = new TableResolver({
+    'api.example.com': [PUBLIC_A],
+    'other.example.com': ['2606:2800:220:1:248:1893:25c8:1946'],
+    'mixed.example.com': [PUBLIC_A, '10.0.0.7'],
+  });
+  const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() } as unknown as Logger;
+  const egress = new EgressPolicy({ egressAllowlist: [] } as unknown as AppConfig, resolver, logger);
+  const fingerprinter = new Fingerprinter(sodium, new MasterKeyRing([{ id: 'mk', key: new Uint8Array(32).fill(3) }], 'test'));
+  const refs: CredentialRefs = new Map((options.refs ?? []).map((r) => [r.id, r]));
+  const plans: AgentPlan[] = [];
+  const current = options.current ?? agent();
+  const repository = {
+    create: jest.fn(
+      async (orgId: OrgId, id: string, plan: AgentPlan, verify: (refs: CredentialRefs) => void, claim?: IdempotencyClaim): Promise<CreateOutcome> => {
+        if (options.replay !== undefined && claim !== undefined) {
+          return { kind: 'replay', fingerprint: fingerprinter.fingerprint(options.replay.request), agent: current };
+        }
+        verify(refs);
+        plans.push(plan);
+        return { kind: 'created', agent: agent({ id, orgId }) };
+      },
+    ),
+    replace: jest.fn(
+      async (_orgId: OrgId, _id: string, _requested: readonly string[], _now: Date, decide: (current: Agent, refs: CredentialRefs) => AgentPlan) => {
+        plans.push(decide(current, refs));
+        return current;
+      },
+    ),
+  };
+  const sealed: { apiKey: string; origin: string }[] = [];
+  const credentials = {
+    sealForOrigin: jest.fn((_orgId: OrgId, apiKey: string, origin: string, name: string): NewCredential => {
+      sealed.push({ apiKey, origin });
+      return { id: `cred_new${sealed.length}`, name, allowedOrigins: [origin], apiKeyHint: '****', sealed: {} as NewCredential['sealed'] };
+    }),
+  };
+  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const service = new AgentsService(
+    repository as unknown as AgentRepository,
+    credentials as unknown as CredentialsService,
+    egress,
+    fingerprinter,
+    clock,
+  );
+  return { service, repository, plans, sealed };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<DomainError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
+}
+
+describe('AgentsService: base_url at save time', () => {
+  it('refuses a name that resolves to a public and a private address, and one that does not resolve, naming each entry', async () => {
+    const { service, repository } = setup();
+    const error = await failureOf(
+      service.create(
+        ORG,
+        input([
+          { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', apiKey: 'sk-1' },
+          { baseUrl: 'https://mixed.example.com/v1', model: 'm', api: 'chat_completions', apiKey: 'sk-2' },
+          { baseUrl: 'https://gone.example.com/v1', model: 'm', api: 'chat_completions', apiKey: 'sk-3' },
+        ]),
+      ),
+    );
+    expect(error.code).toBe(ErrorCode.ValidationFailed);
+    expect(error.errors).toEqual([
+      { path: 'llm[1].base_url', code: 'private_host', message: expect.any(String) },
+      { path: 'llm[2].base_url', code: 'unresolvable_host', message: expect.any(String) },
+    ]);
+    expect(repository.create).not.toHaveBeenCalled();
+  });
+
+  it('stores the normalized base_url and seals an inline key for exactly its origin', async () => {
+    const { service, plans, sealed } = setup();
+    await service.create(ORG, input([{ baseUrl: 'https://API.Example.com:443/v1', model: 'm', api: 'responses', apiKey: 'sk-inline' }]));
+    expect(sealed).toEqual([{ apiKey: 'sk-inline', origin: 'https://api.example.com' }]);
+    expect(plans[0]!.llm).toEqual([
+      { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', key: { kind: 'new', credential: expect.objectContaining({ allowedOrigins: ['https://api.example.com'] }) } },
+    ]);
+  });
+});
+
+describe('AgentsService: key sources', () => {
+  const shared: CredentialReference = { id: 'cred_shared', allowedOrigins: ['https://api.example.com'], apiKeyHint: '****', ownerAgentId: null };
+
+  it('accepts an org credential allowed for the origin; refuses one that is not (credential_origin_mismatch)', async () => {
+    const { service } = setup({ refs: [shared] });
+    await expect(
+      service.create(ORG, input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+    ).resolves.toMatchObject({ replayed: false });
+    const error = await failureOf(
+      service.create(ORG, input([{ baseUrl: 'https://other.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+    );
+    expect(error.code).toBe(ErrorCode.CredentialOriginMismatch);
+    expect(error.errors).toEqual([{ path: 'llm[0].credential_id', code: 'credential_origin_mismatch', message: expect.any(String) }]);
+  });
+
+  it('treats a key another agent owns as no credential at all', async () => {
+    const { service } = setup({ refs: [{ ...shared, ownerAgentId: 'agt_other' }] });
+    const error = await failureOf(
+      service.create(ORG, input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+    );
+    expect(error.errors).toEqual([{ path: 'llm[0].credential_id', code: 'not_found', message: expect.any(String) }]);
+  });
+
+  it('on replace keeps the key at the same index only for the same origin', async () => {
+    const { service, plans } = setup();
+    await service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v2', model: 'n', api: 'chat_completions' }]));
+    expect(plans[0]!.llm[0]!.key).toEqual({ kind: 'existing', credentialId: 'cred_owned0' });
+
+    const moved = await failureOf(
+      service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com:8443/v1', model: 'n', api: 'chat_completions' }])),
+    );
+    expect(moved.code).toBe(ErrorCode.ApiKeyRequired);
+    expect(moved.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
+  });
+
+  it('on replace refuses to keep an org credential that no longer allows the origin', async () => {
+    const current = agent({ llm: [entry({ credentialId: 'cred_shared', ownedKey: false })] });
+    const { service } = setup({ current, refs: [{ ...shared, allowedOrigins: ['https://elsewhere.example.com'] }] });
+    const error = await failureOf(service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions' }])));
+    expect(error.code).toBe(ErrorCode.CredentialOriginMismatch);
+  });
+
+  it('refuses a stale If-Match before deciding anything', async () => {
+    const { service, plans } = setup();
+    const error = await failureOf(service.replace(ORG, 'agt_1', input([]), '"not-it"'));
+    expect(error.code).toBe(ErrorCode.PreconditionFailed);
+    expect(plans).toEqual([]);
+    await service.replace(ORG, 'agt_1', input([]), agentEtag(agent()));
+    expect(plans).toHaveLength(1);
+  });
+});
+
+describe('AgentsService: Idempotency-Key', () => {
+  it('replays for the same request and refuses another one', async () => {
+    const same = setup({ replay: { request: 'POST /v1/agents {"name":"A"}' } });
+    await expect(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"A"}' })).resolves.toMatchObject({ replayed: true });
+    const error = await failureOf(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"B"}' }));
+    expect(error.code).toBe(ErrorCode.IdempotencyKeyReused);
+  });
+});
+
+describe('agentEtag / ifMatchSatisfied', () => {
+  it('changes with the version, the entries and the time; is stable otherwise', () => {
+    const base = agent();
+    expect(agentEtag(base)).toBe(agentEtag(agent()));
+    expect(agentEtag(agent({ version: 2 }))).not.toBe(agentEtag(base));
+    expect(agentEtag(agent({ llm: [] }))).not.toBe(agentEtag(base));
+    expect(agentEtag(agent({ llm: [entry({ apiKeyHint: '****wxyz' })] }))).not.toBe(agentEtag(base));
+    expect(agentEtag(agent({ updatedAt: NOW }))).not.toBe(agentEtag(base));
+    expect(agentEtag(agent({ metadata: { a: '1', b: '2' } }))).toBe(agentEtag(agent({ metadata: { b: '2', a: '1' } })));
+  });
+
+  it.each([
+    ['"x"', '"x"', true],
+    ['"y", "x"', '"x"', true],
+    ['*', '"x"', true],
+    ['W/"x"', '"x"', false],
+    ['"x', '"x"', false],
+    ['', '"x"', false],
+  ])('If-Match %j against %s → %s', (header, etag, expected) => {
+    expect(ifMatchSatisfied(header, etag)).toBe(expected);
+  });
+});

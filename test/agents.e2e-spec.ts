@@ -1,0 +1,567 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canaryLeaks } from './support/canary.js';
+import { openTestDatabase } from './support/db-client.js';
+import { type Body, expectInvalid, expectProblem, hintOf, ISO, providerKey, send } from './support/http.js';
+import { createApiKey, runCli, startApi, type RunningApi } from './support/processes.js';
+import { openStoredSecrets } from './support/sealed-secrets.js';
+import { createTestStorage, type TestStorage } from './support/storage.js';
+
+// Public IP literals: the save-time check needs no DNS for them, and nothing here connects to
+// them (the runtime, which would, is not exercised by these tests).
+const ORIGIN_A = 'https://93.184.216.34';
+const ORIGIN_B = 'https://93.184.216.34:8443';
+const ORIGIN_C = 'https://1.1.1.1';
+
+interface LlmEntryBody {
+  base_url: string;
+  model: string;
+  api: 'chat_completions' | 'responses';
+  api_key_hint: string;
+  credential_id?: string;
+}
+
+interface AgentBody {
+  id: string;
+  object: 'agent';
+  name: string;
+  instructions: string | null;
+  llm: LlmEntryBody[];
+  temperature: number | null;
+  max_tokens: number | null;
+  metadata: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AgentList {
+  data: AgentBody[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+describe('agents over HTTP', () => {
+  let storage: TestStorage;
+  let api: RunningApi;
+  let key: string;
+  let otherKey: string;
+
+  beforeAll(async () => {
+    storage = await createTestStorage();
+    api = await startApi(storage.env);
+    key = (await createApiKey('agents-main', storage.env)).api_key;
+    otherKey = (await createApiKey('agents-other', storage.env)).api_key;
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await storage?.dispose();
+  });
+
+  const call = (method: string, path: string, body?: Body, as: string = key, headers: Record<string, string> = {}): Promise<Response> =>
+    send(api.url, method, path, as, body, headers);
+
+  async function create(body: Record<string, unknown>, as = key): Promise<{ agent: AgentBody; etag: string }> {
+    const res = await call('POST', '/v1/agents', body, as);
+    expect({ status: res.status, body: res.status === 201 ? 'ok' : await res.text() }).toEqual({ status: 201, body: 'ok' });
+    return { agent: (await res.json()) as AgentBody, etag: res.headers.get('etag')! };
+  }
+
+  async function read(id: string, as = key): Promise<{ agent: AgentBody; etag: string }> {
+    const res = await call('GET', `/v1/agents/${id}`, undefined, as);
+    expect(res.status).toBe(200);
+    return { agent: (await res.json()) as AgentBody, etag: res.headers.get('etag')! };
+  }
+
+  /** Agent-owned credentials and each entry's credential, straight from the database. */
+  async function storedKeys(agentId: string): Promise<{ owned: string[]; entries: string[] }> {
+    const db = await openTestDatabase(storage, { attach: true });
+    try {
+      const client = await db.client();
+      const owned = await client.query<{ id: string }>('SELECT id FROM credentials WHERE owner_agent_id = $1 ORDER BY id', [agentId]);
+      const entries = await client.query<{ credential_id: string }>(
+        'SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1 ORDER BY position',
+        [agentId],
+      );
+      return { owned: owned.rows.map((r) => r.id), entries: entries.rows.map((r) => r.credential_id) };
+    } finally {
+      await db.close();
+    }
+  }
+
+  describe('happy paths', () => {
+    it('creates an agent with an inline key: 201, Location, ETag, the exact shape, the key only as its hint', async () => {
+      const apiKey = providerKey(51);
+      const res = await call('POST', '/v1/agents', {
+        name: 'Support line',
+        instructions: 'Be brief.',
+        llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', api_key: apiKey }],
+        temperature: 0.7,
+        max_tokens: 512,
+        metadata: { team: 'support' },
+      });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as AgentBody;
+      expect(res.headers.get('location')).toBe(`/v1/agents/${body.id}`);
+      expect(res.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+      expect(body).toEqual({
+        id: expect.stringMatching(/^agt_[0-9a-z]{26}$/),
+        object: 'agent',
+        name: 'Support line',
+        instructions: 'Be brief.',
+        llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', api: 'chat_completions', api_key_hint: hintOf(apiKey) }],
+        temperature: 0.7,
+        max_tokens: 512,
+        metadata: { team: 'support' },
+        created_at: expect.stringMatching(ISO),
+        updated_at: body.created_at,
+      });
+      expect(JSON.stringify(body)).not.toContain(apiKey);
+
+      const again = await read(body.id);
+      expect(again.agent).toEqual(body);
+      expect(again.etag).toBe(res.headers.get('etag'));
+
+      // The inline key is the agent's own: not among the organization's credentials.
+      const creds = (await (await call('GET', '/v1/credentials?limit=100')).json()) as { data: unknown[] };
+      expect(creds.data).toEqual([]);
+      const stored = await storedKeys(body.id);
+      expect(stored.owned).toHaveLength(1);
+      expect(stored.entries).toEqual(stored.owned);
+    });
+
+    it('applies defaults: llm [], api chat_completions, null instructions/temperature/max_tokens, {} metadata', async () => {
+      const { agent } = await create({ name: 'Bare' });
+      expect(agent).toMatchObject({ llm: [], instructions: null, temperature: null, max_tokens: null, metadata: {} });
+      const { agent: responses } = await create({
+        name: 'Responses',
+        llm: [{ base_url: ORIGIN_C, model: 'o4', api: 'responses', api_key: providerKey(12) }],
+      });
+      expect(responses.llm).toEqual([{ base_url: `${ORIGIN_C}/`, model: 'o4', api: 'responses', api_key_hint: '****' }]);
+    });
+
+    it('references an org credential allowed for the entry origin, and shows its id and hint', async () => {
+      const credKey = providerKey(40);
+      const cred = (await (
+        await call('POST', '/v1/credentials', { name: 'shared', api_key: credKey, allowed_origins: [ORIGIN_A, ORIGIN_C] })
+      ).json()) as { id: string };
+      const { agent } = await create({
+        name: 'Uses shared',
+        llm: [
+          { base_url: `${ORIGIN_A}/v1`, model: 'a', credential_id: cred.id },
+          { base_url: `${ORIGIN_C}/openai`, model: 'c', credential_id: cred.id },
+        ],
+      });
+      expect(agent.llm.map((e) => [e.credential_id, e.api_key_hint])).toEqual([
+        [cred.id, hintOf(credKey)],
+        [cred.id, hintOf(credKey)],
+      ]);
+
+      // In use: the credential cannot be deleted, unless forced, which removes the entries.
+      await expectProblem(await call('DELETE', `/v1/credentials/${cred.id}`), 409, 'credential_in_use');
+      expect((await call('DELETE', `/v1/credentials/${cred.id}?force=true`)).status).toBe(204);
+      const after = await read(agent.id);
+      expect(after.agent.llm).toEqual([]);
+    });
+
+    it('lists newest first with cursor pagination, stable under inserts; refuses a foreign cursor', async () => {
+      const orgKey = (await createApiKey('agents-pages', storage.env)).api_key;
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await create({ name: `p${i}` }, orgKey)).agent.id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      const sizes: number[] = [];
+      do {
+        const res = await call('GET', `/v1/agents?limit=2${cursor === null ? '' : `&after=${cursor}`}`, undefined, orgKey);
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as AgentList;
+        sizes.push(page.data.length);
+        seen.push(...page.data.map((a) => a.id));
+        if (seen.length === 2) await create({ name: 'inserted meanwhile' }, orgKey); // newer: not in later pages
+        cursor = page.has_more ? page.next_cursor : null;
+      } while (cursor !== null);
+      expect(sizes).toEqual([2, 2, 1]);
+      expect(seen).toEqual([...made].reverse());
+
+      await expectProblem(await call('GET', '/v1/agents?after=bm90LWEtY3Vyc29y', undefined, orgKey), 400, 'invalid_cursor');
+      await expectInvalid(await call('GET', '/v1/agents?limit=0', undefined, orgKey));
+      await expectInvalid(await call('GET', '/v1/agents?limit=101', undefined, orgKey));
+    });
+
+    it('deletes: 204, then 404 everywhere, and the keys it owned are gone', async () => {
+      const { agent } = await create({ name: 'Doomed', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] });
+      expect((await storedKeys(agent.id)).owned).toHaveLength(1);
+      const res = await call('DELETE', `/v1/agents/${agent.id}`);
+      expect(res.status).toBe(204);
+      expect(await res.text()).toBe('');
+      await expectProblem(await call('GET', `/v1/agents/${agent.id}`), 404, 'not_found');
+      await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'x' }), 404, 'not_found');
+      await expectProblem(await call('DELETE', `/v1/agents/${agent.id}`), 404, 'not_found');
+      expect(await storedKeys(agent.id)).toEqual({ owned: [], entries: [] });
+    });
+  });
+
+  describe('replace (PUT)', () => {
+    it('a GET → edit → PUT round trip of the returned object keeps every key', async () => {
+      const keys = [providerKey(48), providerKey(10)];
+      const { agent } = await create({
+        name: 'Round trip',
+        llm: [
+          { base_url: `${ORIGIN_A}/v1`, model: 'a', api_key: keys[0] },
+          { base_url: `${ORIGIN_B}/v1`, model: 'b', api_key: keys[1] },
+        ],
+      });
+      const before = await storedKeys(agent.id);
+      const { agent: fetched, etag } = await read(agent.id);
+
+      const res = await call('PUT', `/v1/agents/${agent.id}`, { ...fetched, name: 'Round trip, renamed' }, key, { 'if-match': etag });
+      expect(res.status).toBe(200);
+      const replaced = (await res.json()) as AgentBody;
+      expect(replaced.name).toBe('Round trip, renamed');
+      expect(replaced.llm).toEqual(fetched.llm);
+      expect(res.headers.get('etag')).not.toBe(etag);
+      expect(await storedKeys(agent.id)).toEqual(before);
+      roundTrip = { credentialIds: before.entries, keys };
+    });
+
+    it('refuses the hint as api_key (masked_value_submitted) and keeps the key', async () => {
+      const apiKey = providerKey(32);
+      const { agent, etag } = await create({ name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: apiKey }] });
+      const problem = await expectProblem(
+        await call('PUT', `/v1/agents/${agent.id}`, { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: hintOf(apiKey) }] }),
+        422,
+        'masked_value_submitted',
+      );
+      expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
+      await expectProblem(
+        await call('POST', '/v1/agents', { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: '****abcd' }] }),
+        422,
+        'masked_value_submitted',
+      );
+      expect((await read(agent.id)).etag).toBe(etag);
+    });
+
+    it('changing an entry origin without a key is api_key_required and changes nothing; with a key the old owned key is gone', async () => {
+      const { agent, etag } = await create({ name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm', api_key: providerKey(24) }] });
+      const before = await storedKeys(agent.id);
+
+      const problem = await expectProblem(
+        await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm' }] }),
+        422,
+        'api_key_required',
+      );
+      expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
+      expect((await read(agent.id)).etag).toBe(etag);
+      expect(await storedKeys(agent.id)).toEqual(before);
+
+      // Same host, other path: same origin, the key stays.
+      const samePlace = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v2`, model: 'm2' }] });
+      expect(samePlace.status).toBe(200);
+      expect(await storedKeys(agent.id)).toEqual(before);
+
+      const newKey = providerKey(36);
+      const moved = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', api_key: newKey }] });
+      expect(moved.status).toBe(200);
+      expect(((await moved.json()) as AgentBody).llm[0]!.api_key_hint).toBe(hintOf(newKey));
+      const after = await storedKeys(agent.id);
+      expect(after.owned).toHaveLength(1);
+      expect(after.owned[0]).not.toBe(before.owned[0]);
+
+      // A new entry index has no key to keep.
+      await expectProblem(
+        await call('PUT', `/v1/agents/${agent.id}`, {
+          name: 'Mover',
+          llm: [
+            { base_url: `${ORIGIN_B}/v1`, model: 'm' },
+            { base_url: `${ORIGIN_B}/v1`, model: 'm' },
+          ],
+        }),
+        422,
+        'api_key_required',
+      );
+    });
+
+    it('llm: [] clears the entries and deletes the keys the agent owned', async () => {
+      const { agent } = await create({
+        name: 'Clear',
+        llm: [
+          { base_url: ORIGIN_A, model: 'a', api_key: providerKey(20) },
+          { base_url: ORIGIN_C, model: 'c', api_key: providerKey(20) },
+        ],
+      });
+      expect((await storedKeys(agent.id)).owned).toHaveLength(2);
+      const res = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Clear', llm: [] });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as AgentBody).llm).toEqual([]);
+      expect(await storedKeys(agent.id)).toEqual({ owned: [], entries: [] });
+    });
+
+    it('If-Match: a stale, weak or foreign ETag is 412 and changes nothing; * matches', async () => {
+      const { agent, etag } = await create({ name: 'Versioned' });
+      for (const ifMatch of ['"stale"', `W/${etag}`, '"a", "b"']) {
+        await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'changed' }, key, { 'if-match': ifMatch }), 412, 'precondition_failed');
+      }
+      expect((await read(agent.id)).agent.name).toBe('Versioned');
+      const ok = await call('PUT', `/v1/agents/${agent.id}`, { name: 'changed' }, key, { 'if-match': `"x", ${etag}` });
+      expect(ok.status).toBe(200);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'again' }, key, { 'if-match': '*' })).status).toBe(200);
+    });
+
+    it('20 parallel PUTs with the same If-Match: exactly one 200, the rest 412', async () => {
+      const { agent, etag } = await create({ name: 'Race', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(22) }] });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          call('PUT', `/v1/agents/${agent.id}`, { name: `Race ${i}`, llm: [{ base_url: ORIGIN_A, model: 'm' }] }, key, { 'if-match': etag }),
+        ),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, ...Array<number>(19).fill(412)]);
+      const winner = results.find((r) => r.status === 200)!;
+      const { agent: final, etag: finalEtag } = await read(agent.id);
+      expect(final.name).toBe(((await winner.json()) as AgentBody).name);
+      expect(finalEtag).toBe(winner.headers.get('etag'));
+      expect((await storedKeys(agent.id)).owned).toHaveLength(1);
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('replays the same request with the original status, body and ETag; refuses another body with 422', async () => {
+      const idem = `idem-${randomBytes(6).toString('hex')}`;
+      const body = { name: 'Once', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
+      const first = await call('POST', '/v1/agents', body, key, { 'idempotency-key': idem });
+      expect(first.status).toBe(201);
+      const firstBody = await first.text();
+      // Key order does not make it another request.
+      const reordered = { llm: body.llm, name: body.name };
+      const second = await call('POST', '/v1/agents', reordered, key, { 'idempotency-key': idem });
+      expect(second.status).toBe(201);
+      expect(await second.text()).toBe(firstBody);
+      expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+      expect(second.headers.get('idempotent-replayed')).toBe('true');
+
+      await expectProblem(
+        await call('POST', '/v1/agents', { ...body, name: 'Other' }, key, { 'idempotency-key': idem }),
+        422,
+        'idempotency_key_reused',
+      );
+      // The same key with only another api_key is another request too.
+      await expectProblem(
+        await call('POST', '/v1/agents', { ...body, llm: [{ ...body.llm[0], api_key: providerKey(30) }] }, key, { 'idempotency-key': idem }),
+        422,
+        'idempotency_key_reused',
+      );
+      // Keys are per organization.
+      expect((await call('POST', '/v1/agents', body, otherKey, { 'idempotency-key': idem })).status).toBe(201);
+    });
+
+    it('20 parallel POSTs with the same key create one agent', async () => {
+      const orgKey = (await createApiKey('agents-idem', storage.env)).api_key;
+      const idem = `par-${randomBytes(6).toString('hex')}`;
+      const body = { name: 'Parallel', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
+      const results = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/v1/agents', body, orgKey, { 'idempotency-key': idem })));
+      expect(results.map((r) => r.status)).toEqual(Array<number>(20).fill(201));
+      const ids = new Set(await Promise.all(results.map(async (r) => ((await r.json()) as AgentBody).id)));
+      expect(ids.size).toBe(1);
+      const list = (await (await call('GET', '/v1/agents?limit=100', undefined, orgKey)).json()) as AgentList;
+      expect(list.data.map((a) => a.id)).toEqual([...ids]);
+    });
+
+    it('refuses a malformed key', async () => {
+      const errors = await expectInvalid(await call('POST', '/v1/agents', { name: 'x' }, key, { 'idempotency-key': 'has space' }));
+      expect(errors).toEqual([{ path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: expect.any(String) }]);
+    });
+  });
+
+  describe('validation', () => {
+    const entry = (over: Record<string, unknown> = {}) => ({ base_url: ORIGIN_A, model: 'm', api_key: providerKey(20), ...over });
+
+    it.each([
+      ['http base_url', { name: 'x', llm: [entry({ base_url: 'http://93.184.216.34/v1' })] }, 'llm[0].base_url', 'https_required'],
+      ['private base_url', { name: 'x', llm: [entry(), entry({ base_url: 'https://10.0.0.1/v1' })] }, 'llm[1].base_url', 'private_host'],
+      ['metadata base_url', { name: 'x', llm: [entry({ base_url: 'https://169.254.169.254/' })] }, 'llm[0].base_url', 'private_host'],
+      ['userinfo', { name: 'x', llm: [entry({ base_url: 'https://u:p@93.184.216.34/' })] }, 'llm[0].base_url', 'userinfo_not_allowed'],
+      ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'is_string'],
+      ['unknown api', { name: 'x', llm: [entry({ api: 'completions' })] }, 'llm[0].api', 'is_in'],
+      ['unknown entry property', { name: 'x', llm: [entry({ headers: {} })] }, 'llm[0].headers', 'unknown_property'],
+      ['unknown property', { name: 'x', tools: [] }, 'tools', 'unknown_property'],
+      ['six entries', { name: 'x', llm: Array.from({ length: 6 }, () => entry()) }, 'llm', 'array_max_size'],
+      ['temperature 2.5', { name: 'x', temperature: 2.5 }, 'temperature', 'max'],
+      ['temperature -1', { name: 'x', temperature: -1 }, 'temperature', 'min'],
+      ['max_tokens 0', { name: 'x', max_tokens: 0 }, 'max_tokens', 'min'],
+      ['max_tokens 100001', { name: 'x', max_tokens: 100_001 }, 'max_tokens', 'max'],
+      ['max_tokens 1.5', { name: 'x', max_tokens: 1.5 }, 'max_tokens', 'is_int'],
+      ['51 metadata pairs', { name: 'x', metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata', 'metadata'],
+      ['41-character metadata key', { name: 'x', metadata: { ['k'.repeat(41)]: 'v' } }, 'metadata', 'metadata'],
+      ['501-character metadata value', { name: 'x', metadata: { k: 'v'.repeat(501) } }, 'metadata', 'metadata'],
+      ['non-string metadata value', { name: 'x', metadata: { k: 1 } }, 'metadata', 'metadata'],
+      ['blank name', { name: '  ' }, 'name', 'blank'],
+      ['both api_key and credential_id', { name: 'x', llm: [entry({ credential_id: 'cred_x' })] }, 'llm[0].credential_id', 'conflicts_with_api_key'],
+      ['api_key null', { name: 'x', llm: [entry({ api_key: null })] }, 'llm[0].api_key', 'is_string'],
+      ['unknown credential', { name: 'x', llm: [entry({ api_key: undefined, credential_id: 'cred_nope' })] }, 'llm[0].credential_id', 'not_found'],
+    ])('%s → 422', async (_label, body, path, code) => {
+      const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
+      expect(errors).toContainEqual({ path, code, message: expect.any(String) });
+    });
+
+    it('an entry without a key on create is api_key_required', async () => {
+      const problem = await expectProblem(await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] }), 422, 'api_key_required');
+      expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
+    });
+
+    it('a credential not allowed for the entry origin is credential_origin_mismatch; another org’s credential is not found', async () => {
+      const cred = (await (await call('POST', '/v1/credentials', { name: 'only A', api_key: providerKey(30), allowed_origins: [ORIGIN_A] })).json()) as {
+        id: string;
+      };
+      const problem = await expectProblem(
+        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', credential_id: cred.id }] }),
+        422,
+        'credential_origin_mismatch',
+      );
+      expect(problem.errors).toEqual([{ path: 'llm[0].credential_id', code: 'credential_origin_mismatch', message: expect.any(String) }]);
+      const errors = await expectInvalid(
+        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', credential_id: cred.id }] }, otherKey),
+      );
+      expect(errors).toEqual([{ path: 'llm[0].credential_id', code: 'not_found', message: expect.any(String) }]);
+    });
+
+    it('nothing is stored for a refused body', async () => {
+      const orgKey = (await createApiKey('agents-refused', storage.env)).api_key;
+      await expectInvalid(
+        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(20) }, { base_url: 'https://10.1.1.1', model: 'm', api_key: providerKey(20) }] }, orgKey),
+      );
+      const list = (await (await call('GET', '/v1/agents', undefined, orgKey)).json()) as AgentList;
+      expect(list.data).toEqual([]);
+    });
+
+    it('413 for a body over 256 KB, 415 for another content type, 400 for malformed JSON', async () => {
+      await expectProblem(await call('POST', '/v1/agents', { name: 'x', instructions: 'y'.repeat(300 * 1024) }), 413, 'payload_too_large');
+      const text = await send(api.url, 'POST', '/v1/agents', key, undefined, { 'content-type': 'text/plain' });
+      expect(text.status).toBe(415);
+      const bad = await fetch(`${api.url}/v1/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{"name": ',
+      });
+      expect(bad.status).toBe(400);
+    });
+  });
+
+  describe('tenancy', () => {
+    it('another organization cannot read, list, replace or delete an agent (404), and it stays unchanged', async () => {
+      const { agent, etag } = await create({ name: 'Private', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(25) }] });
+      await expectProblem(await call('GET', `/v1/agents/${agent.id}`, undefined, otherKey), 404, 'not_found');
+      await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'stolen' }, otherKey), 404, 'not_found');
+      await expectProblem(await call('DELETE', `/v1/agents/${agent.id}`, undefined, otherKey), 404, 'not_found');
+      const list = (await (await call('GET', '/v1/agents?limit=100', undefined, otherKey)).json()) as AgentList;
+      expect(list.data.map((a) => a.id)).not.toContain(agent.id);
+      expect((await read(agent.id)).etag).toBe(etag);
+    });
+
+    it('answers 401 without a valid key', async () => {
+      for (const [method, path] of [
+        ['GET', '/v1/agents'],
+        ['POST', '/v1/agents'],
+        ['GET', '/v1/agents/agt_x'],
+        ['PUT', '/v1/agents/agt_x'],
+        ['DELETE', '/v1/agents/agt_x'],
+      ] as const) {
+        await expectProblem(await send(api.url, method, path, 'ap_wrong', method === 'POST' || method === 'PUT' ? { name: 'x' } : undefined), 401, 'unauthenticated');
+      }
+    });
+  });
+
+  let roundTrip: { credentialIds: string[]; keys: string[] } | undefined;
+
+  it('the keys stored through the round trip still open to what was sent (checked with the API stopped)', async () => {
+    expect(roundTrip).toBeDefined();
+    await api.stop();
+    const masterKeys =
+      storage.env.AGENTPLANE_MASTER_KEYS ??
+      (await readFile(join(storage.dataDir, 'master-keys'), 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .join(',');
+    const secrets = await openStoredSecrets(storage, masterKeys);
+    expect(roundTrip!.credentialIds.map((id) => secrets.get(id))).toEqual(roundTrip!.keys);
+  });
+});
+
+describe('a key given to an agent never leaves again (canary)', () => {
+  it('is in no response, log line or table row after every agents route and error path', async () => {
+    const storage = await createTestStorage();
+    const api = await startApi({ ...storage.env, LOG_LEVEL: 'debug' });
+    const canary = randomBytes(48).toString('base64url');
+    const rotated = randomBytes(48).toString('base64url');
+    const responses: string[] = [];
+    try {
+      const key = (await createApiKey('agents-canary', storage.env)).api_key;
+      const otherKey = (await createApiKey('agents-canary-other', storage.env)).api_key;
+      const call = async (method: string, path: string, body?: Body, headers: Record<string, string> = {}, as = key): Promise<Response> => {
+        const res = await send(api.url, method, path, as, body, headers);
+        const text = await res.text();
+        responses.push(`${method} ${path} → ${res.status} ${JSON.stringify([...res.headers])} ${text}`);
+        return new Response(res.status === 204 ? null : text, { status: res.status, headers: res.headers });
+      };
+      const entry = (apiKey: string, origin = ORIGIN_A) => ({ base_url: `${origin}/v1`, model: 'm', api_key: apiKey });
+
+      const created = await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' });
+      expect(created.status).toBe(201);
+      const agent = (await created.json()) as AgentBody;
+      const etag = created.headers.get('etag')!;
+      expect((await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(201);
+      expect((await call('POST', '/v1/agents', { name: 'Other', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(422);
+      await call('GET', `/v1/agents/${agent.id}`);
+      await call('GET', '/v1/agents');
+      // Error paths that receive the canary.
+      expect((await call('POST', '/v1/agents', { name: 'x', llm: [entry(canary, 'https://10.0.0.1')] })).status).toBe(422);
+      expect((await call('POST', '/v1/agents', { name: 'x', llm: [{ ...entry(canary), credential_id: 'cred_x' }] })).status).toBe(422);
+      expect((await call('POST', '/v1/agents', { name: 'x', llm: [{ ...entry(canary), unknown: canary }] })).status).toBe(422);
+      expect((await call('POST', '/v1/agents', { name: 'x', llm: [entry(canary)], temperature: canary })).status).toBe(422);
+      expect((await call('POST', '/v1/agents', `{"name":"x","llm":[{"api_key":"${canary}"`)).status).toBe(400);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary)] }, { 'if-match': '"stale"' })).status).toBe(412);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary)] }, {}, otherKey)).status).toBe(404);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary, 'http://93.184.216.34')] })).status).toBe(422);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary', llm: [entry(rotated)] }, { 'if-match': etag })).status).toBe(200);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary kept', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm' }] })).status).toBe(200);
+      const doomed = (await (await call('POST', '/v1/agents', { name: 'Doomed', llm: [entry(canary, ORIGIN_C)] })).json()) as AgentBody;
+      expect((await call('DELETE', `/v1/agents/${doomed.id}`)).status).toBe(204);
+      expect((await call('DELETE', `/v1/agents/${agent.id}`, undefined, {}, otherKey)).status).toBe(404);
+      const cli = await runCli(['keys', 'status', '--json'], storage.env);
+      responses.push(cli.stdout, cli.stderr);
+    } finally {
+      await api.stop();
+    }
+
+    const leaks: string[] = [];
+    for (const [name, value] of [
+      ['canary', canary],
+      ['rotated canary', rotated],
+    ] as const) {
+      leaks.push(...canaryLeaks(responses.join('\n'), value, `${name} in responses`));
+      leaks.push(...canaryLeaks(api.output(), value, `${name} in the API log`));
+    }
+    const db = await openTestDatabase(storage);
+    let ownedRows = 0;
+    try {
+      const client = await db.client();
+      const tables = (
+        await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+      ).rows.map((r) => r.tablename);
+      expect(tables).toEqual(expect.arrayContaining(['agents', 'agent_llm_entries', 'credentials', 'idempotency_keys']));
+      for (const table of tables) {
+        const rows = (await client.query<{ row: string }>(`SELECT t::text AS row FROM "${table.replaceAll('"', '""')}" t`)).rows;
+        const dump = rows.map((r) => r.row).join('\n');
+        leaks.push(...canaryLeaks(dump, canary, `canary in table ${table}`), ...canaryLeaks(dump, rotated, `rotated canary in table ${table}`));
+      }
+      ownedRows = (await client.query('SELECT 1 FROM credentials WHERE owner_agent_id IS NOT NULL')).rowCount ?? 0;
+    } finally {
+      await db.close();
+      await storage.dispose();
+    }
+    expect(leaks).toEqual([]);
+    // Not vacuous: the idempotent replay's agent and the rotated key are stored (sealed).
+    expect(ownedRows).toBe(1);
+  });
+});
