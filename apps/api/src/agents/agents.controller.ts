@@ -38,6 +38,9 @@ export class AgentsController {
     schema: { type: 'string', maxLength: 255 },
   })
   @ApiCreatedResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiProblemResponse(400, 'Malformed JSON')
+  @ApiProblemResponse(413, 'Body over 256 KB')
+  @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(422, 'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused')
   async create(
     @CurrentAuth() auth: AuthContext,
@@ -85,6 +88,9 @@ export class AgentsController {
   @ApiOperation({ operationId: 'replaceAgent', summary: 'Replace an agent (keys are kept per entry only for the same origin)' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Replace only if the agent still has this ETag', schema: { type: 'string' } })
   @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiProblemResponse(400, 'Malformed JSON')
+  @ApiProblemResponse(413, 'Body over 256 KB')
+  @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(404, 'No such agent in this organization')
   @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)')
   @ApiProblemResponse(422, 'Invalid body (api_key_required when an entry keeps no key for a new origin, credential_origin_mismatch, …)')

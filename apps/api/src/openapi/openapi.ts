@@ -13,6 +13,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are application/problem+json (RFC 9457).',
     )
     .setVersion('1')
+    .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+    // Relative: the spec describes whichever instance serves it.
+    .addServer('/')
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
