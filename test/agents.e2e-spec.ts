@@ -6,7 +6,7 @@ import { openTestDatabase } from './support/db-client.js';
 import { type Body, expectInvalid, expectProblem, hintOf, ISO, providerKey, send } from './support/http.js';
 import { createApiKey, runCli, startApi, type RunningApi } from './support/processes.js';
 import { openStoredSecrets } from './support/sealed-secrets.js';
-import { createTestStorage, type TestStorage } from './support/storage.js';
+import { createTestStorage, type TestStorage, usingPostgres } from './support/storage.js';
 
 // Public IP literals: the save-time check needs no DNS for them, and nothing here connects to
 // them (the runtime, which would, is not exercised by these tests).
@@ -365,6 +365,22 @@ describe('agents over HTTP', () => {
       expect(ids.size).toBe(1);
       const list = (await (await call('GET', '/v1/agents?limit=100', undefined, orgKey)).json()) as AgentList;
       expect(list.data.map((a) => a.id)).toEqual([...ids]);
+    });
+
+    (usingPostgres ? it : it.skip)('the same key sent to two instances sharing one database creates one agent', async () => {
+      const second = await startApi(storage.env);
+      try {
+        const idem = `two-${randomBytes(6).toString('hex')}`;
+        const body = { name: 'Two instances', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => send(i % 2 === 0 ? api.url : second.url, 'POST', '/v1/agents', key, body, { 'idempotency-key': idem })),
+        );
+        expect(results.map((r) => r.status)).toEqual(Array<number>(10).fill(201));
+        const ids = new Set(await Promise.all(results.map(async (r) => ((await r.json()) as AgentBody).id)));
+        expect(ids.size).toBe(1);
+      } finally {
+        await second.stop();
+      }
     });
 
     it('refuses a malformed key', async () => {

@@ -63,7 +63,10 @@ export type CreateOutcome =
   /** The key was used before (within 24 h): what that request stored, for the caller to compare. */
   | { readonly kind: 'replay'; readonly fingerprint: Fingerprint; readonly agent: Agent };
 
-const IDEMPOTENCY_TTL = "24 hours";
+const IDEMPOTENCY_TTL = '24 hours';
+// A request may queue behind others for the same agent or Idempotency-Key (that is the point of
+// the locks), so allow more than Prisma's 2 s / 5 s defaults before calling it a failure.
+const TX_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
 
 @Injectable()
 export class AgentRepository {
@@ -111,7 +114,7 @@ export class AgentRepository {
         });
       }
       return { kind: 'created', agent };
-    });
+    }, TX_OPTIONS);
   }
 
   /** Newest first; one extra row tells whether another page exists. */
@@ -171,7 +174,7 @@ export class AgentRepository {
       });
       await this.writeEntries(tx, orgId, id, plan);
       return toAgent(await tx.agent.findUniqueOrThrow({ where: { id }, select: AGENT }));
-    });
+    }, TX_OPTIONS);
   }
 
   /** Deletes the agent; its entries and the keys it owns go with it (foreign-key cascades). */
