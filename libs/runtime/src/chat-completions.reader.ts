@@ -1,0 +1,75 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { ToolCallAccumulator, type ToolCallDelta } from './tool-call-accumulator.js';
+import { isObject, numberOr, parseJson, safeErrorType, type UpstreamOutput, type Usage } from './upstream-output.js';
+
+/**
+ * Reads an OpenAI-style `/chat/completions` stream: `choices[0].delta.content` is text,
+ * `delta.tool_calls` are accumulated until the call is complete, `finish_reason` and a final
+ * `usage` chunk (stream_options.include_usage) describe the end, `data: [DONE]` closes it, and an
+ * `{"error": …}` object (or an `error` event) at any point fails the attempt.
+ */
+export class ChatCompletionsReader {
+  private readonly tools = new ToolCallAccumulator();
+  private finishReason: string | undefined;
+  private model: string | undefined;
+  private usage: Usage | undefined;
+  private done = false;
+
+  read(event: EventSourceMessage): UpstreamOutput[] {
+    if (this.done) return [];
+    if (event.data.trim() === '[DONE]') return this.complete();
+    const chunk = parseJson(event.data);
+    if (!isObject(chunk)) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent an event that is not a JSON object.');
+    if (event.event === 'error' || chunk.error !== undefined) {
+      const type = safeErrorType(chunk.error ?? chunk);
+      throw new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
+    }
+    if (typeof chunk.model === 'string') this.model = chunk.model;
+    if (isObject(chunk.usage)) this.usage = toUsage(chunk.usage);
+    const out: UpstreamOutput[] = [];
+    const choice = Array.isArray(chunk.choices) ? (chunk.choices[0] as unknown) : undefined;
+    if (isObject(choice)) {
+      const delta = isObject(choice.delta) ? choice.delta : {};
+      if (typeof delta.content === 'string' && delta.content !== '') out.push({ kind: 'text', text: delta.content });
+      if (Array.isArray(delta.tool_calls)) this.tools.add(delta.tool_calls.filter((d): d is ToolCallDelta => isObject(d)));
+      if (typeof choice.finish_reason === 'string') {
+        this.finishReason = choice.finish_reason;
+        out.push(...this.flushTools());
+      }
+    }
+    return out;
+  }
+
+  /** The stream ended without `[DONE]`: fine after a finish_reason, malformed before one. */
+  end(): UpstreamOutput[] {
+    if (this.done) return [];
+    if (this.finishReason === undefined) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream stream ended before the reply did.');
+    return this.complete();
+  }
+
+  private complete(): UpstreamOutput[] {
+    const out = this.flushTools();
+    this.done = true;
+    out.push({
+      kind: 'done',
+      finishReason: this.finishReason ?? 'stop',
+      ...(this.model === undefined ? {} : { model: this.model }),
+      ...(this.usage === undefined ? {} : { usage: this.usage }),
+    });
+    return out;
+  }
+
+  private flushTools(): UpstreamOutput[] {
+    if (this.tools.size === 0) return [];
+    const calls = this.tools.finish();
+    if (calls === undefined) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent a tool call without a name.');
+    return calls.map((call) => ({ kind: 'tool_call', call }));
+  }
+}
+
+function toUsage(usage: Record<string, unknown>): Usage {
+  const input = numberOr(usage.prompt_tokens, 0);
+  const output = numberOr(usage.completion_tokens, 0);
+  return { input_tokens: input, output_tokens: output, total_tokens: numberOr(usage.total_tokens, input + output) };
+}
