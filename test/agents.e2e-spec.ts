@@ -131,6 +131,17 @@ describe('agents over HTTP', () => {
       expect(stored.entries).toEqual(stored.owned);
     });
 
+    it('stores per-entry timeouts and shows them back; an entry without them shows none', async () => {
+      const { agent } = await create({
+        name: 'Timed',
+        llm: [
+          { base_url: ORIGIN_A, model: 'a', api_key: providerKey(20), timeouts: { first_token_ms: 1500, idle_ms: 800 } },
+          { base_url: ORIGIN_C, model: 'c', api_key: providerKey(20) },
+        ],
+      });
+      expect(agent.llm.map((e) => (e as LlmEntryBody & { timeouts?: unknown }).timeouts)).toEqual([{ first_token_ms: 1500, idle_ms: 800 }, undefined]);
+    });
+
     it('applies defaults: llm [], api chat_completions, null instructions/temperature/max_tokens, {} metadata', async () => {
       const { agent } = await create({ name: 'Bare' });
       expect(agent).toMatchObject({ llm: [], instructions: null, temperature: null, max_tokens: null, metadata: {} });
@@ -415,6 +426,9 @@ describe('agents over HTTP', () => {
       ['both api_key and credential_id', { name: 'x', llm: [entry({ credential_id: 'cred_x' })] }, 'llm[0].credential_id', 'conflicts_with_api_key'],
       ['api_key null', { name: 'x', llm: [entry({ api_key: null })] }, 'llm[0].api_key', 'is_string'],
       ['unknown credential', { name: 'x', llm: [entry({ api_key: undefined, credential_id: 'cred_nope' })] }, 'llm[0].credential_id', 'not_found'],
+      ['idle_ms 0', { name: 'x', llm: [entry({ timeouts: { idle_ms: 0 } })] }, 'llm[0].timeouts.idle_ms', 'min'],
+      ['total_ms 1.5', { name: 'x', llm: [entry({ timeouts: { total_ms: 1.5 } })] }, 'llm[0].timeouts.total_ms', 'is_int'],
+      ['unknown timeout', { name: 'x', llm: [entry({ timeouts: { read_ms: 5 } })] }, 'llm[0].timeouts.read_ms', 'unknown_property'],
     ])('%s → 422', async (_label, body, path, code) => {
       const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
       expect(errors).toContainEqual({ path, code, message: expect.any(String) });

@@ -7,10 +7,12 @@ import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
 import { EgressModule } from '@agentplane/egress';
 import { type Logger, LoggingModule } from '@agentplane/logging';
+import { RuntimeModule } from '@agentplane/runtime';
 import { AgentsController } from './agents/agents.controller.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
+import { RepliesController } from './replies/replies.controller.js';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { createValidationPipe } from './problem/validation.js';
 
@@ -27,8 +29,9 @@ export class AppModule {
         CredentialsModule.forServing(),
         EgressModule,
         AgentsModule,
+        RuntimeModule,
       ],
-      controllers: [HealthController, OrganizationController, CredentialsController, AgentsController],
+      controllers: [HealthController, OrganizationController, CredentialsController, AgentsController, RepliesController],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

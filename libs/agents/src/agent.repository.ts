@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '@agentplane/auth';
 import { CredentialRepository, type CredentialReference, type Fingerprint, type NewCredential } from '@agentplane/credentials';
 import { type KeysetPosition, Prisma, PrismaService } from '@agentplane/db';
-import type { Agent, LlmApi, LlmEntry } from './agent.js';
+import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts } from './agent.js';
 
 const AGENT = {
   id: true,
@@ -22,6 +22,7 @@ const AGENT = {
       model: true,
       api: true,
       credentialId: true,
+      timeouts: true,
       credential: { select: { apiKeyHint: true, ownerAgentId: true } },
     },
   },
@@ -39,6 +40,7 @@ export interface PlannedEntry {
   readonly model: string;
   readonly api: LlmApi;
   readonly key: PlannedKey;
+  readonly timeouts?: LlmTimeouts;
 }
 
 /** An agent's whole state as a write stores it. */
@@ -192,7 +194,15 @@ export class AgentRepository {
       } else {
         credentialId = entry.key.credentialId;
       }
-      rows.push({ agentId, position, baseUrl: entry.baseUrl, model: entry.model, api: entry.api, credentialId });
+      rows.push({
+        agentId,
+        position,
+        baseUrl: entry.baseUrl,
+        model: entry.model,
+        api: entry.api,
+        credentialId,
+        timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
+      });
     }
     if (rows.length > 0) await tx.agentLlmEntry.createMany({ data: rows });
   }
@@ -244,12 +254,19 @@ function toAgent(row: AgentRow): Agent {
         credentialId: e.credentialId,
         apiKeyHint: e.credential.apiKeyHint,
         ownedKey: e.credential.ownerAgentId !== null,
+        ...toTimeouts(e.timeouts),
       }),
     ),
     version: row.version,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+function toTimeouts(value: Prisma.JsonValue): { timeouts?: LlmTimeouts } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  const timeouts = Object.fromEntries(LLM_TIMEOUT_FIELDS.flatMap((f) => (typeof value[f] === 'number' ? [[f, value[f]]] : [])));
+  return { timeouts };
 }
 
 // The agent as the first response showed it, replayed verbatim for a repeated Idempotency-Key.

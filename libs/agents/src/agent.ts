@@ -4,6 +4,16 @@ import type { OrgId } from '@agentplane/auth';
 export const LLM_APIS = ['chat_completions', 'responses'] as const;
 export type LlmApi = (typeof LLM_APIS)[number];
 
+/** Per-entry overrides of the runtime's timeouts, in milliseconds. */
+export interface LlmTimeouts {
+  readonly connect_ms?: number;
+  readonly first_token_ms?: number;
+  readonly idle_ms?: number;
+  readonly total_ms?: number;
+}
+
+export const LLM_TIMEOUT_FIELDS = ['connect_ms', 'first_token_ms', 'idle_ms', 'total_ms'] as const;
+
 /** One entry of an agent's llm array as stored: its key is always a credential. */
 export interface LlmEntry {
   readonly baseUrl: string;
@@ -13,6 +23,7 @@ export interface LlmEntry {
   readonly apiKeyHint: string;
   /** True for a key given inline (the agent owns it); false for a referenced org credential. */
   readonly ownedKey: boolean;
+  readonly timeouts?: LlmTimeouts;
 }
 
 export interface Agent {
@@ -49,7 +60,7 @@ export function agentEtag(agent: Agent): string {
     agent.temperature,
     agent.maxTokens,
     Object.entries(agent.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    agent.llm.map((e) => [e.baseUrl, e.model, e.api, e.credentialId, e.apiKeyHint, e.ownedKey]),
+    agent.llm.map((e) => [e.baseUrl, e.model, e.api, e.credentialId, e.apiKeyHint, e.ownedKey, LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null)]),
     agent.updatedAt.toISOString(),
   ]);
   return `"${createHash('sha256').update(state).digest('base64url').slice(0, 27)}"`;

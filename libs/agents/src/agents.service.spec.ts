@@ -98,7 +98,7 @@ function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?
       return { id: `cred_new${sealed.length}`, name, allowedOrigins: [origin], apiKeyHint: '****', sealed: {} as NewCredential['sealed'] };
     }),
   };
-  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const service = new AgentsService(
     repository as unknown as AgentRepository,
     credentials as unknown as CredentialsService,

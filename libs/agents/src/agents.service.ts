@@ -5,7 +5,7 @@ import { CredentialsService, Fingerprinter, looksMasked } from '@agentplane/cred
 import { decodeCursor, encodeCursor, newId } from '@agentplane/db';
 import { EgressPolicy } from '@agentplane/egress';
 import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
-import { type Agent, agentEtag, type AgentPage, ifMatchSatisfied, type LlmApi, originOf } from './agent.js';
+import { type Agent, agentEtag, type AgentPage, ifMatchSatisfied, type LlmApi, type LlmTimeouts, originOf } from './agent.js';
 import { type AgentPlan, AgentRepository, type CredentialRefs, type PlannedEntry, type PlannedKey } from './agent.repository.js';
 
 export interface LlmEntryInput {
@@ -16,6 +16,7 @@ export interface LlmEntryInput {
   readonly apiKey?: string;
   /** An org credential whose allowed_origins include this entry's origin. */
   readonly credentialId?: string;
+  readonly timeouts?: LlmTimeouts;
 }
 
 export interface AgentInput {
@@ -155,7 +156,13 @@ export class AgentsService {
         key = kept(entry.index);
       }
       if (key === undefined) throw new Error(`llm[${entry.index}] has no key source`);
-      return { baseUrl: entry.baseUrl, model: entry.model, api: entry.api, key };
+      return {
+        baseUrl: entry.baseUrl,
+        model: entry.model,
+        api: entry.api,
+        key,
+        ...(entry.timeouts === undefined ? {} : { timeouts: entry.timeouts }),
+      };
     });
     return {
       name: input.name,

@@ -36,7 +36,7 @@ function setup(lastUsedAt: Date | null = null) {
     findOrCreateByName: jest.fn(async (name: string) => ({ id: ORG, name, createdAt: NOW })),
     findByName: jest.fn(async () => undefined),
   };
-  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const logger = { warn: jest.fn() };
   const service = new ApiKeyService(
     crypto,

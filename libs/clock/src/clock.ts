@@ -8,6 +8,11 @@ export class Clock {
     return new Date();
   }
 
+  /** Milliseconds on a clock that never jumps (for durations, not dates). */
+  monotonicMs(): number {
+    return performance.now();
+  }
+
   sleep(ms: number): Promise<void> {
     return delay(ms);
   }

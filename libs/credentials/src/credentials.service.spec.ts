@@ -94,7 +94,7 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
     delete: jest.fn(async (_orgId: OrgId, _id: string, _force: boolean): Promise<DeleteOutcome> => 'deleted'),
     recordUse: jest.fn(async (_orgId: OrgId, _id: string, _now: Date, _notBefore: Date): Promise<void> => undefined),
   };
-  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const service = new CredentialsService(
     repository as unknown as CredentialRepository,
     sealer,

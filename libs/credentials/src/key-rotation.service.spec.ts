@@ -71,7 +71,7 @@ function setUp(holders: MasterKeyHolder[] = []) {
     credentials.rows.set(id, oldSealer.seal(`secret-${i}`, secretContext(ORG, id)));
   }
   const live = { live: jest.fn(async () => holders) };
-  const clock = { now: () => new Date(), sleep: jest.fn(async () => undefined) };
+  const clock = { now: () => new Date(), monotonicMs: () => 0, sleep: jest.fn(async () => undefined) };
   const service = new KeyRotationService(
     credentials as unknown as CredentialRepository,
     sealer,

@@ -16,6 +16,8 @@ export interface EgressRequest {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly signal?: AbortSignal;
+  /** Overrides the client's connect timeout for this call (per llm entry). */
+  readonly connectTimeoutMs?: number;
 }
 
 export interface EgressResponse {
@@ -28,14 +30,29 @@ export interface EgressResponse {
 /** Every outbound HTTP call of the product goes through here (see test/egress-one-place). */
 @Injectable()
 export class EgressClient implements OnModuleDestroy {
+  private readonly limits: EgressLimits;
   private readonly dispatcher: Agent;
+  // A connect timeout is a property of the connector, so other values get their own dispatcher;
+  // they come from agent configuration, so there are few of them.
+  private readonly byConnectTimeout = new Map<number, Agent>();
 
   constructor(
     private readonly policy: EgressPolicy,
     @Optional() @Inject(EGRESS_LIMITS) limits?: Partial<EgressLimits>,
-    @Optional() @Inject(EGRESS_TLS) tls?: EgressTlsOptions,
+    @Optional() @Inject(EGRESS_TLS) private readonly tls?: EgressTlsOptions,
   ) {
-    this.dispatcher = createEgressDispatcher(policy, { ...DEFAULT_EGRESS_LIMITS, ...limits }, tls);
+    this.limits = { ...DEFAULT_EGRESS_LIMITS, ...limits };
+    this.dispatcher = createEgressDispatcher(policy, this.limits, tls);
+  }
+
+  private dispatcherFor(connectTimeoutMs: number | undefined): Agent {
+    if (connectTimeoutMs === undefined || connectTimeoutMs === this.limits.connectTimeoutMs) return this.dispatcher;
+    let dispatcher = this.byConnectTimeout.get(connectTimeoutMs);
+    if (dispatcher === undefined) {
+      dispatcher = createEgressDispatcher(this.policy, { ...this.limits, connectTimeoutMs }, this.tls);
+      this.byConnectTimeout.set(connectTimeoutMs, dispatcher);
+    }
+    return dispatcher;
   }
 
   async request(url: string, init: EgressRequest): Promise<EgressResponse> {
@@ -53,7 +70,7 @@ export class EgressClient implements OnModuleDestroy {
     let response;
     try {
       response = await request(verdict.href, {
-        dispatcher: this.dispatcher,
+        dispatcher: this.dispatcherFor(init.connectTimeoutMs),
         method: init.method,
         headers: init.headers,
         body: init.body,
@@ -72,7 +89,7 @@ export class EgressClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher, ...this.byConnectTimeout.values()].map((d) => d.close()));
   }
 }
 

@@ -21,6 +21,8 @@ export enum ErrorCode {
   PreconditionFailed = 'precondition_failed',
   /** An `Idempotency-Key` was sent again with a different request. */
   IdempotencyKeyReused = 'idempotency_key_reused',
+  /** Every llm entry of the agent failed before answering (the detail names the last failure's code). */
+  UpstreamFailed = 'upstream_failed',
   /** A stored secret did not open: wrong or missing master key, or a damaged record. */
   CredentialUnavailable = 'credential_unavailable',
 }

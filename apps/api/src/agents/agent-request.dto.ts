@@ -15,23 +15,51 @@ import {
   Max,
   MaxLength,
   Min,
-  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { LLM_APIS, type LlmApi } from '@agentplane/agents';
 import { IsBaseUrl } from '@agentplane/egress';
+import { IsMetadata, METADATA_MAX_KEY, METADATA_MAX_PAIRS, METADATA_MAX_VALUE } from '../http/is-metadata.validator.js';
 
 // A key goes into an Authorization header: visible ASCII only, so it can never split a header.
 const API_KEY_CHARS = /^[\x21-\x7e]+$/;
 const NOT_BLANK = /\S/;
 export const MAX_LLM_ENTRIES = 5;
-const METADATA_MAX_PAIRS = 50;
-const METADATA_MAX_KEY = 40;
-const METADATA_MAX_VALUE = 500;
 
 /** Present means validated: null is never "leave it out". */
 const present = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined);
+
+@ApiSchema({ name: 'LlmTimeouts', description: 'Per-entry overrides of the runtime timeouts, in milliseconds' })
+export class LlmTimeoutsDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 60_000, default: 5_000, type: 'integer' })
+  @present('connect_ms')
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  connect_ms?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 20_000, type: 'integer', description: 'From sending the request to the first text or tool call' })
+  @present('first_token_ms')
+  @IsInt()
+  @Min(1)
+  @Max(600_000)
+  first_token_ms?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 30_000, type: 'integer', description: 'Longest silence between two chunks' })
+  @present('idle_ms')
+  @IsInt()
+  @Min(1)
+  @Max(600_000)
+  idle_ms?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 3_600_000, default: 300_000, type: 'integer', description: 'The whole attempt' })
+  @present('total_ms')
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  total_ms?: number;
+}
 
 @ApiSchema({ name: 'LlmEntryRequest' })
 export class LlmEntryDto {
@@ -79,28 +107,17 @@ export class LlmEntryDto {
   @Length(1, 100)
   credential_id?: string;
 
+  @ApiPropertyOptional({ type: LlmTimeoutsDto })
+  @present('timeouts')
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LlmTimeoutsDto)
+  timeouts?: LlmTimeoutsDto;
+
   /** Read-only: accepted and ignored, so that a read can be edited and sent back as it is. */
   @ApiHideProperty()
   @Allow()
   api_key_hint?: unknown;
-}
-
-function IsMetadata(): PropertyDecorator {
-  return ValidateBy({
-    name: 'metadata',
-    validator: {
-      validate: (value: unknown) =>
-        value !== null &&
-        typeof value === 'object' &&
-        !Array.isArray(value) &&
-        Object.keys(value).length <= METADATA_MAX_PAIRS &&
-        Object.entries(value).every(
-          ([k, v]) => k.length >= 1 && k.length <= METADATA_MAX_KEY && typeof v === 'string' && v.length <= METADATA_MAX_VALUE,
-        ),
-      defaultMessage: () =>
-        `must be an object of at most ${METADATA_MAX_PAIRS} string values, keys 1..${METADATA_MAX_KEY} and values up to ${METADATA_MAX_VALUE} characters`,
-    },
-  });
 }
 
 @ApiSchema({

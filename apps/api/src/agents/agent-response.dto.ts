@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { type Agent, type AgentPage, LLM_APIS, type LlmApi, type LlmEntry } from '@agentplane/agents';
+import { type Agent, type AgentPage, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '@agentplane/agents';
+import { LlmTimeoutsDto } from './agent-request.dto.js';
 
 @ApiSchema({ name: 'LlmEntry' })
 export class LlmEntryResponseDto {
@@ -13,6 +14,8 @@ export class LlmEntryResponseDto {
   api_key_hint!: string;
   @ApiPropertyOptional({ description: 'The organization credential this entry uses; absent when the key was given inline' })
   credential_id?: string;
+  @ApiPropertyOptional({ type: LlmTimeoutsDto, description: 'Present when the entry overrides the runtime timeouts' })
+  timeouts?: LlmTimeouts;
 
   static from(entry: LlmEntry): LlmEntryResponseDto {
     return {
@@ -21,6 +24,7 @@ export class LlmEntryResponseDto {
       api: entry.api,
       api_key_hint: entry.apiKeyHint,
       ...(entry.ownedKey ? {} : { credential_id: entry.credentialId }),
+      ...(entry.timeouts === undefined ? {} : { timeouts: { ...entry.timeouts } }),
     };
   }
 }

@@ -133,6 +133,11 @@ function toInput(body: AgentRequestDto): AgentInput {
       api: entry.api ?? 'chat_completions',
       ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
       ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
+      ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
     })),
   };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

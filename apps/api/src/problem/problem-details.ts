@@ -44,6 +44,8 @@ export function describe(code: ErrorCode): { status: number; title: string } {
       return { status: 412, title: 'Precondition failed' };
     case ErrorCode.IdempotencyKeyReused:
       return { status: 422, title: 'Idempotency key reused' };
+    case ErrorCode.UpstreamFailed:
+      return { status: 502, title: 'Upstream failed' };
     case ErrorCode.CredentialUnavailable:
       return { status: 500, title: 'Credential unavailable' };
     default: {

@@ -1,0 +1,75 @@
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsObject, IsString, Length, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
+import { MESSAGE_ROLES, type MessageRole } from '@agentplane/runtime';
+import { IsMetadata } from '../http/is-metadata.validator.js';
+
+export const MAX_MESSAGES = 500;
+const present = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined);
+
+@ApiSchema({ name: 'ToolCall' })
+export class ToolCallDto {
+  @ApiProperty({ example: 'call_9f2' })
+  @IsString()
+  @Length(1, 200)
+  id!: string;
+
+  @ApiProperty({ example: 'end_call' })
+  @IsString()
+  @Length(1, 200)
+  name!: string;
+
+  @ApiProperty({ description: 'The arguments as the model wrote them (JSON text)', example: '{"reason":"done"}' })
+  @IsString()
+  @MaxLength(100_000)
+  arguments!: string;
+}
+
+@ApiSchema({ name: 'ConversationMessage' })
+export class ConversationMessageDto {
+  @ApiProperty({ enum: MESSAGE_ROLES })
+  @IsIn(MESSAGE_ROLES)
+  role!: MessageRole;
+
+  @ApiProperty({ type: String, nullable: true, maxLength: 200_000, description: 'May be null only for an assistant turn that made tool calls' })
+  @ValidateIf((m: ConversationMessageDto) => m.content !== null || !(m.role === 'assistant' && (m.tool_calls?.length ?? 0) > 0))
+  @IsString()
+  @MaxLength(200_000)
+  content!: string | null;
+
+  @ApiPropertyOptional({ description: 'For role tool: the call this message answers' })
+  @ValidateIf((m: ConversationMessageDto) => m.tool_call_id !== undefined || m.role === 'tool')
+  @IsString()
+  @Length(1, 200)
+  tool_call_id?: string;
+
+  @ApiPropertyOptional({ type: [ToolCallDto], description: 'For role assistant: the calls the model made' })
+  @present('tool_calls')
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => ToolCallDto)
+  tool_calls?: ToolCallDto[];
+}
+
+@ApiSchema({ name: 'ReplyRequest' })
+export class ReplyRequestDto {
+  @ApiProperty({ type: [ConversationMessageDto], minItems: 1, maxItems: MAX_MESSAGES })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_MESSAGES)
+  @ValidateNested({ each: true })
+  @Type(() => ConversationMessageDto)
+  messages!: ConversationMessageDto[];
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @present('metadata')
+  @IsObject()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({ default: true, description: 'false: one JSON answer instead of text/event-stream' })
+  @present('stream')
+  @IsBoolean()
+  stream?: boolean;
+}

@@ -1,0 +1,144 @@
+// What the relay adds. A fake OpenAI-compatible upstream on loopback TLS (the test CA) streams a
+// reply: THINK_MS before the first token, then TOKENS tokens TOKEN_GAP_MS apart. The same
+// request is made directly to it and through agentplane (the built API, embedded storage), at
+// 1, 50 and 200 concurrent streams; time to first token and total time are measured by the
+// client, p50/p99 of each, and the ratio through/direct. Then RSS per open stream: the API's
+// resident memory with 200 streams held open against a stalled upstream, minus idle, over 200.
+// Loopback only. Compare ratios, not absolute numbers, on a noisy machine.
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { createApiKey, ROOT, startApi } from '../test/support/processes.js';
+import { createTestStorage } from '../test/support/storage.js';
+
+const THINK_MS = 50;
+const TOKENS = 20;
+const TOKEN_GAP_MS = 5;
+const LEVELS = [1, 50, 200];
+const ROUNDS = Number(process.argv[2] ?? 3);
+const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
+
+const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const END = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`;
+
+const upstream = createServer({ key: await readFile(join(TLS_DIR, 'server.key')), cert: await readFile(join(TLS_DIR, 'server.crt')) }, (req, res) => {
+  req.resume();
+  req.on('end', () => {
+    void (async () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url?.startsWith('/stall/')) return; // held open, for the memory measurement
+      await sleep(THINK_MS);
+      for (let i = 0; i < TOKENS; i++) {
+        res.write(chunk(`t${i} `));
+        await sleep(TOKEN_GAP_MS);
+      }
+      res.end(END);
+    })();
+  });
+});
+upstream.listen(0, '127.0.0.1');
+await once(upstream, 'listening');
+const upstreamPort = (upstream.address() as { port: number }).port;
+upstream.keepAliveTimeout = 60_000;
+
+interface Sample {
+  readonly ttft: number;
+  readonly total: number;
+}
+
+/** One streamed request; the first token is the first body chunk holding a text delta. */
+async function timed(send: () => Promise<{ body: AsyncIterable<Uint8Array> }>, marker: string): Promise<Sample> {
+  const t0 = performance.now();
+  const { body } = await send();
+  let ttft = -1;
+  for await (const piece of body) {
+    if (ttft < 0 && Buffer.from(piece).toString('utf8').includes(marker)) ttft = performance.now() - t0;
+  }
+  return { ttft, total: performance.now() - t0 };
+}
+
+const at = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+};
+
+const storage = await createTestStorage();
+const api = await startApi({ ...storage.env, AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1', NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt'), LOG_LEVEL: 'warn' });
+const direct = new Agent({ connect: { ca: await readFile(join(TLS_DIR, 'ca.crt')) }, connections: 256 });
+const local = new Agent({ connections: 256 });
+try {
+  const { api_key: key } = await createApiKey('bench', storage.env);
+  const createAgent = async (path: string): Promise<string> => {
+    const res = await request(`${api.url}/v1/agents`, {
+      dispatcher: local,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', llm: [{ base_url: `https://127.0.0.1:${upstreamPort}/${path}`, model: 'm', api_key: 'sk-bench-0123456789abcdefghij' }] }),
+    });
+    if (res.statusCode !== 201) throw new Error(`create agent: ${res.statusCode} ${await res.body.text()}`);
+    return ((await res.body.json()) as { id: string }).id;
+  };
+  const agentId = await createAgent('v1');
+  const stalledId = await createAgent('stall/v1');
+  const messages = [{ role: 'user', content: 'Hi' }];
+  const viaDirect = () =>
+    request(`https://127.0.0.1:${upstreamPort}/v1/chat/completions`, {
+      dispatcher: direct,
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-bench', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages, stream: true }),
+    });
+  const viaRelay = (id = agentId, signal?: AbortSignal) =>
+    request(`${api.url}/v1/agents/${id}/replies`, {
+      dispatcher: local,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+
+  // Warm both paths (TLS sessions, JIT, the API's first queries).
+  for (let i = 0; i < 20; i++) await Promise.all([timed(viaDirect, '"content"'), timed(() => viaRelay(), 'reply.delta')]);
+
+  console.log(`upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`);
+  console.log('| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const level of LEVELS) {
+    const d: Sample[] = [];
+    const r: Sample[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved so that machine noise hits both alike.
+      d.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaDirect, '"content"')))));
+      r.push(...(await Promise.all(Array.from({ length: level }, () => timed(() => viaRelay(), 'reply.delta')))));
+    }
+    const f = (s: Sample[], k: keyof Sample) => `${Math.round(at(s.map((x) => x[k]), 0.5))}/${Math.round(at(s.map((x) => x[k]), 0.99))}`;
+    const ratio = (k: keyof Sample) => (at(r.map((x) => x[k]), 0.5) / at(d.map((x) => x[k]), 0.5)).toFixed(2);
+    console.log(`| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} |`);
+  }
+
+  // Memory: 200 streams held open against the stalled upstream.
+  const rss = async (): Promise<number> => {
+    const status = await readFile(`/proc/${api.process.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  };
+  await sleep(500);
+  const idle = await rss();
+  const controller = new AbortController();
+  const open = await Promise.all(Array.from({ length: 200 }, () => viaRelay(stalledId, controller.signal)));
+  await sleep(1000);
+  const busy = await rss();
+  controller.abort();
+  await Promise.allSettled(open.map((res) => res.body.text()));
+  console.log(`RSS idle ${Math.round(idle / 1024 / 1024)} MiB, with 200 open streams ${Math.round(busy / 1024 / 1024)} MiB: ${Math.round((busy - idle) / 200 / 1024)} KiB per open stream`);
+} finally {
+  await direct.close();
+  await local.close();
+  await api.stop();
+  upstream.closeAllConnections();
+  upstream.close();
+  await storage.dispose();
+}

@@ -1,0 +1,191 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Agent, LlmEntry } from '@agentplane/agents';
+import { AgentsService } from '@agentplane/agents';
+import type { OrgId } from '@agentplane/auth';
+import { Clock } from '@agentplane/clock';
+import { CredentialsService } from '@agentplane/credentials';
+import { EgressClient, EgressError, EgressErrorCode, type EgressResponse } from '@agentplane/egress';
+import { DomainError, ErrorCode } from '@agentplane/errors';
+import { LOGGER, type Logger } from '@agentplane/logging';
+import { AttemptTimers } from './attempt-timers.js';
+import { ChatCompletionsReader } from './chat-completions.reader.js';
+import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits } from './reply.js';
+import { ResponsesReader } from './responses.reader.js';
+import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { SseDecoder } from './sse-decoder.js';
+import type { UpstreamOutput } from './upstream-output.js';
+import { upstreamRequest } from './upstream-request.js';
+
+/**
+ * Streams one reply of an agent through its llm entries: the first entry that answers wins;
+ * later entries are tried only while nothing has been relayed (a failure after the first token
+ * ends the reply with an error, never a silent switch). Every upstream call goes through the
+ * egress client, with the entry's credential opened only for that call.
+ */
+@Injectable()
+export class ReplyService {
+  private readonly limits: RuntimeLimits;
+
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly credentials: CredentialsService,
+    private readonly egress: EgressClient,
+    private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(RUNTIME_LIMITS) limits?: Partial<RuntimeLimits>,
+  ) {
+    this.limits = { ...DEFAULT_RUNTIME_LIMITS, ...limits };
+  }
+
+  /** The agent a reply is for (404 before anything streams). */
+  agentFor(orgId: OrgId, agentId: string): Promise<Agent> {
+    return this.agents.get(orgId, agentId);
+  }
+
+  /**
+   * The reply's events. Stop iterating (or abort `signal`) when the caller goes away: the upstream
+   * request is aborted at once.
+   */
+  async *reply(agent: Agent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+    let last: UpstreamError | undefined;
+    for (const [index, entry] of agent.llm.entries()) {
+      if (signal.aborted) return;
+      const limits = this.limitsFor(entry);
+      const timers = new AttemptTimers(signal, limits);
+      const started = this.clock.monotonicMs();
+      let firstTokenAt: number | undefined;
+      try {
+        for await (const output of this.attempt(agent, entry, request, limits, timers)) {
+          if (output.kind === 'done') {
+            const now = this.clock.monotonicMs();
+            yield {
+              type: 'completed',
+              finishReason: output.finishReason,
+              entryIndex: index,
+              model: output.model ?? entry.model,
+              ttftMs: Math.round((firstTokenAt ?? now) - started),
+              durationMs: Math.round(now - started),
+              ...(output.usage === undefined ? {} : { usage: output.usage }),
+            };
+            return;
+          }
+          if (firstTokenAt === undefined) {
+            firstTokenAt = this.clock.monotonicMs();
+            timers.firstTokenArrived();
+          }
+          yield output.kind === 'text' ? { type: 'delta', text: output.text } : { type: 'tool_call', call: output.call };
+        }
+        throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream stream ended before the reply did.');
+      } catch (error) {
+        if (signal.aborted) return;
+        const failure = timers.reason ?? toUpstreamError(error);
+        this.logger.warn(
+          { agent_id: agent.id, entry_index: index, code: failure.code, relayed: firstTokenAt !== undefined, ...(failure === error || timers.reason ? {} : { err: error }) },
+          'llm attempt failed',
+        );
+        if (firstTokenAt !== undefined) {
+          yield { type: 'error', code: failure.code, message: failure.message };
+          return;
+        }
+        last = failure;
+      } finally {
+        timers.dispose();
+      }
+    }
+    yield last === undefined
+      ? { type: 'error', code: 'no_llm_configured', message: 'The agent has no llm entries.' }
+      : { type: 'error', code: last.code, message: last.message };
+  }
+
+  private async *attempt(agent: Agent, entry: LlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
+    const { url, body } = upstreamRequest(agent, entry, request.messages);
+    let response: EgressResponse;
+    try {
+      // The key exists in memory only while the request is handed to the dispatcher.
+      response = await this.credentials.withSecret(agent.orgId, entry.credentialId, url, (apiKey) =>
+        this.egress.request(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+          body,
+          signal: timers.signal,
+          connectTimeoutMs: limits.connectMs,
+        }),
+      );
+    } catch (error) {
+      throw timers.reason ?? toUpstreamError(error);
+    }
+    const stream = response.body;
+    try {
+      if (response.status < 200 || response.status >= 300) {
+        // Never read: providers echo keys and headers in error bodies.
+        throw new UpstreamError(UpstreamFailure.Status, `The upstream answered ${response.status}.`, response.status);
+      }
+      timers.chunkArrived();
+      const decoder = new SseDecoder(limits.maxLineBytes);
+      const reader = entry.api === 'responses' ? new ResponsesReader() : new ChatCompletionsReader();
+      let total = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > limits.maxTotalBytes) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
+        timers.chunkArrived();
+        for (const event of decoder.feed(chunk)) {
+          for (const output of reader.read(event)) {
+            yield output;
+            if (output.kind === 'done') return;
+          }
+        }
+      }
+      for (const event of decoder.end()) for (const output of reader.read(event)) yield output;
+      yield* reader.end();
+    } finally {
+      release(stream);
+    }
+  }
+
+  private limitsFor(entry: LlmEntry): RuntimeLimits {
+    const t = entry.timeouts;
+    return {
+      ...this.limits,
+      connectMs: t?.connect_ms ?? this.limits.connectMs,
+      firstTokenMs: t?.first_token_ms ?? this.limits.firstTokenMs,
+      idleMs: t?.idle_ms ?? this.limits.idleMs,
+      totalMs: t?.total_ms ?? this.limits.totalMs,
+    };
+  }
+}
+
+/** Closes an upstream body we stopped reading, releasing its socket; its abort error goes nowhere. */
+function release(body: Readable): void {
+  if (!body.destroyed) body.once('error', () => undefined).destroy();
+}
+
+function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof DomainError) {
+    return error.code === ErrorCode.CredentialOriginNotAllowed
+      ? new UpstreamError(UpstreamFailure.EgressRefused, 'The credential may not be sent to this base_url.')
+      : new UpstreamError(UpstreamFailure.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
+  }
+  if (error instanceof EgressError) {
+    switch (error.code) {
+      case EgressErrorCode.InvalidUrl:
+      case EgressErrorCode.HttpsRequired:
+      case EgressErrorCode.PrivateHost:
+      case EgressErrorCode.RedirectRefused:
+        return new UpstreamError(UpstreamFailure.EgressRefused, `The egress guard refused the call (${error.code}).`);
+      case EgressErrorCode.UnresolvableHost:
+      case EgressErrorCode.ConnectTimeout:
+      case EgressErrorCode.ConnectionFailed:
+        return new UpstreamError(UpstreamFailure.ConnectFailed, `Could not connect to the upstream (${error.code}).`);
+      case EgressErrorCode.HeadersTimeout:
+        return new UpstreamError(UpstreamFailure.FirstTokenTimeout, 'The upstream did not answer in time.');
+      case EgressErrorCode.BodyTimeout:
+        return new UpstreamError(UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
+      case EgressErrorCode.ResponseTooLarge:
+        return new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
+    }
+  }
+  // A transport error while reading the body (reset connection, …).
+  return new UpstreamError(UpstreamFailure.ConnectFailed, 'The connection to the upstream failed.');
+}

@@ -1,0 +1,57 @@
+import type { ToolCall } from './tool-call-accumulator.js';
+import type { Usage } from './upstream-output.js';
+
+export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+
+/** One message of the conversation so far, as the caller sends it. */
+export interface ConversationMessage {
+  readonly role: MessageRole;
+  readonly content: string | null;
+  /** For role `tool`: which call this is the result of. */
+  readonly toolCallId?: string;
+  /** For role `assistant`: calls the model made in that turn. */
+  readonly toolCalls?: readonly ToolCall[];
+}
+
+export interface ReplyRequest {
+  readonly messages: readonly ConversationMessage[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** What a reply streams, in order: deltas and tool calls, then `completed` or `error`. */
+export type ReplyEvent =
+  | { readonly type: 'delta'; readonly text: string }
+  | { readonly type: 'tool_call'; readonly call: ToolCall }
+  | {
+      readonly type: 'completed';
+      readonly finishReason: string;
+      readonly entryIndex: number;
+      readonly model: string;
+      readonly ttftMs: number;
+      readonly durationMs: number;
+      readonly usage?: Usage;
+    }
+  | { readonly type: 'error'; readonly code: string; readonly message: string };
+
+/** Defaults for every attempt; an llm entry's `timeouts` override the first four. */
+export interface RuntimeLimits {
+  readonly connectMs: number;
+  readonly firstTokenMs: number;
+  readonly idleMs: number;
+  readonly totalMs: number;
+  readonly maxLineBytes: number;
+  readonly maxTotalBytes: number;
+}
+
+export const DEFAULT_RUNTIME_LIMITS: RuntimeLimits = {
+  connectMs: 5_000,
+  firstTokenMs: 20_000,
+  idleMs: 30_000,
+  totalMs: 300_000,
+  maxLineBytes: 1024 * 1024,
+  maxTotalBytes: 16 * 1024 * 1024,
+};
+
+/** Overrides for the runtime's default limits (tests use small ones). */
+export const RUNTIME_LIMITS = Symbol('RUNTIME_LIMITS');

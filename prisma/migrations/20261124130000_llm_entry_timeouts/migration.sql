@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "agent_llm_entries" ADD COLUMN "timeouts" JSONB;
