@@ -83,6 +83,24 @@ const scenarios: Record<string, Scenario> = {
   stall() {
     // Never answers.
   },
+  garbage(_req, res) {
+    sse(res);
+    res.end('data: this is not JSON\n\n');
+  },
+  hugeLine(_req, res) {
+    sse(res);
+    // One line over the 1 MB line limit.
+    res.end(`data: {"choices":[{"delta":{"content":"${'x'.repeat(1_100_000)}"}}]}\n\n`);
+  },
+  async hugeReply(_req, res) {
+    sse(res);
+    // Many small, valid chunks: 17 MB in all, over the 16 MB reply limit.
+    const piece = chunk({ content: 'y'.repeat(64 * 1024) });
+    for (let sent = 0; sent < 17 * 1024 * 1024 && !res.destroyed; sent += piece.length) {
+      if (!res.write(piece)) await once(res, 'drain');
+    }
+    res.end();
+  },
   echo401(req, res) {
     // A hostile upstream that repeats the caller's key in its error body.
     res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}` } }));
@@ -284,6 +302,7 @@ describe('replies through the configured LLM', () => {
     ['answers 500', () => base('status500'), {}],
     ['stalls past the first-token timeout', () => base('stall'), { timeouts: { first_token_ms: 300 } }],
     ['answers a 302', () => base('redirect'), {}],
+    ['sends a malformed stream', () => base('garbage'), {}],
   ])('falls back when entry 0 %s: entry 1 answers with entry_index 1', async (_label, url, extra) => {
     const agentId = await agentWith([{ base_url: url(), ...extra }, { base_url: base('chat') }]);
     const evs = await events(agentId);
@@ -306,10 +325,19 @@ describe('replies through the configured LLM', () => {
     ['upstream_timeout_total', 'slow', { total_ms: 150 }],
     ['upstream_status_500', 'status500', {}],
     ['egress_refused', 'redirect', {}],
+    ['upstream_malformed', 'garbage', {}],
+    ['upstream_too_large', 'hugeLine', {}],
   ])('ends with %s when the only entry fails that way', async (code, scenario, timeouts) => {
     const agentId = await agentWith([{ base_url: base(scenario), timeouts }]);
     const evs = await events(agentId);
     expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+  });
+
+  it('ends with upstream_too_large once a reply passes 16 MB, after relaying what came before', async () => {
+    const agentId = await agentWith([{ base_url: base('hugeReply') }]);
+    const evs = await events(agentId);
+    expect(evs.length).toBeGreaterThan(100);
+    expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_too_large', message: expect.any(String) } });
   });
 
   it('answers stream: false with one JSON object, and 502 upstream_failed when every entry fails', async () => {

@@ -5,7 +5,7 @@ import { AgentsService } from '@agentplane/agents';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
 import { CredentialsService } from '@agentplane/credentials';
-import { EgressClient, EgressError, EgressErrorCode, type EgressResponse } from '@agentplane/egress';
+import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '@agentplane/egress';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
@@ -160,8 +160,10 @@ function release(body: Readable): void {
   if (!body.destroyed) body.once('error', () => undefined).destroy();
 }
 
-function toUpstreamError(error: unknown): UpstreamError {
-  if (error instanceof UpstreamError) return error;
+function toUpstreamError(raw: unknown): UpstreamError {
+  if (raw instanceof UpstreamError) return raw;
+  // Errors while reading the body come straight from undici: give them the egress codes first.
+  const error = raw instanceof DomainError ? raw : toEgressError(raw);
   if (error instanceof DomainError) {
     return error.code === ErrorCode.CredentialOriginNotAllowed
       ? new UpstreamError(UpstreamFailure.EgressRefused, 'The credential may not be sent to this base_url.')
