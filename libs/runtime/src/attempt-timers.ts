@@ -44,12 +44,15 @@ export class AttemptTimers {
     this.firstToken = undefined;
   }
 
-  /** Ends the attempt: timers stop and anything still open upstream is aborted. */
-  dispose(): void {
+  /**
+   * Ends the attempt: timers stop, and unless it completed, anything still open upstream is
+   * aborted. (A completed attempt's connection may still be finishing its body, to be reused.)
+   */
+  dispose(completed: boolean): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.caller.removeEventListener('abort', this.onCallerAbort);
-    this.controller.abort();
+    if (!completed) this.controller.abort();
   }
 
   private after(ms: number, failure: UpstreamFailure, message: string): NodeJS.Timeout {

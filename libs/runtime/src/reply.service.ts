@@ -55,9 +55,11 @@ export class ReplyService {
       const timers = new AttemptTimers(signal, limits);
       const started = this.clock.monotonicMs();
       let firstTokenAt: number | undefined;
+      let completed = false;
       try {
         for await (const output of this.attempt(agent, entry, request, limits, timers)) {
           if (output.kind === 'done') {
+            completed = true;
             const now = this.clock.monotonicMs();
             yield {
               type: 'completed',
@@ -90,7 +92,7 @@ export class ReplyService {
         }
         last = failure;
       } finally {
-        timers.dispose();
+        timers.dispose(completed);
       }
     }
     yield last === undefined
@@ -116,6 +118,7 @@ export class ReplyService {
       throw timers.reason ?? toUpstreamError(error);
     }
     const stream = response.body;
+    let finished = false;
     try {
       if (response.status < 200 || response.status >= 300) {
         // Never read: providers echo keys and headers in error bodies.
@@ -125,21 +128,25 @@ export class ReplyService {
       const decoder = new SseDecoder(limits.maxLineBytes);
       const reader = entry.api === 'responses' ? new ResponsesReader() : new ChatCompletionsReader();
       let total = 0;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      // Not destroyed when the loop is left at the reply's end: see drainForReuse.
+      for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         total += chunk.length;
         if (total > limits.maxTotalBytes) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
         timers.chunkArrived();
         for (const event of decoder.feed(chunk)) {
           for (const output of reader.read(event)) {
+            if (output.kind === 'done') finished = true;
             yield output;
-            if (output.kind === 'done') return;
+            if (finished) return;
           }
         }
       }
+      finished = true;
       for (const event of decoder.end()) for (const output of reader.read(event)) yield output;
       yield* reader.end();
     } finally {
-      release(stream);
+      if (finished) drainForReuse(stream);
+      else release(stream);
     }
   }
 
@@ -158,6 +165,27 @@ export class ReplyService {
 /** Closes an upstream body we stopped reading, releasing its socket; its abort error goes nowhere. */
 function release(body: Readable): void {
   if (!body.destroyed) body.once('error', () => undefined).destroy();
+}
+
+const DRAIN_MAX_BYTES = 64 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * After a complete reply, what is left of the body is at most its end (the chunk terminator, a
+ * trailing `[DONE]`). Reading it, instead of destroying the body, lets undici keep the TLS
+ * connection for the next reply; an upstream that keeps talking is cut off.
+ */
+function drainForReuse(body: Readable): void {
+  if (body.destroyed || body.readableEnded) return;
+  let read = 0;
+  const timer = setTimeout(() => release(body), DRAIN_MAX_MS);
+  body.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > DRAIN_MAX_BYTES) release(body);
+  });
+  body.once('close', () => clearTimeout(timer));
+  body.once('error', () => undefined);
+  body.resume();
 }
 
 function toUpstreamError(raw: unknown): UpstreamError {
