@@ -137,6 +137,8 @@ const scenarios: Record<string, Scenario> = {
 interface Upstream {
   readonly port: number;
   readonly seen: Seen[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   /** Resolves when a request for `scenario` sees its connection close. */
   closed(scenario: string): Promise<number>;
   close(): Promise<void>;
@@ -156,11 +158,14 @@ async function startUpstream(): Promise<Upstream> {
       void scenarios[scenario]?.(req, res, body);
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     port: (server.address() as { port: number }).port,
     seen,
+    connections: () => connections,
     closed: (scenario) => new Promise((resolve) => closedAt.set(scenario, resolve)),
     close: async () => {
       server.closeAllConnections();
@@ -276,6 +281,14 @@ describe('replies through the configured LLM', () => {
       temperature: 0.2,
       max_tokens: 64,
     });
+  });
+
+  it('reuses the upstream connection for the next reply once one has completed', async () => {
+    const agentId = await agentWith([{ base_url: base('chat') }]);
+    await events(agentId);
+    const before = upstream.connections();
+    for (let i = 0; i < 3; i++) expect(last(await events(agentId)).event).toBe('reply.completed');
+    expect(upstream.connections()).toBe(before);
   });
 
   it('relays a Responses API stream', async () => {
