@@ -523,6 +523,28 @@ describe('limits', () => {
     }
   });
 
+  it('per-call headers and body timeouts override the client’s, both ways', async () => {
+    const client = limitedClient({ headersTimeoutMs: 60_000, bodyTimeoutMs: 60_000 });
+    const url = `https://upstream.agentplane.test:${slow.port}`;
+    expect((await failure(client.request(`${url}/no-headers`, { method: 'GET', headersTimeoutMs: 200 }))).code).toBe(EgressErrorCode.HeadersTimeout);
+    const response = await client.request(`${url}/stalls-mid-body`, { method: 'GET', bodyTimeoutMs: 200 });
+    expect((await failure(readText(response.body))).code).toBe(EgressErrorCode.BodyTimeout);
+    // And longer than the client's own: a 100 ms client limit does not cut a call that allows 2 s.
+    const tight = limitedClient({ bodyTimeoutMs: 100 });
+    const patient = await tight.request(`${url}/big-chunked`, { method: 'GET', bodyTimeoutMs: 2_000 });
+    expect(await readText(patient.body)).toHaveLength(4096);
+  });
+
+  it('keeps a bounded number of dispatchers however many connect timeouts agents ask for, and each still answers', async () => {
+    const client = limitedClient({});
+    const url = `https://upstream.agentplane.test:${upstream.port}/ok`;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => client.request(url, { method: 'GET', connectTimeoutMs: 1_000 + i }).then((r) => readText(r.body))),
+    );
+    expect(answers.every((a) => a === '{"ok":true}')).toBe(true);
+    expect(client.extraDispatchers).toBeLessThanOrEqual(8);
+  });
+
   it('a refused connection fails with connection_failed', async () => {
     const closed = await startCounter();
     const port = closed.port;

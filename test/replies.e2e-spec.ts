@@ -3,11 +3,12 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { createServer as createTcpServer } from 'node:net';
+import { createServer as createTcpServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { canaryLeaks } from './support/canary.js';
+import { openTestDatabase } from './support/db-client.js';
 import { expectProblem, send } from './support/http.js';
 import { createApiKey, ROOT, startApi, type RunningApi } from './support/processes.js';
 import { createTestStorage, type TestStorage } from './support/storage.js';
@@ -19,6 +20,7 @@ import { createTestStorage, type TestStorage } from './support/storage.js';
  */
 
 const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
+const UPSTREAM_HEADERS = ['accept', 'authorization', 'connection', 'content-length', 'content-type', 'host'];
 const MULTIBYTE = 'Grüße, 世界! 👋🏽 — done.';
 
 interface Seen {
@@ -124,6 +126,30 @@ const scenarios: Record<string, Scenario> = {
     }
     res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
   },
+  async slowToolCall(_req, res) {
+    // An end_call whose arguments take longer to stream than the first-token timeout.
+    sse(res);
+    res.write(chunk({ tool_calls: [{ index: 0, id: 'call_slow', type: 'function', function: { name: 'end_call', arguments: '' } }] }));
+    for (const piece of JSON.stringify({ reason: 'done talking', summary: 'x'.repeat(40) }).match(/.{1,8}/g)!) {
+      await sleep(60);
+      res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+    }
+    res.end(chunk({}, 'tool_calls') + 'data: [DONE]\n\n');
+  },
+  streamErrorEcho(req, res) {
+    // A hostile upstream that answers 200, then an in-stream error carrying the caller's key.
+    sse(res);
+    const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    res.end(`data: ${JSON.stringify({ error: { type: key, code: key, message: `bad key ${key}` } })}\n\n`);
+  },
+  async longSlow(_req, res) {
+    sse(res);
+    for (const word of ['one ', 'two ', 'three']) {
+      await sleep(400);
+      res.write(chunk({ content: word }));
+    }
+    res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
+  },
   async endless(_req, res) {
     sse(res);
     for (let i = 0; i < 600 && !res.destroyed; i++) {
@@ -139,6 +165,8 @@ interface Upstream {
   readonly seen: Seen[];
   /** TCP connections accepted so far. */
   connections(): number;
+  /** The most requests of one scenario that were open at once. */
+  peak(scenario: string): number;
   /** Resolves when a request for `scenario` sees its connection close. */
   closed(scenario: string): Promise<number>;
   close(): Promise<void>;
@@ -147,6 +175,8 @@ interface Upstream {
 async function startUpstream(): Promise<Upstream> {
   const seen: Seen[] = [];
   const closedAt = new Map<string, (at: number) => void>();
+  const open = new Map<string, number>();
+  const peaks = new Map<string, number>();
   const server: Server = createServer({ key: readFileSync(join(TLS_DIR, 'server.key')), cert: readFileSync(join(TLS_DIR, 'server.crt')) }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -154,7 +184,12 @@ async function startUpstream(): Promise<Upstream> {
       const body = Buffer.concat(chunks).toString('utf8');
       const scenario = (req.url ?? '').split('/')[1] ?? '';
       seen.push({ path: req.url ?? '', headers: req.headers, body });
-      res.on('close', () => closedAt.get(scenario)?.(Date.now()));
+      open.set(scenario, (open.get(scenario) ?? 0) + 1);
+      peaks.set(scenario, Math.max(peaks.get(scenario) ?? 0, open.get(scenario)!));
+      res.on('close', () => {
+        open.set(scenario, open.get(scenario)! - 1);
+        closedAt.get(scenario)?.(Date.now());
+      });
       void scenarios[scenario]?.(req, res, body);
     });
   });
@@ -166,6 +201,7 @@ async function startUpstream(): Promise<Upstream> {
     port: (server.address() as { port: number }).port,
     seen,
     connections: () => connections,
+    peak: (scenario) => peaks.get(scenario) ?? 0,
     closed: (scenario) => new Promise((resolve) => closedAt.set(scenario, resolve)),
     close: async () => {
       server.closeAllConnections();
@@ -196,19 +232,31 @@ describe('replies through the configured LLM', () => {
   let upstream: Upstream;
   let key: string;
   let refusedPort: number;
+  let silentPort: number;
+  let silent: NetServer;
   const upstreamKey = `sk-${randomBytes(30).toString('base64url')}`;
 
   beforeAll(async () => {
     upstream = await startUpstream();
     refusedPort = await closedPort();
+    // Accepts TCP connections and never answers the TLS handshake.
+    silent = createTcpServer(() => undefined).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    silentPort = (silent.address() as { port: number }).port;
     storage = await createTestStorage();
-    api = await startApi({ ...storage.env, AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1', NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt') });
+    api = await startApi({
+      ...storage.env,
+      AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1',
+      NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt'),
+      AGENTPLANE_REPLY_HEARTBEAT_MS: '200',
+    });
     key = (await createApiKey('replies', storage.env)).api_key;
   });
 
   afterAll(async () => {
     await api?.stop();
     await upstream?.close();
+    silent?.close();
     await storage?.dispose();
   });
 
@@ -240,6 +288,15 @@ describe('replies through the configured LLM', () => {
     return parseEvents(await res.text());
   }
 
+  /** The API's log lines for one reply (by its x-request-id), and its runtime lines for one agent. */
+  const logLines = (match: (line: Record<string, unknown>) => boolean) =>
+    api
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter(match);
+
   const deltas = (evs: EventSourceMessage[]) =>
     evs
       .filter((e) => e.event === 'reply.delta')
@@ -268,8 +325,8 @@ describe('replies through the configured LLM', () => {
     expect(request!.path).toBe('/chat/v1/chat/completions');
     expect(request!.headers.authorization).toBe(`Bearer ${upstreamKey}`);
     expect(request!.headers['content-type']).toBe('application/json');
-    // Nothing else that could carry a secret.
-    expect(Object.keys(request!.headers).filter((h) => /key|token|cookie|secret|proxy/i.test(h))).toEqual([]);
+    // Exactly these headers: nothing else that could carry a secret or a caller's data.
+    expect(Object.keys(request!.headers).sort()).toEqual(UPSTREAM_HEADERS);
     expect(JSON.parse(request!.body)).toEqual({
       model: 'fake-model',
       messages: [
@@ -281,6 +338,28 @@ describe('replies through the configured LLM', () => {
       temperature: 0.2,
       max_tokens: 64,
     });
+  });
+
+  it('logs one line per streamed reply saying how it ended, and no warning or error for a good one', async () => {
+    const agentId = await agentWith([{ base_url: base('chat') }]);
+    const res = await ask(agentId);
+    await res.text();
+    const requestId = res.headers.get('x-request-id');
+    await sleep(100); // let the log lines land
+    const lines = logLines((l) => l.request_id === requestId);
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'reply streamed')).toEqual([
+      expect.objectContaining({ res: { statusCode: 200 }, reply: { outcome: 'completed', entry_index: 0, ttft_ms: expect.any(Number) } }),
+    ]);
+  });
+
+  it('sends comment heartbeats while the upstream is silent', async () => {
+    const agentId = await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 1_100 } }]);
+    const res = await ask(agentId);
+    const raw = await res.text();
+    // Every 200 ms (AGENTPLANE_REPLY_HEARTBEAT_MS) of silence: several before the timeout ends it.
+    expect(raw.match(/^: heartbeat$/gm)?.length).toBeGreaterThanOrEqual(3);
+    expect(last(parseEvents(raw)).data).toMatchObject({ code: 'upstream_timeout_first_token' });
   });
 
   it('reuses the upstream connection for the next reply once one has completed', async () => {
@@ -311,16 +390,22 @@ describe('replies through the configured LLM', () => {
   });
 
   it.each([
-    ['refuses the connection', () => base('chat', refusedPort), {}],
-    ['answers 500', () => base('status500'), {}],
-    ['stalls past the first-token timeout', () => base('stall'), { timeouts: { first_token_ms: 300 } }],
-    ['answers a 302', () => base('redirect'), {}],
-    ['sends a malformed stream', () => base('garbage'), {}],
-  ])('falls back when entry 0 %s: entry 1 answers with entry_index 1', async (_label, url, extra) => {
+    ['refuses the connection', () => base('chat', refusedPort), {}, 'upstream_connect_failed'],
+    ['never completes the TLS handshake', () => base('chat', silentPort), { timeouts: { connect_ms: 300 } }, 'upstream_connect_failed'],
+    ['answers 500', () => base('status500'), {}, 'upstream_status_500'],
+    ['stalls past the first-token timeout', () => base('stall'), { timeouts: { first_token_ms: 300 } }, 'upstream_timeout_first_token'],
+    ['answers a 302', () => base('redirect'), {}, 'egress_refused'],
+    ['sends a malformed stream', () => base('garbage'), {}, 'upstream_malformed'],
+  ])('falls back when entry 0 %s: entry 1 answers with entry_index 1', async (_label, url, extra, code) => {
     const agentId = await agentWith([{ base_url: url(), ...extra }, { base_url: base('chat') }]);
     const evs = await events(agentId);
     expect(deltas(evs)).toBe(MULTIBYTE);
     expect(last(evs).data).toMatchObject({ entry_index: 1 });
+    await sleep(100);
+    // The failed attempt is logged with its reason.
+    expect(logLines((l) => l.agent_id === agentId && l.msg === 'llm attempt failed')).toEqual([
+      expect.objectContaining({ level: 'warn', entry_index: 0, code, relayed: false }),
+    ]);
   });
 
   it('does not fall back after the first token: the stream ends with error', async () => {
@@ -328,8 +413,15 @@ describe('replies through the configured LLM', () => {
     const before = upstream.seen.filter((s) => s.path.startsWith('/chat/')).length;
     const evs = await events(agentId);
     expect(evs.map((e) => e.event)).toEqual(['reply.delta', 'error']);
-    expect(last(evs).data).toEqual({ code: 'upstream_connect_failed', message: expect.any(String) });
+    expect(last(evs).data).toEqual({ code: 'upstream_connection_lost', message: expect.any(String) });
     expect(upstream.seen.filter((s) => s.path.startsWith('/chat/')).length).toBe(before);
+  });
+
+  it('does not time out a tool call still streaming its arguments past the first-token timeout', async () => {
+    const agentId = await agentWith([{ base_url: base('slowToolCall'), timeouts: { first_token_ms: 300 } }, { base_url: base('chat') }]);
+    const evs = await events(agentId);
+    expect(evs.filter((e) => e.event === 'reply.tool_call').map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['call_slow']);
+    expect(last(evs).data).toMatchObject({ finish_reason: 'tool_calls', entry_index: 0 });
   });
 
   it.each([
@@ -393,6 +485,37 @@ describe('replies through the configured LLM', () => {
     expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
   });
 
+  it('never relays or logs a key an upstream puts in an in-stream error', async () => {
+    const agentId = await agentWith([{ base_url: base('streamErrorEcho') }]);
+    const evs = await events(agentId);
+    expect(last(evs).data).toEqual({ code: 'upstream_error', message: 'The upstream reported an error in the stream.' });
+    const failed = await ask(agentId, { stream: false });
+    const text = await failed.text();
+    expect(failed.status).toBe(502);
+    await sleep(100);
+    expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
+  });
+
+  it('ends with credential_unavailable when the stored key does not open, and egress_refused when its origins no longer allow the base_url', async () => {
+    const damaged = await agentWith([{ base_url: base('chat') }]);
+    const narrowed = await agentWith([{ base_url: base('chat') }]);
+    const db = await openTestDatabase(storage, { attach: true });
+    try {
+      const client = await db.client();
+      const credentialOf = async (agentId: string) =>
+        (await client.query<{ credential_id: string }>('SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1', [agentId])).rows[0]!.credential_id;
+      await client.query(`UPDATE credentials SET ciphertext = decode(repeat('00', length(ciphertext)), 'hex') WHERE id = $1`, [await credentialOf(damaged)]);
+      await client.query(`UPDATE credentials SET allowed_origins = ARRAY['https://elsewhere.example'] WHERE id = $1`, [await credentialOf(narrowed)]);
+    } finally {
+      await db.close();
+    }
+    const before = upstream.seen.length;
+    expect(last(await events(damaged)).data).toEqual({ code: 'credential_unavailable', message: expect.any(String) });
+    expect(last(await events(narrowed)).data).toEqual({ code: 'egress_refused', message: expect.any(String) });
+    // Neither reached the upstream.
+    expect(upstream.seen.length).toBe(before);
+  });
+
   it('answers 404 for another organization’s agent, and 422 for bad messages', async () => {
     const agentId = await agentWith([{ base_url: base('chat') }]);
     const otherKey = (await createApiKey('replies-other', storage.env)).api_key;
@@ -400,14 +523,33 @@ describe('replies through the configured LLM', () => {
     for (const body of [{ messages: [] }, { messages: [{ role: 'robot', content: 'x' }] }, { messages: [{ role: 'tool', content: 'x' }] }, { messages: Array(501).fill({ role: 'user', content: 'x' }) }]) {
       await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, body), 422, 'validation_failed');
     }
+    // Fields of another role are refused here, not by the upstream later.
+    const wrongRole = await expectProblem(
+      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {
+        messages: [
+          { role: 'user', content: 'x', tool_calls: [{ id: 'c', name: 'f', arguments: '{}' }] },
+          { role: 'assistant', content: 'y', tool_call_id: 'c' },
+        ],
+      }),
+      422,
+      'validation_failed',
+    );
+    expect(wrongRole.errors).toEqual([
+      expect.objectContaining({ path: 'messages[0].tool_calls', code: 'only_for_role' }),
+      expect.objectContaining({ path: 'messages[1].tool_call_id', code: 'only_for_role' }),
+    ]);
+    // Over 256 KB.
+    await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, { messages: [{ role: 'user', content: 'x'.repeat(150_000) }, { role: 'user', content: 'x'.repeat(150_000) }] }), 413, 'payload_too_large');
   });
 
   it('relays 200 concurrent streams against a slow upstream, each complete and in order', async () => {
-    const agentId = await agentWith([{ base_url: base('slow') }]);
+    const agentId = await agentWith([{ base_url: base('longSlow') }]);
     const results = await Promise.all(Array.from({ length: 200 }, () => events(agentId)));
     for (const evs of results) {
       expect(deltas(evs)).toBe('one two three');
       expect(last(evs).event).toBe('reply.completed');
     }
+    // They really were open upstream at the same time (each lasts 1.2 s).
+    expect(upstream.peak('longSlow')).toBeGreaterThanOrEqual(100);
   });
 });

@@ -31,4 +31,6 @@ export interface AppConfig {
   readonly masterKeys: readonly MasterKey[];
   readonly egressAllowlist: readonly EgressAllowEntry[];
   readonly logLevel: LogLevel;
+  /** How often a streamed reply sends a comment line while no event is due. */
+  readonly replyHeartbeatMs: number;
 }

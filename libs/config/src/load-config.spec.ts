@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       masterKeys: [],
       egressAllowlist: [],
       logLevel: 'info',
+      replyHeartbeatMs: 15_000,
     });
   });
 
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
         AGENTPLANE_MASTER_KEYS: `k2:${KEY_B}, k1:${KEY_A}`,
         AGENTPLANE_EGRESS_ALLOWLIST: 'LLM.test, 127.0.0.1:8443,[::1]:9443',
         LOG_LEVEL: 'DEBUG',
+        AGENTPLANE_REPLY_HEARTBEAT_MS: '5000',
       },
       '/srv/app',
     );
@@ -54,6 +56,7 @@ describe('loadConfig', () => {
       { host: '::1', port: 9443 },
     ]);
     expect(config.logLevel).toBe('debug');
+    expect(config.replyHeartbeatMs).toBe(5000);
   });
 
   it.each<[string, Environment]>([
@@ -74,6 +77,9 @@ describe('loadConfig', () => {
     ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: 'llm.test:0' }],
     ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: '::1' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '0' }],
+    ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '1.5' }],
+    ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '700000' }],
   ])('names %s when it is invalid (%j)', (variable, env) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);

@@ -48,7 +48,11 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     ? (logLevelRaw as LogLevel)
     : fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
-  if (problems.length > 0 || port === undefined || host === undefined || logLevel === undefined) {
+  const replyHeartbeatMs = parseWholeNumber(nonEmpty(env.AGENTPLANE_REPLY_HEARTBEAT_MS) ?? '15000', 10, 600_000, (m) =>
+    fail('AGENTPLANE_REPLY_HEARTBEAT_MS', m),
+  );
+
+  if (problems.length > 0 || port === undefined || host === undefined || logLevel === undefined || replyHeartbeatMs === undefined) {
     throw new ConfigError(problems);
   }
   return {
@@ -61,6 +65,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     masterKeys: masterKeys ?? [],
     egressAllowlist: allowlist ?? [],
     logLevel,
+    replyHeartbeatMs,
   };
 }
 
@@ -73,6 +78,11 @@ function parsePort(raw: string, fail: (m: string) => undefined): number | undefi
   if (!/^\d{1,5}$/.test(raw)) return fail('must be a whole number from 0 to 65535');
   const port = Number(raw);
   return port <= 65535 ? port : fail('must be a whole number from 0 to 65535');
+}
+
+function parseWholeNumber(raw: string, min: number, max: number, fail: (m: string) => undefined): number | undefined {
+  const n = Number(raw);
+  return /^\d{1,9}$/.test(raw) && n >= min && n <= max ? n : fail(`must be a whole number from ${min} to ${max}`);
 }
 
 function parseHost(raw: string, fail: (m: string) => undefined): string | undefined {

@@ -18,7 +18,13 @@ export interface EgressRequest {
   readonly signal?: AbortSignal;
   /** Overrides the client's connect timeout for this call (per llm entry). */
   readonly connectTimeoutMs?: number;
+  /** Override the client's headers and body (silence) timeouts for this call. */
+  readonly headersTimeoutMs?: number;
+  readonly bodyTimeoutMs?: number;
 }
+
+/** Distinct connect timeouts that keep a dispatcher of their own; the least recently used goes. */
+const MAX_EXTRA_DISPATCHERS = 8;
 
 export interface EgressResponse {
   readonly status: number;
@@ -32,8 +38,9 @@ export interface EgressResponse {
 export class EgressClient implements OnModuleDestroy {
   private readonly limits: EgressLimits;
   private readonly dispatcher: Agent;
-  // A connect timeout is a property of the connector, so other values get their own dispatcher;
-  // they come from agent configuration, so there are few of them.
+  // A connect timeout is a property of the connector, so other values get their own dispatcher.
+  // They come from agent configuration, which any tenant writes: only a few are kept, and one
+  // pushed out closes once its requests are done.
   private readonly byConnectTimeout = new Map<number, Agent>();
 
   constructor(
@@ -50,8 +57,16 @@ export class EgressClient implements OnModuleDestroy {
     let dispatcher = this.byConnectTimeout.get(connectTimeoutMs);
     if (dispatcher === undefined) {
       dispatcher = createEgressDispatcher(this.policy, { ...this.limits, connectTimeoutMs }, this.tls);
-      this.byConnectTimeout.set(connectTimeoutMs, dispatcher);
+      if (this.byConnectTimeout.size >= MAX_EXTRA_DISPATCHERS) {
+        const [oldest, evicted] = this.byConnectTimeout.entries().next().value!;
+        this.byConnectTimeout.delete(oldest);
+        void evicted.close().catch(() => undefined);
+      }
+    } else {
+      this.byConnectTimeout.delete(connectTimeoutMs);
     }
+    // Map order is insertion order: re-inserting marks it the most recently used.
+    this.byConnectTimeout.set(connectTimeoutMs, dispatcher);
     return dispatcher;
   }
 
@@ -75,6 +90,8 @@ export class EgressClient implements OnModuleDestroy {
         headers: init.headers,
         body: init.body,
         signal: init.signal,
+        ...(init.headersTimeoutMs === undefined ? {} : { headersTimeout: init.headersTimeoutMs }),
+        ...(init.bodyTimeoutMs === undefined ? {} : { bodyTimeout: init.bodyTimeoutMs }),
       });
     } catch (error) {
       throw toEgressError(error);
@@ -86,6 +103,11 @@ export class EgressClient implements OnModuleDestroy {
       throw new EgressError(EgressErrorCode.RedirectRefused, `The upstream answered ${response.statusCode} (a redirect), which is not followed.`);
     }
     return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  /** How many dispatchers exist for connect timeouts other than the default (for tests). */
+  get extraDispatchers(): number {
+    return this.byConnectTimeout.size;
   }
 
   async onModuleDestroy(): Promise<void> {

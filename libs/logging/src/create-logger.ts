@@ -1,6 +1,6 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { LogLevel } from '@agentplane/config';
-import { REDACTED, redactionPaths } from './redaction.js';
+import { redactLine } from './redaction.js';
 
 export type { Logger } from 'pino';
 
@@ -11,13 +11,14 @@ export interface LoggerOptions {
   readonly name?: string;
 }
 
-/** The one pino instance of a process: JSON lines, secrets redacted by configuration. */
+/** The one pino instance of a process: JSON lines, secret-named fields redacted from every line. */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       name: options.name ?? 'agentplane',
       level: options.level,
-      redact: { paths: redactionPaths(), censor: REDACTED },
+      // Secrets are redacted from the finished line, by name, wherever they are (see redactLine).
+      hooks: { streamWrite: redactLine },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: {

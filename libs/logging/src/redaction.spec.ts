@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from './create-logger.js';
+import { REDACTED, redactLine } from './redaction.js';
 
 function capture() {
   const lines: string[] = [];
@@ -36,5 +37,45 @@ describe('log redaction', () => {
     const out = lines.join('');
     expect(out).toContain('"path":"/v1/agents"');
     expect(out).not.toContain(SECRET);
+  });
+});
+
+describe('redactLine', () => {
+  const SECRET = 'sk-live-0123456789abcdef';
+
+  it('redacts secrets in bindings, serialized errors and errors nested anywhere, in any letter case, at any depth', () => {
+    const { lines, logger } = capture();
+    const err = Object.assign(new Error('outer'), { API_KEY: SECRET });
+    const nested = Object.assign(new Error('inner'), { config: { headers: { Authorization: `Bearer ${SECRET}` } } });
+    const deep = { a: { b: { c: { d: { e: { f: { g: { token: SECRET } } } } } } } };
+    logger.child({ apiKey: SECRET }).error({ err, detail: { upstream: nested }, deep, list: [[{ 'X-Api-Key': SECRET }]] }, 'failed');
+    const out = lines.join('');
+    expect(out).not.toContain(SECRET);
+    expect(JSON.parse(out)).toMatchObject({
+      apiKey: REDACTED,
+      msg: 'failed',
+      err: { message: 'outer', API_KEY: REDACTED },
+      detail: { upstream: { config: { headers: { Authorization: REDACTED } } } },
+      deep: { a: { b: { c: { d: { e: { f: { g: { token: REDACTED } } } } } } } },
+      list: [[{ 'X-Api-Key': REDACTED }]],
+    });
+  });
+
+  it('leaves a line without secret-named keys exactly as it was', () => {
+    const line = '{"level":"info","msg":"api_key rotated","note":"\\"token\\": is fine"}\n';
+    expect(redactLine(line)).toBe(line);
+  });
+
+  it('keeps the line JSON, its newline, and a "__proto__" key a plain property', () => {
+    const out = redactLine(`{"__proto__":{"password":"${SECRET}"},"n":1}\n`);
+    expect(out.endsWith('\n')).toBe(true);
+    expect(out).not.toContain(SECRET);
+    expect(JSON.parse(out)).toEqual({ ['__proto__']: { password: REDACTED }, n: 1 });
+  });
+
+  it('withholds a line it cannot parse rather than write it unchecked', () => {
+    const out = redactLine(`{"password":"${SECRET}"`);
+    expect(out).not.toContain(SECRET);
+    expect(JSON.parse(out)).toMatchObject({ level: 'error' });
   });
 });

@@ -9,13 +9,15 @@ export interface AttemptDeadlines {
 /**
  * The clock of one attempt at one llm entry: its abort signal fires when the caller goes away,
  * or when a deadline passes (first token, silence between chunks, whole attempt). `reason` says
- * which deadline it was, so the failure gets its own code.
+ * which deadline it was, so the failure gets its own code. The silence deadline runs only once
+ * the body has begun and only while the upstream is being waited on; before the first token,
+ * the first-token deadline is the one that applies.
  */
 export class AttemptTimers {
   private readonly controller = new AbortController();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private firstToken: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
+  private readonly total: NodeJS.Timeout;
   private readonly onCallerAbort = () => this.controller.abort();
   reason: UpstreamError | undefined;
 
@@ -26,21 +28,29 @@ export class AttemptTimers {
     if (caller.aborted) this.controller.abort();
     caller.addEventListener('abort', this.onCallerAbort, { once: true });
     this.firstToken = this.after(deadlines.firstTokenMs, UpstreamFailure.FirstTokenTimeout, 'No token arrived from the upstream in time.');
-    this.after(deadlines.totalMs, UpstreamFailure.TotalTimeout, 'The upstream reply took longer than allowed.');
+    this.total = this.after(deadlines.totalMs, UpstreamFailure.TotalTimeout, 'The upstream reply took longer than allowed.');
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  /** Bytes arrived: the silence deadline starts again. */
+  /** Bytes were read and handed on; waiting for the next ones starts the silence deadline again. */
   chunkArrived(): void {
-    if (this.idle !== undefined) this.clear(this.idle);
-    this.idle = this.after(this.deadlines.idleMs, UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
+    clearTimeout(this.idle);
+    if (this.firstToken === undefined) this.idle = this.after(this.deadlines.idleMs, UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
   }
 
+  /** While the caller takes what was read, the upstream is not being waited on. */
+  pauseIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
+  /** The model has begun answering (text, or a tool call on its way): silence is timed from now on. */
   firstTokenArrived(): void {
-    if (this.firstToken !== undefined) this.clear(this.firstToken);
+    if (this.firstToken === undefined) return;
+    clearTimeout(this.firstToken);
     this.firstToken = undefined;
   }
 
@@ -49,24 +59,17 @@ export class AttemptTimers {
    * aborted. (A completed attempt's connection may still be finishing its body, to be reused.)
    */
   dispose(completed: boolean): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    clearTimeout(this.firstToken);
+    clearTimeout(this.idle);
+    clearTimeout(this.total);
     this.caller.removeEventListener('abort', this.onCallerAbort);
     if (!completed) this.controller.abort();
   }
 
   private after(ms: number, failure: UpstreamFailure, message: string): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
+    return setTimeout(() => {
       this.reason ??= new UpstreamError(failure, message);
       this.controller.abort();
     }, ms);
-    this.timers.add(timer);
-    return timer;
-  }
-
-  private clear(timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
-    this.timers.delete(timer);
   }
 }

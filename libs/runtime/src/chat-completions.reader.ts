@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import { ToolCallAccumulator, type ToolCallDelta } from './tool-call-accumulator.js';
-import { isObject, numberOr, parseJson, safeErrorType, type UpstreamOutput, type Usage } from './upstream-output.js';
+import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
 /**
  * Reads an OpenAI-style `/chat/completions` stream: `choices[0].delta.content` is text,
@@ -21,20 +21,20 @@ export class ChatCompletionsReader {
     if (event.data.trim() === '[DONE]') return this.complete();
     const chunk = parseJson(event.data);
     if (!isObject(chunk)) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent an event that is not a JSON object.');
-    if (event.event === 'error' || chunk.error !== undefined) {
-      const type = safeErrorType(chunk.error ?? chunk);
-      throw new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
-    }
-    if (typeof chunk.model === 'string') this.model = chunk.model;
+    if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) throw streamError(chunk.error ?? chunk);
+    this.model = safeWord(chunk.model) ?? this.model;
     if (isObject(chunk.usage)) this.usage = toUsage(chunk.usage);
     const out: UpstreamOutput[] = [];
     const choice = Array.isArray(chunk.choices) ? (chunk.choices[0] as unknown) : undefined;
     if (isObject(choice)) {
       const delta = isObject(choice.delta) ? choice.delta : {};
       if (typeof delta.content === 'string' && delta.content !== '') out.push({ kind: 'text', text: delta.content });
-      if (Array.isArray(delta.tool_calls)) this.tools.add(delta.tool_calls.filter((d): d is ToolCallDelta => isObject(d)));
+      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
+        this.tools.add(delta.tool_calls.filter((d): d is ToolCallDelta => isObject(d)));
+        out.push(PROGRESS);
+      }
       if (typeof choice.finish_reason === 'string') {
-        this.finishReason = choice.finish_reason;
+        this.finishReason = finishReason(choice.finish_reason);
         out.push(...this.flushTools());
       }
     }
@@ -64,8 +64,16 @@ export class ChatCompletionsReader {
     if (this.tools.size === 0) return [];
     const calls = this.tools.finish();
     if (calls === undefined) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent a tool call without a name.');
+    if (!calls.every((call) => isCompleteJson(call.arguments))) {
+      throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream ended a tool call before its arguments were complete JSON.');
+    }
     return calls.map((call) => ({ kind: 'tool_call', call }));
   }
+}
+
+/** Finish reasons are words (`stop`, `length`, `tool_calls`, a vendor's own); anything else is `other`. */
+function finishReason(raw: string): string {
+  return /^[a-z_]{1,32}$/.test(raw) ? raw : 'other';
 }
 
 function toUsage(usage: Record<string, unknown>): Usage {

@@ -10,10 +10,11 @@ import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
-import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits } from './reply.js';
+import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
 import { ResponsesReader } from './responses.reader.js';
 import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
+import type { ToolCall } from './tool-call-accumulator.js';
 import type { UpstreamOutput } from './upstream-output.js';
 import { upstreamRequest } from './upstream-request.js';
 
@@ -45,19 +46,24 @@ export class ReplyService {
 
   /**
    * The reply's events. Stop iterating (or abort `signal`) when the caller goes away: the upstream
-   * request is aborted at once.
+   * request is aborted at once. `ttft_ms` and `duration_ms` count from the start of the reply, so
+   * time lost on entries that failed is in them: it is what the caller waited.
    */
   async *reply(agent: Agent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+    const started = this.clock.monotonicMs();
     let last: UpstreamError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
       if (signal.aborted) return;
       const limits = this.limitsFor(entry);
       const timers = new AttemptTimers(signal, limits);
-      const started = this.clock.monotonicMs();
       let firstTokenAt: number | undefined;
       let completed = false;
       try {
         for await (const output of this.attempt(agent, entry, request, limits, timers)) {
+          if (output.kind === 'progress') {
+            timers.firstTokenArrived();
+            continue;
+          }
           if (output.kind === 'done') {
             completed = true;
             const now = this.clock.monotonicMs();
@@ -82,11 +88,19 @@ export class ReplyService {
       } catch (error) {
         if (signal.aborted) return;
         const failure = timers.reason ?? toUpstreamError(error);
+        const relayed = firstTokenAt !== undefined;
         this.logger.warn(
-          { agent_id: agent.id, entry_index: index, code: failure.code, relayed: firstTokenAt !== undefined, ...(failure === error || timers.reason ? {} : { err: error }) },
+          {
+            agent_id: agent.id,
+            entry_index: index,
+            code: failure.code,
+            relayed,
+            ...(failure === error || timers.reason ? {} : { err: error }),
+          },
           'llm attempt failed',
         );
-        if (firstTokenAt !== undefined) {
+        // Once something reached the caller, another entry would start a different answer.
+        if (relayed) {
           yield { type: 'error', code: failure.code, message: failure.message };
           return;
         }
@@ -98,6 +112,22 @@ export class ReplyService {
     yield last === undefined
       ? { type: 'error', code: 'no_llm_configured', message: 'The agent has no llm entries.' }
       : { type: 'error', code: last.code, message: last.message };
+  }
+
+  /**
+   * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
+   * that fails is `upstream_failed`, naming the last failure's code.
+   */
+  async replyOnce(agent: Agent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
+    let text = '';
+    const toolCalls: ToolCall[] = [];
+    for await (const event of this.reply(agent, request, signal)) {
+      if (event.type === 'delta') text += event.text;
+      else if (event.type === 'tool_call') toolCalls.push(event.call);
+      else if (event.type === 'error') throw new DomainError(ErrorCode.UpstreamFailed, `The reply failed: ${event.code} (${event.message})`);
+      else return { text, toolCalls, completion: event };
+    }
+    return undefined;
   }
 
   private async *attempt(agent: Agent, entry: LlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
@@ -112,6 +142,9 @@ export class ReplyService {
           body,
           signal: timers.signal,
           connectTimeoutMs: limits.connectMs,
+          // Our own timers decide (first token, idle, total); undici's only back them up.
+          headersTimeoutMs: limits.totalMs,
+          bodyTimeoutMs: limits.totalMs,
         }),
       );
     } catch (error) {
@@ -124,22 +157,28 @@ export class ReplyService {
         // Never read: providers echo keys and headers in error bodies.
         throw new UpstreamError(UpstreamFailure.Status, `The upstream answered ${response.status}.`, response.status);
       }
-      timers.chunkArrived();
       const decoder = new SseDecoder(limits.maxLineBytes);
       const reader = entry.api === 'responses' ? new ResponsesReader() : new ChatCompletionsReader();
       let total = 0;
-      // Not destroyed when the loop is left at the reply's end: see drainForReuse.
-      for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > limits.maxTotalBytes) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
-        timers.chunkArrived();
-        for (const event of decoder.feed(chunk)) {
-          for (const output of reader.read(event)) {
-            if (output.kind === 'done') finished = true;
-            yield output;
-            if (finished) return;
+      try {
+        // Not destroyed when the loop is left at the reply's end: see drainForReuse.
+        for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+          total += chunk.length;
+          if (total > limits.maxTotalBytes) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
+          // Silence is timed only while we wait on the upstream, not while the caller is slow to take what we have.
+          timers.pauseIdle();
+          for (const event of decoder.feed(chunk)) {
+            for (const output of reader.read(event)) {
+              if (output.kind === 'done') finished = true;
+              yield output;
+              if (finished) return;
+            }
           }
+          timers.chunkArrived();
         }
+      } catch (error) {
+        // A transport failure in mid-body is a lost connection, not a failed connect.
+        throw error instanceof UpstreamError || timers.reason !== undefined ? error : connectionLost(error);
       }
       finished = true;
       for (const event of decoder.end()) for (const output of reader.read(event)) yield output;
@@ -186,6 +225,11 @@ function drainForReuse(body: Readable): void {
   body.once('close', () => clearTimeout(timer));
   body.once('error', () => undefined);
   body.resume();
+}
+
+function connectionLost(raw: unknown): UpstreamError {
+  const mapped = toUpstreamError(raw);
+  return mapped.failure === UpstreamFailure.ConnectFailed ? new UpstreamError(UpstreamFailure.ConnectionLost, 'The connection to the upstream was lost mid-reply.') : mapped;
 }
 
 function toUpstreamError(raw: unknown): UpstreamError {

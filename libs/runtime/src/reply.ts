@@ -34,6 +34,13 @@ export type ReplyEvent =
     }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
+/** A reply taken whole (`stream: false`). */
+export interface WholeReply {
+  readonly text: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly completion: Extract<ReplyEvent, { type: 'completed' }>;
+}
+
 /** Defaults for every attempt; an llm entry's `timeouts` override the first four. */
 export interface RuntimeLimits {
   readonly connectMs: number;

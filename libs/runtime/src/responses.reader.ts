@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
-import { isObject, numberOr, parseJson, safeErrorType, type UpstreamOutput, type Usage } from './upstream-output.js';
+import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
 /**
  * Reads an OpenAI Responses API stream (`POST /responses`, `stream: true`): text from
@@ -21,16 +21,22 @@ export class ResponsesReader {
     const payload = parseJson(event.data);
     if (!isObject(payload)) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent an event that is not a JSON object.');
     const type = event.event ?? (typeof payload.type === 'string' ? payload.type : '');
+    // An error object in any event that is not already a failure event (which names its cause).
+    if (type !== 'error' && type !== 'response.failed' && payload.error !== undefined && payload.error !== null) {
+      throw streamError(payload.error);
+    }
     switch (type) {
       case 'response.output_text.delta':
         return typeof payload.delta === 'string' && payload.delta !== '' ? [{ kind: 'text', text: payload.delta }] : [];
       case 'response.output_item.added':
-        if (isObject(payload.item) && payload.item.type === 'function_call') this.track(payload.item);
-        return [];
+        if (!isObject(payload.item) || payload.item.type !== 'function_call') return [];
+        this.track(payload.item);
+        return [PROGRESS];
       case 'response.function_call_arguments.delta': {
         const call = this.calls.get(String(payload.item_id));
-        if (call !== undefined && typeof payload.delta === 'string') call.arguments += payload.delta;
-        return [];
+        if (call === undefined || typeof payload.delta !== 'string') return [];
+        call.arguments += payload.delta;
+        return [PROGRESS];
       }
       case 'response.function_call_arguments.done': {
         const call = this.calls.get(String(payload.item_id));
@@ -46,9 +52,7 @@ export class ResponsesReader {
       case 'error':
       case 'response.failed': {
         // The payload's own `type` is the event name here; its `code` says what went wrong.
-        const source = isObject(payload.response) ? payload.response.error : isObject(payload.error) ? payload.error : { code: payload.code };
-        const detail = safeErrorType(source);
-        throw new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${detail === undefined ? '' : ` (${detail})`}.`);
+        throw streamError(isObject(payload.response) ? payload.response.error : isObject(payload.error) ? payload.error : { code: payload.code });
       }
       default:
         return [];
@@ -76,6 +80,9 @@ export class ResponsesReader {
   private emit(call: { callId: string; name: string; arguments: string; emitted: boolean }): UpstreamOutput[] {
     if (call.emitted) return [];
     if (call.name === '') throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent a function call without a name.');
+    if (call.arguments !== '' && !isCompleteJson(call.arguments)) {
+      throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream ended a function call before its arguments were complete JSON.');
+    }
     call.emitted = true;
     this.sawToolCall = true;
     const complete: ToolCall = { id: call.callId, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments };
@@ -93,7 +100,7 @@ export class ResponsesReader {
     out.push({
       kind: 'done',
       finishReason,
-      ...(typeof response.model === 'string' ? { model: response.model } : {}),
+      ...(safeWord(response.model) === undefined ? {} : { model: safeWord(response.model)! }),
       ...(isObject(response.usage) ? { usage: toUsage(response.usage) } : {}),
     });
     return out;

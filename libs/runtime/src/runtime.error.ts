@@ -4,6 +4,8 @@
  */
 export enum UpstreamFailure {
   ConnectFailed = 'upstream_connect_failed',
+  /** The connection broke after the reply had begun (reset, closed mid-body). */
+  ConnectionLost = 'upstream_connection_lost',
   /** A non-2xx status; the code shown is `upstream_status_<nnn>`. */
   Status = 'upstream_status',
   FirstTokenTimeout = 'upstream_timeout_first_token',

@@ -103,6 +103,37 @@ describe('SseDecoder + ChatCompletionsReader', () => {
     const long = `data: ${JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(5000) } }] })}\n\n`;
     expect(failureOf(() => run(long, new ChatCompletionsReader(), [100, 2000], 1000)).failure).toBe(UpstreamFailure.TooLarge);
   });
+
+  it('counts the line limit in bytes, whole lines inside one chunk and lines finished by a chunk included', () => {
+    const line = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+    const long = line('x'.repeat(5000));
+    for (const cuts of [[], [900], [4999], [1, 2, 3]]) {
+      expect(failureOf(() => run(long, new ChatCompletionsReader(), cuts, 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    }
+    // Between other lines, in one chunk.
+    expect(failureOf(() => run(line('a') + long + line('b'), new ChatCompletionsReader(), [], 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    // 400 characters of 3 bytes each: 1,200 bytes, under 1,000 characters.
+    expect(failureOf(() => run(line('€'.repeat(400)), new ChatCompletionsReader(), [], 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    // A line just under the limit, split anywhere, passes.
+    const fits = line('y'.repeat(900)) + chunk({}, 'stop');
+    for (const cut of [1, 500, 950]) expect(text(run(fits, new ChatCompletionsReader(), [cut], 1000))).toBe('y'.repeat(900));
+  });
+
+  it('names only error types it knows: a hostile upstream cannot put the key in the message', () => {
+    const key = 'sk-live_0123456789abcdefABCDEF';
+    for (const error of [{ type: key }, { code: key }, { type: 'sk_live_abcdef' }]) {
+      const failure = failureOf(() => run(`data: ${JSON.stringify({ error })}\n\n`, new ChatCompletionsReader()));
+      expect(failure.failure).toBe(UpstreamFailure.StreamError);
+      expect(failure.message).not.toContain(error.type ?? error.code);
+    }
+    expect(failureOf(() => run('data: {"error":{"type":"rate_limit_error","message":"x"}}\n\n', new ChatCompletionsReader())).message).toContain('rate_limit_error');
+  });
+
+  it('repeats only a plain model name and finish reason', () => {
+    const wire = chunk({ content: 'hi' }, null, { model: 'bad model"<script>' }) + chunk({}, 'Stop Now!');
+    const [end] = done(run(wire, new ChatCompletionsReader()));
+    expect(end).toEqual({ kind: 'done', finishReason: 'other', model: 'gpt-test' });
+  });
 });
 
 describe('tool calls in a chat-completions stream', () => {
@@ -119,8 +150,9 @@ describe('tool calls in a chat-completions stream', () => {
     const out = run(wire, new ChatCompletionsReader());
     expect(calls(out)).toEqual([{ id: 'call_1', name: 'get_weather', arguments: args }]);
     expect(done(out)[0]).toMatchObject({ finishReason: 'tool_calls' });
-    // Emitted once, before the end.
-    expect(out.map((o) => o.kind)).toEqual(['tool_call', 'done']);
+    // Emitted once, before the end; every chunk of it said the model was answering.
+    expect(out.filter((o) => o.kind !== 'progress').map((o) => o.kind)).toEqual(['tool_call', 'done']);
+    expect(out.filter((o) => o.kind === 'progress')).toHaveLength(args.length + 1);
   });
 
   it('separates calls interleaved by index', () => {
@@ -164,6 +196,42 @@ describe('tool calls in a chat-completions stream', () => {
     expect(failureOf(() => run(tc({ index: 0, function: { arguments: '{}' } }) + chunk({}, 'tool_calls'), new ChatCompletionsReader())).failure).toBe(
       UpstreamFailure.Malformed,
     );
+  });
+
+  it('starts a new call for another id at the same index (whole calls all sent as index 0)', () => {
+    const wire = tc({ index: 0, id: 'a', function: { name: 'one', arguments: '{"x":1}' } }) + tc({ index: 0, id: 'b', function: { name: 'two', arguments: '{}' } }) + chunk({}, 'tool_calls');
+    expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
+      { id: 'a', name: 'one', arguments: '{"x":1}' },
+      { id: 'b', name: 'two', arguments: '{}' },
+    ]);
+  });
+
+  it('without index or id, tells calls apart by name: another name, or the same one after whole arguments', () => {
+    const wire = [
+      tc({ function: { name: 'one', arguments: '{"x":' } }),
+      tc({ function: { name: 'one', arguments: '1}' } }),
+      tc({ function: { name: 'two', arguments: '{}' } }),
+      tc({ function: { name: 'two', arguments: '{"again":true}' } }),
+      chunk({}, 'tool_calls'),
+    ].join('');
+    expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
+      { id: 'call_0', name: 'one', arguments: '{"x":1}' },
+      { id: 'call_1', name: 'two', arguments: '{}' },
+      { id: 'call_2', name: 'two', arguments: '{"again":true}' },
+    ]);
+  });
+
+  it('numbers index-less calls from zero again after a finish_reason flushed the earlier ones', () => {
+    const wire = tc({ id: 'a', function: { name: 'one', arguments: '{}' } }) + chunk({}, 'tool_calls') + tc({ function: { name: 'two', arguments: '{}' } }) + 'data: [DONE]\n\n';
+    expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
+      { id: 'a', name: 'one', arguments: '{}' },
+      { id: 'call_0', name: 'two', arguments: '{}' },
+    ]);
+  });
+
+  it('refuses a call whose arguments were cut off before they were whole JSON (finish_reason length)', () => {
+    const wire = tc({ index: 0, id: 'a', function: { name: 'f', arguments: '{"city": "Zür' } }) + chunk({}, 'length');
+    expect(failureOf(() => run(wire, new ChatCompletionsReader())).failure).toBe(UpstreamFailure.Malformed);
   });
 
   it('emits calls still pending at [DONE] when no finish_reason came', () => {
@@ -215,6 +283,24 @@ describe('ResponsesReader', () => {
     expect(failed.message).toContain('server_error');
     expect(failed.message).not.toContain('LEAKED');
     expect(failureOf(() => run(ev('error', { code: 'rate_limit_exceeded', message: 'x' }), new ResponsesReader())).message).toContain('rate_limit_exceeded');
+  });
+
+  it('fails on an error object in an event of any other type, naming only a known type', () => {
+    for (const wire of ['data: {"error":{"type":"server_error","message":"sk-x"}}\n\n', ev('response.in_progress', { error: { code: 'sk-leak-me' } })]) {
+      const failure = failureOf(() => run(wire, new ResponsesReader()));
+      expect(failure.failure).toBe(UpstreamFailure.StreamError);
+      expect(failure.message).not.toMatch(/sk-/);
+    }
+  });
+
+  it('says a function call is on its way before it is complete', () => {
+    const wire = [
+      ev('response.output_item.added', { item: { type: 'function_call', id: 'fc1', call_id: 'c', name: 'end_call', arguments: '' } }),
+      ev('response.function_call_arguments.delta', { item_id: 'fc1', delta: '{}' }),
+      ev('response.function_call_arguments.done', { item_id: 'fc1', arguments: '{}' }),
+      ev('response.completed', { response: {} }),
+    ].join('');
+    expect(run(wire, new ResponsesReader()).map((o) => o.kind)).toEqual(['progress', 'progress', 'tool_call', 'done']);
   });
 
   it('refuses a stream that ends before response.completed', () => {

@@ -1,3 +1,5 @@
+import { isCompleteJson } from './upstream-output.js';
+
 /** A complete tool call, emitted once. `arguments` is the JSON text as the model wrote it. */
 export interface ToolCall {
   readonly id: string;
@@ -14,6 +16,8 @@ export interface ToolCallDelta {
 }
 
 interface Partial {
+  readonly index: number;
+  readonly seq: number;
   id: string;
   name: string;
   arguments: string;
@@ -22,48 +26,71 @@ interface Partial {
 /**
  * Puts streamed tool calls back together. Providers differ: arguments split over many chunks,
  * several calls interleaved by `index`, `id` and `name` only on a call's first chunk, no `index`
- * at all (then a chunk with a new `id` starts a new call, and one without continues the last),
- * or a whole call in one chunk. Calls come out in index order when the stream says they are done.
+ * at all (then a chunk with a new `id`, or without an id another name or a name after whole
+ * arguments, starts a new call, and any other chunk continues the last), a whole call in one chunk, or every whole call sent
+ * as index 0 (a different `id` at the same index starts a new call). Calls come out in index
+ * order when the stream says they are done.
  */
 export class ToolCallAccumulator {
-  private readonly calls = new Map<number, Partial>();
-  private lastIndex: number | undefined;
+  private calls: Partial[] = [];
+  /** The call each explicit index currently continues. */
+  private readonly byIndex = new Map<number, Partial>();
+  private last: Partial | undefined;
 
   add(deltas: readonly ToolCallDelta[]): void {
     for (const delta of deltas) {
-      const index = this.indexOf(delta);
-      let call = this.calls.get(index);
-      if (call === undefined) {
-        call = { id: '', name: '', arguments: '' };
-        this.calls.set(index, call);
-      }
-      if (typeof delta.id === 'string' && delta.id !== '') call.id = delta.id;
+      const call = this.callFor(delta);
+      if (nonEmpty(delta.id)) call.id = delta.id;
       // The name comes whole on a call's first chunk; some servers repeat it later, never append.
       if (call.name === '' && typeof delta.function?.name === 'string') call.name = delta.function.name;
       if (typeof delta.function?.arguments === 'string') call.arguments += delta.function.arguments;
-      this.lastIndex = index;
+      this.last = call;
     }
   }
 
   get size(): number {
-    return this.calls.size;
+    return this.calls.length;
   }
 
   /** Every call, complete, in index order; a call with no name is malformed (undefined is returned). */
   finish(): ToolCall[] | undefined {
+    const calls = [...this.calls].sort((a, b) => a.index - b.index || a.seq - b.seq);
+    this.calls = [];
+    this.byIndex.clear();
+    this.last = undefined;
     const out: ToolCall[] = [];
-    for (const [index, call] of [...this.calls].sort(([a], [b]) => a - b)) {
+    for (const call of calls) {
       if (call.name === '') return undefined;
-      out.push({ id: call.id === '' ? `call_${index}` : call.id, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments });
+      out.push({ id: call.id === '' ? `call_${call.seq}` : call.id, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments });
     }
-    this.calls.clear();
     return out;
   }
 
-  private indexOf(delta: ToolCallDelta): number {
-    if (typeof delta.index === 'number' && Number.isInteger(delta.index) && delta.index >= 0) return delta.index;
-    // No index: a new id (or the very first chunk) starts a call; anything else continues the last one.
-    const startsNew = this.lastIndex === undefined || (typeof delta.id === 'string' && delta.id !== '' && this.calls.get(this.lastIndex)?.id !== delta.id);
-    return startsNew ? (this.lastIndex === undefined ? 0 : Math.max(...this.calls.keys()) + 1) : this.lastIndex!;
+  private callFor(delta: ToolCallDelta): Partial {
+    const explicit = typeof delta.index === 'number' && Number.isInteger(delta.index) && delta.index >= 0 ? delta.index : undefined;
+    if (explicit !== undefined) {
+      const current = this.byIndex.get(explicit);
+      if (current !== undefined && !(nonEmpty(delta.id) && current.id !== '' && current.id !== delta.id)) return current;
+      return this.start(explicit);
+    }
+    const last = this.last;
+    const name = delta.function?.name;
+    const startsNew =
+      last === undefined ||
+      (nonEmpty(delta.id) && last.id !== '' && last.id !== delta.id) ||
+      // No id to go by: another name, or a name after a call whose arguments are whole, is a new call.
+      (!nonEmpty(delta.id) && nonEmpty(name) && last.name !== '' && (name !== last.name || isCompleteJson(last.arguments)));
+    return startsNew ? this.start(this.calls.reduce((max, c) => Math.max(max, c.index + 1), 0)) : last;
   }
+
+  private start(index: number): Partial {
+    const call: Partial = { index, seq: this.calls.length, id: '', name: '', arguments: '' };
+    this.calls.push(call);
+    this.byIndex.set(index, call);
+    return call;
+  }
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return typeof value === 'string' && value !== '';
 }

@@ -1,3 +1,4 @@
+import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 
 export interface Usage {
@@ -6,20 +7,69 @@ export interface Usage {
   readonly total_tokens: number;
 }
 
-/** What an upstream stream means, whatever its API: text, complete tool calls, then the end. */
+/**
+ * What an upstream stream means, whatever its API: text, complete tool calls, then the end.
+ * `progress` says a tool call is being streamed (nothing to relay yet, but the model is answering).
+ */
 export type UpstreamOutput =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'tool_call'; readonly call: ToolCall }
+  | { readonly kind: 'progress' }
   | { readonly kind: 'done'; readonly finishReason: string; readonly model?: string; readonly usage?: Usage };
 
-/** A safe word from an upstream error (its `type` or `code`), or nothing: never its message. */
+export const PROGRESS: UpstreamOutput = { kind: 'progress' };
+
+/**
+ * Error types providers document (OpenAI, Azure OpenAI, Anthropic-compatible, vLLM, Ollama and
+ * friends). Only these are repeated to our caller: a pattern would not do, since a hostile
+ * upstream can put the caller's key in `type`, and many keys look like words.
+ */
+const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
+  'api_error',
+  'authentication_error',
+  'billing_error',
+  'context_length_exceeded',
+  'insufficient_quota',
+  'invalid_api_key',
+  'invalid_request_error',
+  'model_not_found',
+  'not_found_error',
+  'overloaded_error',
+  'permission_error',
+  'rate_limit_error',
+  'rate_limit_exceeded',
+  'request_too_large',
+  'server_error',
+  'service_unavailable',
+  'timeout',
+  'timeout_error',
+  'tokens',
+]);
+
+/** The upstream error's `type` (or `code`) when it is one we know, or nothing: never its message. */
 export function safeErrorType(error: unknown): string | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   for (const field of ['type', 'code'] as const) {
     const value = (error as Record<string, unknown>)[field];
-    if (typeof value === 'string' && /^[a-z][a-z0-9_.-]{0,63}$/i.test(value)) return value;
+    if (typeof value === 'string' && KNOWN_ERROR_TYPES.has(value)) return value;
   }
   return undefined;
+}
+
+/** The failure for an error the upstream reported inside its stream, naming only a known type. */
+export function streamError(source: unknown): UpstreamError {
+  const type = safeErrorType(source);
+  return new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
+}
+
+/** An upstream word we repeat (finish reason, model name): short, and plain characters only. */
+export function safeWord(value: unknown, maxLength = 200): string | undefined {
+  return typeof value === 'string' && value.length <= maxLength && /^[\w.:/@+-]+$/.test(value) ? value : undefined;
+}
+
+/** Tool-call arguments are relayed complete: a call cut off mid-JSON is a malformed reply. */
+export function isCompleteJson(text: string): boolean {
+  return parseJson(text) !== undefined || text.trim() === 'null';
 }
 
 export function parseJson(data: string): unknown {

@@ -1,24 +1,24 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { APP_CONFIG, type AppConfig } from '@agentplane/config';
 import { type ReplyEvent, type ReplyRequest, ReplyService } from '@agentplane/runtime';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 import { ReplyRequestDto } from './reply-request.dto.js';
-import { completion, ReplyResponseDto, toServerSentEvent } from './reply-response.dto.js';
-
-/** A comment line keeps proxies and clients from timing out while the upstream thinks. */
-const HEARTBEAT_MS = 15_000;
+import { ReplyResponseDto, toReplyResponse, toServerSentEvent } from './reply-response.dto.js';
+import { SseStream } from './sse-stream.js';
 
 @ApiTags('replies')
 @ApiBearerAuth()
 @ApiProblemResponse(401, 'Missing, unknown or revoked API key')
 @Controller('v1/agents/:id/replies')
 export class RepliesController {
-  constructor(private readonly replies: ReplyService) {}
+  constructor(
+    private readonly replies: ReplyService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -28,7 +28,10 @@ export class RepliesController {
     description:
       'With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments}`, ' +
       'then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, ' +
-      'with comment heartbeats while waiting. With `stream: false`, one JSON object.',
+      'with comment heartbeats while waiting. With `stream: false`, one JSON object. ' +
+      'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status_<nnn>`, `upstream_timeout_first_token`, ' +
+      '`upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, ' +
+      '`credential_unavailable`, `egress_refused`, `no_llm_configured`.',
   })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ type: ReplyResponseDto, description: 'The reply (stream: false), or the event stream' })
@@ -38,64 +41,64 @@ export class RepliesController {
   @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(422, 'Invalid body')
   @ApiProblemResponse(502, 'stream: false, and every llm entry failed (upstream_failed)')
+  // The response is written here (not passed through): Nest would otherwise send again after
+  // the stream has been written to the socket.
   async create(
     @CurrentAuth() auth: AuthContext,
     @Param('id') id: string,
     @Body() body: ReplyRequestDto,
     @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ReplyResponseDto | void> {
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const agent = await this.replies.agentFor(auth.orgId, id);
+    const abort = abortOnHangUp(reply.raw);
     const input = toReplyRequest(body);
-    const abort = new AbortController();
-    const res = reply.raw;
-    // The caller hung up (the response did not end on its own): stop the upstream now.
-    res.once('close', () => {
-      if (!res.writableEnded) abort.abort();
-    });
-    if (body.stream === false) return collect(this.replies.reply(agent, input, abort.signal));
+    if (body.stream === false) {
+      const whole = await this.replies.replyOnce(agent, input, abort.signal);
+      // Undefined: the caller hung up, and there is no one to answer.
+      if (whole !== undefined) await reply.code(200).send(toReplyResponse(whole));
+      return;
+    }
 
     reply.hijack();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    });
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const sse = SseStream.open(reply.raw, { 'x-request-id': request.id }, this.config.replyHeartbeatMs);
+    let outcome: Extract<ReplyEvent, { type: 'completed' | 'error' }> | undefined;
     try {
       for await (const event of this.replies.reply(agent, input, abort.signal)) {
+        if (event.type === 'completed' || event.type === 'error') outcome = event;
         const { name, data } = toServerSentEvent(event);
-        if (!(await write(res, `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`))) break;
+        if (!(await sse.send(name, data))) break;
       }
     } catch (error) {
       request.log.error({ err: error }, 'reply stream failed');
-      await write(res, `event: error\ndata: ${JSON.stringify({ code: 'internal_error', message: 'The reply failed.' })}\n\n`);
+      await sse.send('error', { code: 'internal_error', message: 'The reply failed.' });
     } finally {
-      clearInterval(heartbeat);
-      res.end();
+      sse.end();
     }
+    // Fastify logs no completion for a hijacked reply: one line says how the stream ended.
+    request.log.info(
+      {
+        res: { statusCode: 200 },
+        responseTime: reply.elapsedTime,
+        reply:
+          outcome === undefined
+            ? { outcome: 'caller_left' }
+            : outcome.type === 'error'
+              ? { outcome: 'error', code: outcome.code }
+              : { outcome: 'completed', entry_index: outcome.entryIndex, ttft_ms: outcome.ttftMs },
+      },
+      'reply streamed',
+    );
   }
 }
 
-/** Writes with backpressure; false once the caller is gone. */
-async function write(res: ServerResponse, chunk: string): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return false;
-  if (res.write(chunk)) return true;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  return !res.destroyed;
-}
-
-async function collect(events: AsyncIterable<ReplyEvent>): Promise<ReplyResponseDto> {
-  let text = '';
-  const toolCalls: ReplyResponseDto['tool_calls'] = [];
-  for await (const event of events) {
-    if (event.type === 'delta') text += event.text;
-    else if (event.type === 'tool_call') toolCalls.push({ ...event.call });
-    else if (event.type === 'error') throw new DomainError(ErrorCode.UpstreamFailed, `The reply failed: ${event.code} (${event.message})`);
-    else return { text, tool_calls: toolCalls, ...completion(event) };
-  }
-  throw new DomainError(ErrorCode.UpstreamFailed, 'The reply ended without an answer.');
+/** Aborts when the caller hangs up before the response ended on its own: the upstream stops now. */
+function abortOnHangUp(res: ServerResponse): AbortController {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableEnded) abort.abort();
+  });
+  return abort;
 }
 
 function toReplyRequest(body: ReplyRequestDto): ReplyRequest {

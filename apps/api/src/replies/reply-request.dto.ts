@@ -1,11 +1,35 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsObject, IsString, Length, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsObject,
+  IsString,
+  Length,
+  MaxLength,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import { MESSAGE_ROLES, type MessageRole } from '@agentplane/runtime';
 import { IsMetadata } from '../http/is-metadata.validator.js';
 
 export const MAX_MESSAGES = 500;
 const present = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined);
+
+/** A field that only messages of one role may carry (an upstream would refuse it anyway, later). */
+function OnlyForRole(role: MessageRole): PropertyDecorator {
+  return ValidateBy({
+    name: 'onlyForRole',
+    validator: {
+      validate: (_value: unknown, args) => (args?.object as { role?: unknown }).role === role,
+      defaultMessage: () => `is only allowed on messages with role ${role}`,
+    },
+  });
+}
 
 @ApiSchema({ name: 'ToolCall' })
 export class ToolCallDto {
@@ -41,10 +65,12 @@ export class ConversationMessageDto {
   @ValidateIf((m: ConversationMessageDto) => m.tool_call_id !== undefined || m.role === 'tool')
   @IsString()
   @Length(1, 200)
+  @OnlyForRole('tool')
   tool_call_id?: string;
 
   @ApiPropertyOptional({ type: [ToolCallDto], description: 'For role assistant: the calls the model made' })
   @present('tool_calls')
+  @OnlyForRole('assistant')
   @IsArray()
   @ArrayMaxSize(64)
   @ValidateNested({ each: true })

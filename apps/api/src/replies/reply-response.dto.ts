@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import type { ReplyEvent } from '@agentplane/runtime';
+import type { ReplyEvent, WholeReply } from '@agentplane/runtime';
 import { ToolCallDto } from './reply-request.dto.js';
 
 @ApiSchema({ name: 'Usage' })
@@ -25,12 +25,17 @@ export class ReplyResponseDto {
   entry_index!: number;
   @ApiProperty()
   model!: string;
-  @ApiProperty({ type: 'integer' })
+  @ApiProperty({ type: 'integer', description: 'From the start of the reply to its first token, fallbacks included' })
   ttft_ms!: number;
-  @ApiProperty({ type: 'integer' })
+  @ApiProperty({ type: 'integer', description: 'From the start of the reply to its end, fallbacks included' })
   duration_ms!: number;
   @ApiPropertyOptional({ type: UsageDto })
   usage?: UsageDto;
+}
+
+/** The `stream: false` answer. */
+export function toReplyResponse(whole: WholeReply): ReplyResponseDto {
+  return { text: whole.text, tool_calls: whole.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })), ...completion(whole.completion) };
 }
 
 /** One server-sent event of a streamed reply: its `event:` name and `data:` payload. */
