@@ -2,9 +2,11 @@
 // reply: THINK_MS before the first token, then TOKENS tokens TOKEN_GAP_MS apart. The same
 // request is made directly to it and through agentplane (the built API, embedded storage), at
 // 1, 50 and 200 concurrent streams; time to first token and total time are measured by the
-// client, p50/p99 of each, and the ratio through/direct. Then RSS per open stream: the API's
-// resident memory with 200 streams held open against a stalled upstream, minus idle, over 200.
-// The API logs at its default level (info), as in production. Loopback only. Compare ratios, not absolute numbers, on a noisy machine.
+// client, p50/p99 of each, and the ratio through/direct. Then memory per open stream: the API's
+// resident set and V8 heap with 200 streams held open against a stalled upstream, minus idle,
+// over 200, each read right after a full garbage collection (bench/support/memory-probe.ts).
+// The API logs at its default level (info), as in production. Loopback only. Compare ratios, not
+// absolute numbers, on a noisy machine.
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
@@ -67,7 +69,12 @@ const at = (values: number[], q: number): number => {
 };
 
 const storage = await createTestStorage();
-const api = await startApi({ ...storage.env, AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1', NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt') });
+const api = await startApi({
+  ...storage.env,
+  AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1',
+  NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt'),
+  NODE_OPTIONS: `--expose-gc --import ${join(ROOT, 'dist', 'bench', 'support', 'memory-probe.js')}`,
+});
 const direct = new Agent({ connect: { ca: await readFile(join(TLS_DIR, 'ca.crt')) }, connections: 256 });
 const local = new Agent({ connections: 256 });
 try {
@@ -104,25 +111,29 @@ try {
   // Warm both paths (TLS sessions, JIT, the API's first queries).
   for (let i = 0; i < 20; i++) await Promise.all([timed(viaDirect, '"content"'), timed(() => viaRelay(), 'reply.delta')]);
 
-  // Memory first, while the heap is still small: 200 streams held open against the stalled
-  // upstream. The highest of several samples, idle and busy, to see past garbage collection.
-  const rss = async (): Promise<number> => {
-    let highest = 0;
-    for (let i = 0; i < 5; i++) {
-      const status = await readFile(`/proc/${api.process.pid}/status`, 'utf8');
-      highest = Math.max(highest, Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
-      await sleep(200);
+  // Memory first, while the heap is still small: 200 streams held open against the stalled upstream.
+  const memory = async (): Promise<{ rss: number; heapUsed: number; external: number }> => {
+    const seen = api.output().length;
+    api.process.kill('SIGWINCH');
+    for (let i = 0; i < 100; i++) {
+      const line = /MEMORY (\{.*\})/.exec(api.output().slice(seen))?.[1];
+      if (line !== undefined) return JSON.parse(line) as { rss: number; heapUsed: number; external: number };
+      await sleep(20);
     }
-    return highest;
+    throw new Error('the API did not report its memory');
   };
-  const idle = await rss();
+  const OPEN = 200;
+  const idle = await memory();
   const controller = new AbortController();
-  const open = await Promise.all(Array.from({ length: 200 }, () => viaRelay(stalledId, controller.signal)));
+  const open = await Promise.all(Array.from({ length: OPEN }, () => viaRelay(stalledId, controller.signal)));
   await sleep(500);
-  const busy = await rss();
+  const busy = await memory();
   controller.abort();
   await Promise.allSettled(open.map((res) => res.body.text()));
-  const memory = `RSS idle ${Math.round(idle / 1024 / 1024)} MiB, with 200 open streams ${Math.round(busy / 1024 / 1024)} MiB: ${Math.round((busy - idle) / 200 / 1024)} KiB per open stream`;
+  const perStream = (k: 'rss' | 'heapUsed' | 'external') => Math.round((busy[k] - idle[k]) / OPEN / 1024);
+  const memoryLine =
+    `Memory per open stream (${OPEN} held open, after a full GC): RSS ${perStream('rss')} KiB, V8 heap ${perStream('heapUsed')} KiB, ` +
+    `external ${perStream('external')} KiB (RSS idle ${Math.round(idle.rss / 2 ** 20)} MiB, open ${Math.round(busy.rss / 2 ** 20)} MiB)`;
 
   console.log(`upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`);
   console.log('| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 |');
@@ -139,7 +150,7 @@ try {
     const ratio = (k: keyof Sample) => (at(r.map((x) => x[k]), 0.5) / at(d.map((x) => x[k]), 0.5)).toFixed(2);
     console.log(`| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} |`);
   }
-  console.log(memory);
+  console.log(memoryLine);
 
 } finally {
   await direct.close();

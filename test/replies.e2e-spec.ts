@@ -62,6 +62,37 @@ const scenarios: Record<string, Scenario> = {
     for (const piece of args.match(/.{1,5}/g)!) res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
     res.end(chunk({}, 'tool_calls') + 'data: [DONE]\n\n');
   },
+  twoTools(_req, res) {
+    // Two calls interleaved by index, ids and names only on their first chunks.
+    sse(res);
+    const call = (index: number, fields: Record<string, unknown>) => chunk({ tool_calls: [{ index, ...fields }] });
+    res.end(
+      [
+        call(0, { id: 'call_a', type: 'function', function: { name: 'lookup', arguments: '{"q":' } }),
+        call(1, { id: 'call_b', type: 'function', function: { name: 'end_call', arguments: '{"reason"' } }),
+        call(0, { function: { arguments: '"zürich"}' } }),
+        call(1, { function: { arguments: ':"bye"}' } }),
+        chunk({}, 'tool_calls'),
+        'data: [DONE]\n\n',
+      ].join(''),
+    );
+  },
+  async responsesTool(_req, res) {
+    sse(res);
+    const ev = (type: string, payload: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+    await writeInPieces(
+      res,
+      [
+        ev('response.output_item.added', { item: { type: 'function_call', id: 'fc_1', call_id: 'call_r', name: 'end_call', arguments: '' } }),
+        ev('response.function_call_arguments.delta', { item_id: 'fc_1', delta: '{"reason":' }),
+        ev('response.function_call_arguments.delta', { item_id: 'fc_1', delta: '"done"}' }),
+        ev('response.function_call_arguments.done', { item_id: 'fc_1', arguments: '{"reason":"done"}' }),
+        ev('response.completed', { response: { model: 'fake-responses' } }),
+      ].join(''),
+      13,
+    );
+    res.end();
+  },
   async responses(_req, res) {
     sse(res);
     const ev = (type: string, payload: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
@@ -365,8 +396,14 @@ describe('replies through the configured LLM', () => {
   it('reuses the upstream connection for the next reply once one has completed', async () => {
     const agentId = await agentWith([{ base_url: base('chat') }]);
     await events(agentId);
+    // The reply completes at [DONE]; the body's last bytes come a moment later, and only then is
+    // the connection free again (a reply asked for sooner gets a second one, also kept).
+    await sleep(100);
     const before = upstream.connections();
-    for (let i = 0; i < 3; i++) expect(last(await events(agentId)).event).toBe('reply.completed');
+    for (let i = 0; i < 3; i++) {
+      expect(last(await events(agentId)).event).toBe('reply.completed');
+      await sleep(100);
+    }
     expect(upstream.connections()).toBe(before);
   });
 
@@ -387,6 +424,19 @@ describe('replies through the configured LLM', () => {
     const calls = evs.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as Record<string, string>);
     expect(calls).toEqual([{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }]);
     expect(last(evs).data).toMatchObject({ finish_reason: 'tool_calls' });
+  });
+
+  it('relays calls interleaved by index, and a Responses API function call, each once and complete', async () => {
+    const chat = await events(await agentWith([{ base_url: base('twoTools') }]));
+    expect(chat.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as unknown)).toEqual([
+      { id: 'call_a', name: 'lookup', arguments: '{"q":"zürich"}' },
+      { id: 'call_b', name: 'end_call', arguments: '{"reason":"bye"}' },
+    ]);
+    const responses = await events(await agentWith([{ base_url: base('responsesTool'), api: 'responses' }]));
+    expect(responses.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as unknown)).toEqual([
+      { id: 'call_r', name: 'end_call', arguments: '{"reason":"done"}' },
+    ]);
+    expect(last(responses).data).toMatchObject({ finish_reason: 'tool_calls', model: 'fake-responses' });
   });
 
   it.each([

@@ -5,6 +5,7 @@ import type { AppConfig } from '@agentplane/config';
 import { EgressModule } from '@agentplane/egress';
 import { type Logger, PinoNestLogger } from '@agentplane/logging';
 import { AppModule } from './app.module.js';
+import { constraintContainer } from './http/constraint-container.js';
 import { createFastifyAdapter } from './http/fastify-adapter.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi.js';
 
@@ -30,7 +31,7 @@ export async function createApp(
   app.enableShutdownHooks();
   // Constraints that need configuration (IsBaseUrl and its allowlist) come from the container;
   // class-validator's own classes fall back to its default one.
-  if (options.preview !== true) useContainer(app.select(EgressModule), { fallbackOnErrors: true });
+  if (options.preview !== true) useContainer(constraintContainer(app.select(EgressModule)), { fallback: true });
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '@agentplane/auth';
 import { CredentialRepository, type CredentialReference, type Fingerprint, type NewCredential } from '@agentplane/credentials';
 import { type KeysetPosition, Prisma, PrismaService } from '@agentplane/db';
-import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts } from './agent.js';
+import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts, type RunnableAgent } from './agent.js';
 
 const AGENT = {
   id: true,
@@ -29,6 +29,14 @@ const AGENT = {
 } as const satisfies Prisma.AgentSelect;
 
 type AgentRow = Prisma.AgentGetPayload<{ select: typeof AGENT }>;
+
+const RUNNABLE = {
+  ...AGENT,
+  llm: {
+    ...AGENT.llm,
+    select: { ...AGENT.llm.select, credential: { select: { ...CredentialRepository.SEALED_SELECT, ownerAgentId: true } } },
+  },
+} as const satisfies Prisma.AgentSelect;
 
 /** Where an entry's key comes from: sealed just now (the agent will own it) or a stored credential. */
 export type PlannedKey =
@@ -138,6 +146,14 @@ export class AgentRepository {
   async find(orgId: OrgId, id: string): Promise<Agent | undefined> {
     const row = await this.prisma.agent.findFirst({ where: { id, orgId }, select: AGENT });
     return row === null ? undefined : toAgent(row);
+  }
+
+  /** The agent with its entries' sealed credentials, in one query (relationJoins): for a reply. */
+  async findRunnable(orgId: OrgId, id: string): Promise<RunnableAgent | undefined> {
+    const row = await this.prisma.agent.findFirst({ where: { id, orgId }, select: RUNNABLE });
+    if (row === null) return undefined;
+    const agent = toAgent(row);
+    return { ...agent, llm: agent.llm.map((entry, i) => ({ ...entry, credential: CredentialRepository.loaded(row.llm[i]!.credential) })) };
   }
 
   /**
@@ -266,7 +282,8 @@ function toAgent(row: AgentRow): Agent {
 function toTimeouts(value: Prisma.JsonValue): { timeouts?: LlmTimeouts } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
   const timeouts = Object.fromEntries(LLM_TIMEOUT_FIELDS.flatMap((f) => (typeof value[f] === 'number' ? [[f, value[f]]] : [])));
-  return { timeouts };
+  // An entry saved with `timeouts: {}` reads like one saved without: nothing overridden.
+  return Object.keys(timeouts).length === 0 ? {} : { timeouts };
 }
 
 // The agent as the first response showed it, replayed verbatim for a repeated Idempotency-Key.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OrgId } from '@agentplane/auth';
+import type { LoadedCredential } from '@agentplane/credentials';
 
 export const LLM_APIS = ['chat_completions', 'responses'] as const;
 export type LlmApi = (typeof LLM_APIS)[number];
@@ -38,6 +39,16 @@ export interface Agent {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** An entry read for a reply: with its credential, still sealed, from the same query. */
+export interface RunnableLlmEntry extends LlmEntry {
+  readonly credential: LoadedCredential;
+}
+
+/** An agent read for a reply: everything a reply needs in one database round trip. */
+export interface RunnableAgent extends Agent {
+  readonly llm: readonly RunnableLlmEntry[];
 }
 
 export interface AgentPage {

@@ -5,7 +5,7 @@ import { CredentialsService, Fingerprinter, looksMasked } from '@agentplane/cred
 import { decodeCursor, encodeCursor, newId } from '@agentplane/db';
 import { EgressPolicy } from '@agentplane/egress';
 import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
-import { type Agent, agentEtag, type AgentPage, ifMatchSatisfied, type LlmApi, type LlmTimeouts, originOf } from './agent.js';
+import { type Agent, agentEtag, type AgentPage, ifMatchSatisfied, type LlmApi, type LlmTimeouts, originOf, type RunnableAgent } from './agent.js';
 import { type AgentPlan, AgentRepository, type CredentialRefs, type PlannedEntry, type PlannedKey } from './agent.repository.js';
 
 export interface LlmEntryInput {
@@ -76,6 +76,11 @@ export class AgentsService {
 
   async get(orgId: OrgId, id: string): Promise<Agent> {
     return (await this.agents.find(orgId, id)) ?? notFound();
+  }
+
+  /** The agent as a reply needs it: entries with their credentials, still sealed. */
+  async getRunnable(orgId: OrgId, id: string): Promise<RunnableAgent> {
+    return (await this.agents.findRunnable(orgId, id)) ?? notFound();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '@agentplane/auth';
 import { type KeysetPosition, Prisma, PrismaService } from '@agentplane/db';
-import type { Credential, SealedCredential } from './credential.js';
+import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
 import type { SealedSecret } from './secret-context.js';
 
 const VIEW = {
@@ -71,6 +71,16 @@ interface ReferenceColumn {
  */
 @Injectable()
 export class CredentialRepository {
+  /**
+   * What another repository selects on a credential relation to hand its row to `loaded` (the
+   * agents repository, reading an agent for a reply in one query).
+   */
+  static readonly SEALED_SELECT = SEALED;
+
+  static loaded(row: SealedRow): LoadedCredential {
+    return LoadedCredential.of(toSealedCredential(row));
+  }
+
   constructor(private readonly prisma: PrismaService) {}
 
   async create(orgId: OrgId, data: NewCredential): Promise<Credential> {

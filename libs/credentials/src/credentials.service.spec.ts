@@ -4,7 +4,7 @@ import type { Clock } from '@agentplane/clock';
 import { decodeCursor, encodeCursor, type KeysetPosition } from '@agentplane/db';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import type { Logger } from '@agentplane/logging';
-import type { Credential, SealedCredential } from './credential.js';
+import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
 import type {
   CredentialChanges,
   CredentialRepository,
@@ -437,5 +437,27 @@ describe('CredentialsService.withSecret', () => {
     const error = await failureOf(service.withSecret(ORG, 'cred_other', 'https://api.example.com/v1', use));
     expect(error.code).toBe(ErrorCode.CredentialUnavailable);
     expect(use).not.toHaveBeenCalled();
+  });
+
+  describe('with a credential loaded alongside what uses it', () => {
+    it('opens it without a query, under the same origin check, and records the use', async () => {
+      const { service, repository, stored } = setup();
+      const loaded = LoadedCredential.of(stored);
+      await expect(service.withSecret(ORG, loaded, 'https://api.example.com/v1', (k) => k)).resolves.toBe(API_KEY);
+      expect(repository.findSealed).not.toHaveBeenCalled();
+      expect(repository.recordUse).toHaveBeenCalledWith(ORG, CRED_ID, NOW, expect.any(Date));
+      const use = jest.fn((apiKey: string) => apiKey);
+      expect((await failureOf(service.withSecret(ORG, loaded, 'https://evil.example/v1', use))).code).toBe(ErrorCode.CredentialOriginNotAllowed);
+      expect(use).not.toHaveBeenCalled();
+    });
+
+    it('refuses one loaded for another organization, and shows nothing sealed when serialized', async () => {
+      const { service, stored } = setup();
+      const loaded = LoadedCredential.of(stored);
+      const use = jest.fn((apiKey: string) => apiKey);
+      expect((await failureOf(service.withSecret(OTHER_ORG, loaded, 'https://api.example.com/v1', use))).code).toBe(ErrorCode.NotFound);
+      expect(use).not.toHaveBeenCalled();
+      expect(JSON.stringify(loaded)).toBe(JSON.stringify({ id: CRED_ID }));
+    });
   });
 });

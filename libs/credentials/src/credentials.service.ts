@@ -4,7 +4,7 @@ import { Clock } from '@agentplane/clock';
 import { decodeCursor, encodeCursor, newId } from '@agentplane/db';
 import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
-import { CREDENTIAL_SECRET_FIELD, type Credential, type CredentialPage } from './credential.js';
+import { CREDENTIAL_SECRET_FIELD, type Credential, type CredentialPage, type LoadedCredential, sealedCredentialOf } from './credential.js';
 import { CredentialRepository, type NewCredential } from './credential.repository.js';
 import { apiKeyHint, looksMasked } from './masking.js';
 import { isOriginAllowed, normalizeOrigin } from './origins.js';
@@ -121,10 +121,15 @@ export class CredentialsService {
 
   /**
    * The only way a credential's secret leaves storage: for a call to `target`, which must be one
-   * of its allowed origins, and only for the duration of `use`.
+   * of its allowed origins, and only for the duration of `use`. The credential is an id to load,
+   * or one already loaded with what uses it.
    */
-  async withSecret<T>(orgId: OrgId, id: string, target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> {
-    const credential = (await this.credentials.findSealed(orgId, id)) ?? notFound(id);
+  async withSecret<T>(orgId: OrgId, credentialRef: string | LoadedCredential, target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> {
+    const credential =
+      typeof credentialRef === 'string' ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound(credentialRef)) : sealedCredentialOf(credentialRef);
+    // The sealed record's associated data names its org too; this says so before opening.
+    if (credential.orgId !== orgId) notFound(credential.id);
+    const id = credential.id;
     if (!isOriginAllowed(credential.allowedOrigins, target)) {
       throw new DomainError(
         ErrorCode.CredentialOriginNotAllowed,

@@ -14,7 +14,7 @@ export {
 export { CredentialRepository, type CredentialReference, type NewCredential } from './credential.repository.js';
 export { Fingerprinter, type Fingerprint } from './fingerprinter.js';
 export type { MasterKeyHolder } from './master-key-holder.repository.js';
-export type { Credential, CredentialPage } from './credential.js';
+export type { Credential, CredentialPage, LoadedCredential } from './credential.js';
 export { apiKeyHint, looksMasked } from './masking.js';
 export { isOriginAllowed, normalizeOrigin } from './origins.js';
 export { MasterKeyFile, formatMasterKey, generateMasterKey } from './master-key-file.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { Agent, LlmEntry } from '@agentplane/agents';
+import type { RunnableAgent, RunnableLlmEntry } from '@agentplane/agents';
 import { AgentsService } from '@agentplane/agents';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
@@ -39,9 +39,9 @@ export class ReplyService {
     this.limits = { ...DEFAULT_RUNTIME_LIMITS, ...limits };
   }
 
-  /** The agent a reply is for (404 before anything streams). */
-  agentFor(orgId: OrgId, agentId: string): Promise<Agent> {
-    return this.agents.get(orgId, agentId);
+  /** The agent a reply is for, with its entries' sealed credentials (404 before anything streams). */
+  agentFor(orgId: OrgId, agentId: string): Promise<RunnableAgent> {
+    return this.agents.getRunnable(orgId, agentId);
   }
 
   /**
@@ -49,7 +49,7 @@ export class ReplyService {
    * request is aborted at once. `ttft_ms` and `duration_ms` count from the start of the reply, so
    * time lost on entries that failed is in them: it is what the caller waited.
    */
-  async *reply(agent: Agent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+  async *reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
     const started = this.clock.monotonicMs();
     let last: UpstreamError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
@@ -118,7 +118,7 @@ export class ReplyService {
    * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
    * that fails is `upstream_failed`, naming the last failure's code.
    */
-  async replyOnce(agent: Agent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
+  async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
     let text = '';
     const toolCalls: ToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {
@@ -130,12 +130,12 @@ export class ReplyService {
     return undefined;
   }
 
-  private async *attempt(agent: Agent, entry: LlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
+  private async *attempt(agent: RunnableAgent, entry: RunnableLlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
     const { url, body } = upstreamRequest(agent, entry, request.messages);
     let response: EgressResponse;
     try {
       // The key exists in memory only while the request is handed to the dispatcher.
-      response = await this.credentials.withSecret(agent.orgId, entry.credentialId, url, (apiKey) =>
+      response = await this.credentials.withSecret(agent.orgId, entry.credential, url, (apiKey) =>
         this.egress.request(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -189,7 +189,7 @@ export class ReplyService {
     }
   }
 
-  private limitsFor(entry: LlmEntry): RuntimeLimits {
+  private limitsFor(entry: RunnableLlmEntry): RuntimeLimits {
     const t = entry.timeouts;
     return {
       ...this.limits,
