@@ -48,6 +48,19 @@ async function writeInPieces(res: ServerResponse, text: string, size: number): P
   }
 }
 
+/** Holds each request of `name` until `count` of them have arrived (or `timeoutMs` passed). */
+const arrived = new Map<string, { count: number; waiters: (() => void)[] }>();
+async function allArrived(name: string, count: number, timeoutMs: number): Promise<void> {
+  const state = arrived.get(name) ?? { count: 0, waiters: [] };
+  arrived.set(name, state);
+  state.count++;
+  if (state.count >= count) {
+    for (const release of state.waiters.splice(0)) release();
+    return;
+  }
+  await Promise.race([new Promise<void>((resolve) => state.waiters.push(resolve)), sleep(timeoutMs)]);
+}
+
 const scenarios: Record<string, Scenario> = {
   async chat(_req, res) {
     sse(res);
@@ -61,6 +74,11 @@ const scenarios: Record<string, Scenario> = {
     res.write(chunk({ tool_calls: [{ index: 0, id: 'call_end', type: 'function', function: { name: 'end_call', arguments: '' } }] }));
     for (const piece of args.match(/.{1,5}/g)!) res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
     res.end(chunk({}, 'tool_calls') + 'data: [DONE]\n\n');
+  },
+  chatWhole(_req, res) {
+    // The same reply, with the end of the body in the same write as [DONE].
+    sse(res);
+    res.end([chunk({ content: 'whole' }), chunk({}, 'stop'), 'data: [DONE]\n\n'].join(''));
   },
   twoTools(_req, res) {
     // Two calls interleaved by index, ids and names only on their first chunks.
@@ -161,8 +179,8 @@ const scenarios: Record<string, Scenario> = {
     // An end_call whose arguments take longer to stream than the first-token timeout.
     sse(res);
     res.write(chunk({ tool_calls: [{ index: 0, id: 'call_slow', type: 'function', function: { name: 'end_call', arguments: '' } }] }));
-    for (const piece of JSON.stringify({ reason: 'done talking', summary: 'x'.repeat(40) }).match(/.{1,8}/g)!) {
-      await sleep(60);
+    for (const piece of JSON.stringify({ reason: 'done talking', summary: 'x'.repeat(40) }).match(/.{1,9}/g)!) {
+      await sleep(150);
       res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
     }
     res.end(chunk({}, 'tool_calls') + 'data: [DONE]\n\n');
@@ -174,9 +192,11 @@ const scenarios: Record<string, Scenario> = {
     res.end(`data: ${JSON.stringify({ error: { type: key, code: key, message: `bad key ${key}` } })}\n\n`);
   },
   async longSlow(_req, res) {
+    // Nothing is answered until all 200 requests are open at once (or 20 s have passed).
+    await allArrived('longSlow', 200, 20_000);
     sse(res);
     for (const word of ['one ', 'two ', 'three']) {
-      await sleep(400);
+      await sleep(100);
       res.write(chunk({ content: word }));
     }
     res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
@@ -328,6 +348,15 @@ describe('replies through the configured LLM', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter(match);
 
+  /** Waits (up to 5 s) for `count` matching log lines: they are written after the response ends. */
+  async function awaitLog(match: (line: Record<string, unknown>) => boolean, count = 1): Promise<void> {
+    for (let waited = 0; logLines(match).length < count; waited += 25) {
+      if (waited > 5_000) throw new Error(`fewer than ${count} such log lines`);
+      await sleep(25);
+    }
+  }
+  const attemptFailed = (agentId: string) => (l: Record<string, unknown>) => l.agent_id === agentId && l.msg === 'llm attempt failed';
+
   const deltas = (evs: EventSourceMessage[]) =>
     evs
       .filter((e) => e.event === 'reply.delta')
@@ -376,7 +405,7 @@ describe('replies through the configured LLM', () => {
     const res = await ask(agentId);
     await res.text();
     const requestId = res.headers.get('x-request-id');
-    await sleep(100); // let the log lines land
+    await awaitLog((l) => l.request_id === requestId && l.msg === 'reply streamed');
     const lines = logLines((l) => l.request_id === requestId);
     expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
     expect(lines.filter((l) => l.msg === 'reply streamed')).toEqual([
@@ -385,24 +414,24 @@ describe('replies through the configured LLM', () => {
   });
 
   it('sends comment heartbeats while the upstream is silent', async () => {
-    const agentId = await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 1_100 } }]);
+    const agentId = await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 1_500 } }]);
     const res = await ask(agentId);
     const raw = await res.text();
-    // Every 200 ms (AGENTPLANE_REPLY_HEARTBEAT_MS) of silence: several before the timeout ends it.
-    expect(raw.match(/^: heartbeat$/gm)?.length).toBeGreaterThanOrEqual(3);
+    // After every 200 ms (AGENTPLANE_REPLY_HEARTBEAT_MS) of silence: about 7 before the timeout ends it.
+    expect(raw.match(/^: heartbeat$/gm)?.length).toBeGreaterThanOrEqual(4);
     expect(last(parseEvents(raw)).data).toMatchObject({ code: 'upstream_timeout_first_token' });
   });
 
   it('reuses the upstream connection for the next reply once one has completed', async () => {
-    const agentId = await agentWith([{ base_url: base('chat') }]);
+    const agentId = await agentWith([{ base_url: base('chatWhole') }]);
     await events(agentId);
-    // The reply completes at [DONE]; the body's last bytes come a moment later, and only then is
-    // the connection free again (a reply asked for sooner gets a second one, also kept).
-    await sleep(100);
+    // The reply completes at [DONE]; the connection is free once the body's end has been read,
+    // a moment later (a reply asked for sooner gets a second connection, also kept).
+    await sleep(200);
     const before = upstream.connections();
     for (let i = 0; i < 3; i++) {
       expect(last(await events(agentId)).event).toBe('reply.completed');
-      await sleep(100);
+      await sleep(200);
     }
     expect(upstream.connections()).toBe(before);
   });
@@ -451,9 +480,9 @@ describe('replies through the configured LLM', () => {
     const evs = await events(agentId);
     expect(deltas(evs)).toBe(MULTIBYTE);
     expect(last(evs).data).toMatchObject({ entry_index: 1 });
-    await sleep(100);
+    await awaitLog(attemptFailed(agentId));
     // The failed attempt is logged with its reason.
-    expect(logLines((l) => l.agent_id === agentId && l.msg === 'llm attempt failed')).toEqual([
+    expect(logLines(attemptFailed(agentId))).toEqual([
       expect.objectContaining({ level: 'warn', entry_index: 0, code, relayed: false }),
     ]);
   });
@@ -468,7 +497,8 @@ describe('replies through the configured LLM', () => {
   });
 
   it('does not time out a tool call still streaming its arguments past the first-token timeout', async () => {
-    const agentId = await agentWith([{ base_url: base('slowToolCall'), timeouts: { first_token_ms: 300 } }, { base_url: base('chat') }]);
+    // Its arguments take 1.2 s to arrive, after a first chunk at once.
+    const agentId = await agentWith([{ base_url: base('slowToolCall'), timeouts: { first_token_ms: 1_000 } }, { base_url: base('chat') }]);
     const evs = await events(agentId);
     expect(evs.filter((e) => e.event === 'reply.tool_call').map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['call_slow']);
     expect(last(evs).data).toMatchObject({ finish_reason: 'tool_calls', entry_index: 0 });
@@ -531,7 +561,8 @@ describe('replies through the configured LLM', () => {
     expect(last(evs).data).toEqual({ code: 'upstream_status_401', message: expect.any(String) });
     const failed = await ask(agentId, { stream: false });
     const text = await failed.text();
-    await sleep(100); // let the log lines land
+    // Both attempts' lines have landed before the log is searched.
+    await awaitLog(attemptFailed(agentId), 2);
     expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
   });
 
@@ -542,7 +573,7 @@ describe('replies through the configured LLM', () => {
     const failed = await ask(agentId, { stream: false });
     const text = await failed.text();
     expect(failed.status).toBe(502);
-    await sleep(100);
+    await awaitLog(attemptFailed(agentId), 2);
     expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
   });
 
@@ -599,7 +630,7 @@ describe('replies through the configured LLM', () => {
       expect(deltas(evs)).toBe('one two three');
       expect(last(evs).event).toBe('reply.completed');
     }
-    // They really were open upstream at the same time (each lasts 1.2 s).
-    expect(upstream.peak('longSlow')).toBeGreaterThanOrEqual(100);
+    // They really were open upstream at the same time: the upstream held every one until all were.
+    expect(upstream.peak('longSlow')).toBe(200);
   });
 });

@@ -1,4 +1,4 @@
-import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
+import { type DynamicModule, type INestApplicationContext, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthModule } from '@agentplane/auth';
 import { ConfigModule, loadConfig } from '@agentplane/config';
@@ -10,16 +10,10 @@ import type { TestStorage } from './storage.js';
 
 @Module({})
 class MediumTestModule {
-  static forRoot(env: Record<string, string>): DynamicModule {
+  static forRoot(env: Record<string, string>, extra: readonly Type[]): DynamicModule {
     return {
       module: MediumTestModule,
-      imports: [
-        ConfigModule.forRoot(loadConfig(env)),
-        LoggingModule.forRoot(silentLogger),
-        DbModule.forRoot(),
-        AuthModule,
-        CredentialsModule,
-      ],
+      imports: [ConfigModule.forRoot(loadConfig(env)), LoggingModule.forRoot(silentLogger), DbModule.forRoot(), AuthModule, CredentialsModule, ...extra],
     };
   }
 }
@@ -31,8 +25,9 @@ class MediumTestModule {
 export async function createServiceContext(
   storage: TestStorage,
   extraEnv: Record<string, string> = {},
+  extraModules: readonly Type[] = [],
 ): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(MediumTestModule.forRoot({ ...storage.env, ...extraEnv }), {
+  return NestFactory.createApplicationContext(MediumTestModule.forRoot({ ...storage.env, ...extraEnv }, extraModules), {
     logger: false,
     abortOnError: false,
   });

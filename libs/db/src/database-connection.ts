@@ -53,6 +53,11 @@ export class DatabaseConnection {
       // keeps the API's transactions from interleaving on it.
       const pool = new pg.Pool({ ...clientConfig, max: embedded === undefined ? (options.poolSize ?? 10) : 1 });
       pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
+      // Bytes inside a relation read (relationJoins aggregates rows to JSON) are decoded only from
+      // hex; a server set to `escape` would fail those reads, with the bytes in the error.
+      pool.on('connect', (client) => {
+        client.query('SET bytea_output = hex').catch((error: unknown) => logger.error({ err: error }, 'could not set bytea_output'));
+      });
       return new DatabaseConnection(pool, migrations, embedded);
     } catch (error) {
       await embedded?.close();

@@ -16,15 +16,20 @@ export interface EgressRequest {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly signal?: AbortSignal;
-  /** Overrides the client's connect timeout for this call (per llm entry). */
+  /** Overrides the client's connect timeout for this call (per llm entry), rounded up to a CONNECT_TIMEOUT_STEPS_MS step. */
   readonly connectTimeoutMs?: number;
   /** Override the client's headers and body (silence) timeouts for this call. */
   readonly headersTimeoutMs?: number;
   readonly bodyTimeoutMs?: number;
 }
 
-/** Distinct connect timeouts that keep a dispatcher of their own; the least recently used goes. */
-const MAX_EXTRA_DISPATCHERS = 8;
+/**
+ * A connect timeout is a property of the connector, so each value needs a dispatcher (and its
+ * connection pool) of its own. Values come from agent configuration, which any tenant writes, so
+ * a requested timeout is rounded up to one of these: a fixed, small set of pools that tenants
+ * share, never one per value.
+ */
+export const CONNECT_TIMEOUT_STEPS_MS = [250, 500, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 30_000, 60_000] as const;
 
 export interface EgressResponse {
   readonly status: number;
@@ -38,9 +43,6 @@ export interface EgressResponse {
 export class EgressClient implements OnModuleDestroy {
   private readonly limits: EgressLimits;
   private readonly dispatcher: Agent;
-  // A connect timeout is a property of the connector, so other values get their own dispatcher.
-  // They come from agent configuration, which any tenant writes: only a few are kept, and one
-  // pushed out closes once its requests are done.
   private readonly byConnectTimeout = new Map<number, Agent>();
 
   constructor(
@@ -54,19 +56,12 @@ export class EgressClient implements OnModuleDestroy {
 
   private dispatcherFor(connectTimeoutMs: number | undefined): Agent {
     if (connectTimeoutMs === undefined || connectTimeoutMs === this.limits.connectTimeoutMs) return this.dispatcher;
-    let dispatcher = this.byConnectTimeout.get(connectTimeoutMs);
+    const step = CONNECT_TIMEOUT_STEPS_MS.find((s) => s >= connectTimeoutMs) ?? CONNECT_TIMEOUT_STEPS_MS.at(-1)!;
+    let dispatcher = this.byConnectTimeout.get(step);
     if (dispatcher === undefined) {
-      dispatcher = createEgressDispatcher(this.policy, { ...this.limits, connectTimeoutMs }, this.tls);
-      if (this.byConnectTimeout.size >= MAX_EXTRA_DISPATCHERS) {
-        const [oldest, evicted] = this.byConnectTimeout.entries().next().value!;
-        this.byConnectTimeout.delete(oldest);
-        void evicted.close().catch(() => undefined);
-      }
-    } else {
-      this.byConnectTimeout.delete(connectTimeoutMs);
+      dispatcher = createEgressDispatcher(this.policy, { ...this.limits, connectTimeoutMs: step }, this.tls);
+      this.byConnectTimeout.set(step, dispatcher);
     }
-    // Map order is insertion order: re-inserting marks it the most recently used.
-    this.byConnectTimeout.set(connectTimeoutMs, dispatcher);
     return dispatcher;
   }
 

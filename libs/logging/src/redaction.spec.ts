@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from './create-logger.js';
-import { REDACTED, redactLine } from './redaction.js';
+import { REDACTED, redactLine, SECRET_FIELD_NAMES } from './redaction.js';
 
 function capture() {
   const lines: string[] = [];
@@ -61,6 +61,18 @@ describe('redactLine', () => {
     });
   });
 
+  it('redacts every secret name however it is spelled: snake, camel, kebab, upper case', () => {
+    const camel = (n: string) => n.toLowerCase().replace(/[-_]([a-z])/g, (_m, c: string) => c.toUpperCase());
+    for (const name of SECRET_FIELD_NAMES) {
+      for (const spelling of [name, camel(name), name.toUpperCase(), name.replace(/_/g, '-')]) {
+        const out = redactLine(`${JSON.stringify({ level: 30, nested: { [spelling]: SECRET } })}\n`);
+        expect({ spelling, leaked: out.includes(SECRET) }).toEqual({ spelling, leaked: false });
+      }
+    }
+    // Names that only look alike are left alone.
+    expect(JSON.parse(redactLine(`{"api_key_hint":"****abcd","master_key_id":"k1","keys":2}\n`))).toEqual({ api_key_hint: '****abcd', master_key_id: 'k1', keys: 2 });
+  });
+
   it('leaves a line without secret-named keys exactly as it was', () => {
     const line = '{"level":"info","msg":"api_key rotated","note":"\\"token\\": is fine"}\n';
     expect(redactLine(line)).toBe(line);
@@ -73,9 +85,12 @@ describe('redactLine', () => {
     expect(JSON.parse(out)).toEqual({ ['__proto__']: { password: REDACTED }, n: 1 });
   });
 
-  it('withholds a line it cannot parse rather than write it unchecked', () => {
-    const out = redactLine(`{"password":"${SECRET}"`);
-    expect(out).not.toContain(SECRET);
-    expect(JSON.parse(out)).toMatchObject({ level: 'error' });
+  it('withholds a line it cannot parse or walk rather than write it unchecked', () => {
+    const deep = `${'{"a":'.repeat(100_000)}{"password":"${SECRET}"}${'}'.repeat(100_000)}\n`;
+    for (const line of [`{"password":"${SECRET}"`, `{"password":"${SECRET}"}{"n":1}\n`, deep]) {
+      const out = redactLine(line);
+      expect(out).not.toContain(SECRET);
+      expect(JSON.parse(out)).toMatchObject({ level: 'error', time: expect.any(String) });
+    }
   });
 });

@@ -9,9 +9,9 @@ export interface AttemptDeadlines {
 /**
  * The clock of one attempt at one llm entry: its abort signal fires when the caller goes away,
  * or when a deadline passes (first token, silence between chunks, whole attempt). `reason` says
- * which deadline it was, so the failure gets its own code. The silence deadline runs only once
- * the body has begun and only while the upstream is being waited on; before the first token,
- * the first-token deadline is the one that applies.
+ * which deadline it was, so the failure gets its own code. Until the model begins answering
+ * (text, a tool call on its way, reasoning) the first-token deadline applies; after that the
+ * silence deadline, and only while the upstream is being waited on.
  */
 export class AttemptTimers {
   private readonly controller = new AbortController();
@@ -35,8 +35,8 @@ export class AttemptTimers {
     return this.controller.signal;
   }
 
-  /** Bytes were read and handed on; waiting for the next ones starts the silence deadline again. */
-  chunkArrived(): void {
+  /** What was read has been handed on; waiting for the next bytes starts the silence deadline again. */
+  resumeIdle(): void {
     clearTimeout(this.idle);
     if (this.firstToken === undefined) this.idle = this.after(this.deadlines.idleMs, UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
   }
@@ -47,8 +47,8 @@ export class AttemptTimers {
     this.idle = undefined;
   }
 
-  /** The model has begun answering (text, or a tool call on its way): silence is timed from now on. */
-  firstTokenArrived(): void {
+  /** The model has begun answering: no first-token deadline any more, silence is timed instead. */
+  answerBegan(): void {
     if (this.firstToken === undefined) return;
     clearTimeout(this.firstToken);
     this.firstToken = undefined;

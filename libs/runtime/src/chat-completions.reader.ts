@@ -5,7 +5,8 @@ import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, stre
 
 /**
  * Reads an OpenAI-style `/chat/completions` stream: `choices[0].delta.content` is text,
- * `delta.tool_calls` are accumulated until the call is complete, `finish_reason` and a final
+ * `delta.tool_calls` are accumulated until the call is complete, `delta.reasoning_content` (or
+ * `reasoning`) is progress that is not relayed, `finish_reason` and a final
  * `usage` chunk (stream_options.include_usage) describe the end, `data: [DONE]` closes it, and an
  * `{"error": …}` object (or an `error` event) at any point fails the attempt.
  */
@@ -29,10 +30,10 @@ export class ChatCompletionsReader {
     if (isObject(choice)) {
       const delta = isObject(choice.delta) ? choice.delta : {};
       if (typeof delta.content === 'string' && delta.content !== '') out.push({ kind: 'text', text: delta.content });
-      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
-        this.tools.add(delta.tool_calls.filter((d): d is ToolCallDelta => isObject(d)));
-        out.push(PROGRESS);
-      }
+      const toolDeltas = Array.isArray(delta.tool_calls) ? delta.tool_calls.filter((d): d is ToolCallDelta => isObject(d)) : [];
+      if (toolDeltas.length > 0) this.tools.add(toolDeltas);
+      // A tool call on its way, or a reasoning model thinking aloud (not relayed): the model is answering.
+      if (toolDeltas.length > 0 || isNonEmptyString(delta.reasoning_content) || isNonEmptyString(delta.reasoning)) out.push(PROGRESS);
       if (typeof choice.finish_reason === 'string') {
         this.finishReason = finishReason(choice.finish_reason);
         out.push(...this.flushTools());
@@ -69,6 +70,10 @@ export class ChatCompletionsReader {
     }
     return calls.map((call) => ({ kind: 'tool_call', call }));
   }
+}
+
+function isNonEmptyString(value: unknown): boolean {
+  return typeof value === 'string' && value !== '';
 }
 
 /** Finish reasons are words (`stop`, `length`, `tool_calls`, a vendor's own); anything else is `other`. */

@@ -61,7 +61,7 @@ export class ReplyService {
       try {
         for await (const output of this.attempt(agent, entry, request, limits, timers)) {
           if (output.kind === 'progress') {
-            timers.firstTokenArrived();
+            timers.answerBegan();
             continue;
           }
           if (output.kind === 'done') {
@@ -80,7 +80,7 @@ export class ReplyService {
           }
           if (firstTokenAt === undefined) {
             firstTokenAt = this.clock.monotonicMs();
-            timers.firstTokenArrived();
+            timers.answerBegan();
           }
           yield output.kind === 'text' ? { type: 'delta', text: output.text } : { type: 'tool_call', call: output.call };
         }
@@ -174,7 +174,7 @@ export class ReplyService {
               if (finished) return;
             }
           }
-          timers.chunkArrived();
+          timers.resumeIdle();
         }
       } catch (error) {
         // A transport failure in mid-body is a lost connection, not a failed connect.

@@ -28,6 +28,10 @@ export class ResponsesReader {
     switch (type) {
       case 'response.output_text.delta':
         return typeof payload.delta === 'string' && payload.delta !== '' ? [{ kind: 'text', text: payload.delta }] : [];
+      case 'response.reasoning_text.delta':
+      case 'response.reasoning_summary_text.delta':
+        // A reasoning model thinking: not relayed, but the model is answering.
+        return [PROGRESS];
       case 'response.output_item.added':
         if (!isObject(payload.item) || payload.item.type !== 'function_call') return [];
         this.track(payload.item);
@@ -97,10 +101,11 @@ export class ResponsesReader {
     const incomplete = typeof reason === 'string' && /^[a-z_]{1,64}$/.test(reason) ? reason : 'incomplete';
     const finishReason =
       type === 'response.incomplete' ? (incomplete === 'max_output_tokens' ? 'length' : incomplete) : this.sawToolCall ? 'tool_calls' : 'stop';
+    const model = safeWord(response.model);
     out.push({
       kind: 'done',
       finishReason,
-      ...(safeWord(response.model) === undefined ? {} : { model: safeWord(response.model)! }),
+      ...(model === undefined ? {} : { model }),
       ...(isObject(response.usage) ? { usage: toUsage(response.usage) } : {}),
     });
     return out;

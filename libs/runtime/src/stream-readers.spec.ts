@@ -221,12 +221,18 @@ describe('tool calls in a chat-completions stream', () => {
     ]);
   });
 
-  it('numbers index-less calls from zero again after a finish_reason flushed the earlier ones', () => {
-    const wire = tc({ id: 'a', function: { name: 'one', arguments: '{}' } }) + chunk({}, 'tool_calls') + tc({ function: { name: 'two', arguments: '{}' } }) + 'data: [DONE]\n\n';
+  it('starts index-less calls afresh after a finish_reason flushed the earlier ones, with ids unique over the reply', () => {
+    const wire =
+      tc({ function: { name: 'one', arguments: '{}' } }) + chunk({}, 'tool_calls') + tc({ function: { name: 'two', arguments: '{}' } }) + 'data: [DONE]\n\n';
     expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
-      { id: 'a', name: 'one', arguments: '{}' },
-      { id: 'call_0', name: 'two', arguments: '{}' },
+      { id: 'call_0', name: 'one', arguments: '{}' },
+      { id: 'call_1', name: 'two', arguments: '{}' },
     ]);
+  });
+
+  it('takes reasoning deltas as progress, not text, and ignores tool_calls that hold no call', () => {
+    const wire = chunk({ reasoning_content: 'Let me think' }) + chunk({ reasoning: 'more' }) + chunk({ tool_calls: [null, 'x'] }) + chunk({ content: 'Hi' }, 'stop');
+    expect(run(wire, new ChatCompletionsReader()).map((o) => o.kind)).toEqual(['progress', 'progress', 'text', 'done']);
   });
 
   it('refuses a call whose arguments were cut off before they were whole JSON (finish_reason length)', () => {

@@ -36,6 +36,8 @@ export class ToolCallAccumulator {
   /** The call each explicit index currently continues. */
   private readonly byIndex = new Map<number, Partial>();
   private last: Partial | undefined;
+  /** Numbers calls for the ids of those that came without one, unique over the whole reply. */
+  private started = 0;
 
   add(deltas: readonly ToolCallDelta[]): void {
     for (const delta of deltas) {
@@ -84,7 +86,7 @@ export class ToolCallAccumulator {
   }
 
   private start(index: number): Partial {
-    const call: Partial = { index, seq: this.calls.length, id: '', name: '', arguments: '' };
+    const call: Partial = { index, seq: this.started++, id: '', name: '', arguments: '' };
     this.calls.push(call);
     this.byIndex.set(index, call);
     return call;

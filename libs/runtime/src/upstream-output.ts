@@ -62,7 +62,12 @@ export function streamError(source: unknown): UpstreamError {
   return new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
 }
 
-/** An upstream word we repeat (finish reason, model name): short, and plain characters only. */
+/**
+ * An upstream word we repeat (the model name): short, plain characters only. A pattern is enough
+ * here, unlike for error types: the model name is part of the answer, like its text, which is
+ * relayed as the upstream wrote it; error fields are where providers echo a caller's key by
+ * accident, so only known words pass there.
+ */
 export function safeWord(value: unknown, maxLength = 200): string | undefined {
   return typeof value === 'string' && value.length <= maxLength && /^[\w.:/@+-]+$/.test(value) ? value : undefined;
 }

@@ -32,14 +32,20 @@ const present = (field: string) => ValidateIf((o: Record<string, unknown>) => o[
 
 @ApiSchema({ name: 'LlmTimeouts', description: 'Per-entry overrides of the runtime timeouts, in milliseconds' })
 export class LlmTimeoutsDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 60_000, default: 5_000, type: 'integer' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 60_000,
+    default: 5_000,
+    type: 'integer',
+    description: 'Applied rounded up to the next of 250, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 60000 (connection pools are shared per step)',
+  })
   @present('connect_ms')
   @IsInt()
   @Min(1)
   @Max(60_000)
   connect_ms?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 20_000, type: 'integer', description: 'From sending the request to the first text or tool call' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 20_000, type: 'integer', description: 'From sending the request to the first text, tool-call or reasoning delta' })
   @present('first_token_ms')
   @IsInt()
   @Min(1)

@@ -31,7 +31,7 @@ export class RepliesController {
       'with comment heartbeats while waiting. With `stream: false`, one JSON object. ' +
       'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status_<nnn>`, `upstream_timeout_first_token`, ' +
       '`upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, ' +
-      '`credential_unavailable`, `egress_refused`, `no_llm_configured`.',
+      '`credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.',
   })
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ type: ReplyResponseDto, description: 'The reply (stream: false), or the event stream' })
@@ -50,8 +50,9 @@ export class RepliesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const agent = await this.replies.agentFor(auth.orgId, id);
+    // Listening from the start: a caller who hangs up while the agent loads costs no upstream call.
     const abort = abortOnHangUp(reply.raw);
+    const agent = await this.replies.agentFor(auth.orgId, id);
     const input = toReplyRequest(body);
     if (body.stream === false) {
       const whole = await this.replies.replyOnce(agent, input, abort.signal);
@@ -65,13 +66,15 @@ export class RepliesController {
     let outcome: Extract<ReplyEvent, { type: 'completed' | 'error' }> | undefined;
     try {
       for await (const event of this.replies.reply(agent, input, abort.signal)) {
-        if (event.type === 'completed' || event.type === 'error') outcome = event;
         const { name, data } = toServerSentEvent(event);
         if (!(await sse.send(name, data))) break;
+        // What the caller received, not what was produced.
+        if (event.type === 'completed' || event.type === 'error') outcome = event;
       }
     } catch (error) {
       request.log.error({ err: error }, 'reply stream failed');
-      await sse.send('error', { code: 'internal_error', message: 'The reply failed.' });
+      outcome = { type: 'error', code: 'internal_error', message: 'The reply failed.' };
+      await sse.send('error', { code: outcome.code, message: outcome.message });
     } finally {
       sse.end();
     }
@@ -95,6 +98,7 @@ export class RepliesController {
 /** Aborts when the caller hangs up before the response ended on its own: the upstream stops now. */
 function abortOnHangUp(res: ServerResponse): AbortController {
   const abort = new AbortController();
+  if (res.destroyed) abort.abort();
   res.once('close', () => {
     if (!res.writableEnded) abort.abort();
   });

@@ -7,17 +7,17 @@ import type { ServerResponse } from 'node:http';
  * clients do not time out while the upstream thinks.
  */
 export class SseStream {
-  private quiet = false;
   private readonly heartbeat: NodeJS.Timeout;
 
   private constructor(
     private readonly res: ServerResponse,
     heartbeatMs: number,
   ) {
-    this.heartbeat = setInterval(() => {
-      // Only after a whole interval with nothing written.
-      if (this.quiet && this.open) this.res.write(': heartbeat\n\n');
-      this.quiet = true;
+    // Restarted by every write, so it fires after exactly one interval of silence.
+    this.heartbeat = setTimeout(() => {
+      if (!this.open) return;
+      this.res.write(': heartbeat\n\n');
+      this.heartbeat.refresh();
     }, heartbeatMs);
   }
 
@@ -40,7 +40,7 @@ export class SseStream {
   /** Writes one event, waiting while the socket is full; false once the caller is gone. */
   async send(name: string, data: unknown): Promise<boolean> {
     if (!this.open) return false;
-    this.quiet = false;
+    this.heartbeat.refresh();
     if (this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)) return true;
     // Whichever comes first; the other listener is removed, so none pile up over a long reply.
     const done = new AbortController();
@@ -50,7 +50,7 @@ export class SseStream {
   }
 
   end(): void {
-    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeat);
     if (!this.res.writableEnded) this.res.end();
   }
 }
