@@ -2,7 +2,9 @@
 // reply: THINK_MS before the first token, then TOKENS tokens TOKEN_GAP_MS apart. The same
 // request is made directly to it and through agentplane (the built API, embedded storage), at
 // 1, 50 and 200 concurrent streams; time to first token and total time are measured by the
-// client, p50/p99 of each, and the ratio through/direct. Then memory per open stream: the API's
+// client, p50/p99 of each, and the ratio through/direct, with the CPU time the API spent per
+// relayed reply (from /proc) beside what this process (client and fake upstream) spent per direct
+// stream. Then memory per open stream: the API's
 // resident set and V8 heap with 200 streams held open against a stalled upstream, minus idle,
 // over 200, each read right after a full garbage collection (bench/support/memory-probe.ts).
 // The API logs at its default level (info), as in production. Loopback only. Compare ratios, not
@@ -61,6 +63,12 @@ async function timed(send: () => Promise<{ body: AsyncIterable<Uint8Array> }>, m
     if (ttft < 0 && Buffer.from(piece).toString('utf8').includes(marker)) ttft = performance.now() - t0;
   }
   return { ttft, total: performance.now() - t0 };
+}
+
+/** CPU time (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const at = (values: number[], q: number): number => {
@@ -136,19 +144,31 @@ try {
     `external ${perStream('external')} KiB (RSS idle ${Math.round(idle.rss / 2 ** 20)} MiB, open ${Math.round(busy.rss / 2 ** 20)} MiB)`;
 
   console.log(`upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`);
-  console.log('| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 | API CPU ms/reply | client+upstream CPU ms/stream (direct) |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const level of LEVELS) {
     const d: Sample[] = [];
     const r: Sample[] = [];
+    let apiCpuMs = 0;
+    let clientCpuMs = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Interleaved so that machine noise hits both alike.
+      const directCpu = process.cpuUsage();
       d.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaDirect, '"content"')))));
+      const direct = process.cpuUsage(directCpu);
+      clientCpuMs += (direct.user + direct.system) / 1000;
+      const before = await cpuMs(api.process.pid!);
       r.push(...(await Promise.all(Array.from({ length: level }, () => timed(() => viaRelay(), 'reply.delta')))));
+      apiCpuMs += (await cpuMs(api.process.pid!)) - before;
     }
     const f = (s: Sample[], k: keyof Sample) => `${Math.round(at(s.map((x) => x[k]), 0.5))}/${Math.round(at(s.map((x) => x[k]), 0.99))}`;
     const ratio = (k: keyof Sample) => (at(r.map((x) => x[k]), 0.5) / at(d.map((x) => x[k]), 0.5)).toFixed(2);
-    console.log(`| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} |`);
+    const perReply = (ms: number) => (ms / (level * ROUNDS)).toFixed(1);
+    console.log(
+      `| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} | ${perReply(apiCpuMs)} | ${perReply(clientCpuMs)} |`,
+    );
   }
   console.log(memoryLine);
 
