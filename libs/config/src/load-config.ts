@@ -75,14 +75,14 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 function parsePort(raw: string, fail: (m: string) => undefined): number | undefined {
-  if (!/^\d{1,5}$/.test(raw)) return fail('must be a whole number from 0 to 65535');
-  const port = Number(raw);
-  return port <= 65535 ? port : fail('must be a whole number from 0 to 65535');
+  return parseWholeNumber(raw, 0, 65535, fail);
 }
 
+/** Digits only, no more of them than `max` has (so no sign, exponent or long run of zeros). */
 function parseWholeNumber(raw: string, min: number, max: number, fail: (m: string) => undefined): number | undefined {
   const n = Number(raw);
-  return /^\d{1,9}$/.test(raw) && n >= min && n <= max ? n : fail(`must be a whole number from ${min} to ${max}`);
+  const digits = new RegExp(`^\\d{1,${String(max).length}}$`);
+  return digits.test(raw) && n >= min && n <= max ? n : fail(`must be a whole number from ${min} to ${max}`);
 }
 
 function parseHost(raw: string, fail: (m: string) => undefined): string | undefined {

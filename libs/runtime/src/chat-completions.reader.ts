@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import { ToolCallAccumulator, type ToolCallDelta } from './tool-call-accumulator.js';
-import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
+import { isCompleteJson, isNonEmptyString, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
 /**
  * Reads an OpenAI-style `/chat/completions` stream: `choices[0].delta.content` is text,
@@ -70,10 +70,6 @@ export class ChatCompletionsReader {
     }
     return calls.map((call) => ({ kind: 'tool_call', call }));
   }
-}
-
-function isNonEmptyString(value: unknown): boolean {
-  return typeof value === 'string' && value !== '';
 }
 
 /** Finish reasons are words (`stop`, `length`, `tool_calls`, a vendor's own); anything else is `other`. */

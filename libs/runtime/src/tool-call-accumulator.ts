@@ -1,4 +1,4 @@
-import { isCompleteJson } from './upstream-output.js';
+import { isCompleteJson, isNonEmptyString } from './upstream-output.js';
 
 /** A complete tool call, emitted once. `arguments` is the JSON text as the model wrote it. */
 export interface ToolCall {
@@ -42,7 +42,7 @@ export class ToolCallAccumulator {
   add(deltas: readonly ToolCallDelta[]): void {
     for (const delta of deltas) {
       const call = this.callFor(delta);
-      if (nonEmpty(delta.id)) call.id = delta.id;
+      if (isNonEmptyString(delta.id)) call.id = delta.id;
       // The name comes whole on a call's first chunk; some servers repeat it later, never append.
       if (call.name === '' && typeof delta.function?.name === 'string') call.name = delta.function.name;
       if (typeof delta.function?.arguments === 'string') call.arguments += delta.function.arguments;
@@ -72,16 +72,16 @@ export class ToolCallAccumulator {
     const explicit = typeof delta.index === 'number' && Number.isInteger(delta.index) && delta.index >= 0 ? delta.index : undefined;
     if (explicit !== undefined) {
       const current = this.byIndex.get(explicit);
-      if (current !== undefined && !(nonEmpty(delta.id) && current.id !== '' && current.id !== delta.id)) return current;
+      if (current !== undefined && !(isNonEmptyString(delta.id) && current.id !== '' && current.id !== delta.id)) return current;
       return this.start(explicit);
     }
     const last = this.last;
     const name = delta.function?.name;
     const startsNew =
       last === undefined ||
-      (nonEmpty(delta.id) && last.id !== '' && last.id !== delta.id) ||
+      (isNonEmptyString(delta.id) && last.id !== '' && last.id !== delta.id) ||
       // No id to go by: another name, or a name after a call whose arguments are whole, is a new call.
-      (!nonEmpty(delta.id) && nonEmpty(name) && last.name !== '' && (name !== last.name || isCompleteJson(last.arguments)));
+      (!isNonEmptyString(delta.id) && isNonEmptyString(name) && last.name !== '' && (name !== last.name || isCompleteJson(last.arguments)));
     return startsNew ? this.start(this.calls.reduce((max, c) => Math.max(max, c.index + 1), 0)) : last;
   }
 
@@ -91,8 +91,4 @@ export class ToolCallAccumulator {
     this.byIndex.set(index, call);
     return call;
   }
-}
-
-function nonEmpty(value: string | undefined): value is string {
-  return typeof value === 'string' && value !== '';
 }

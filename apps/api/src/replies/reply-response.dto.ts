@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import type { ReplyEvent, WholeReply } from '@agentplane/runtime';
+import type { ReplyEvent, ToolCall, WholeReply } from '@agentplane/runtime';
 import { ToolCallDto } from './reply-request.dto.js';
 
 @ApiSchema({ name: 'Usage' })
@@ -35,7 +35,11 @@ export class ReplyResponseDto {
 
 /** The `stream: false` answer. */
 export function toReplyResponse(whole: WholeReply): ReplyResponseDto {
-  return { text: whole.text, tool_calls: whole.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })), ...completion(whole.completion) };
+  return { text: whole.text, tool_calls: whole.toolCalls.map(toToolCallDto), ...completion(whole.completion) };
+}
+
+function toToolCallDto(call: ToolCall): ToolCallDto {
+  return { id: call.id, name: call.name, arguments: call.arguments };
 }
 
 /** One server-sent event of a streamed reply: its `event:` name and `data:` payload. */
@@ -44,7 +48,7 @@ export function toServerSentEvent(event: ReplyEvent): { name: string; data: Reco
     case 'delta':
       return { name: 'reply.delta', data: { text: event.text } };
     case 'tool_call':
-      return { name: 'reply.tool_call', data: { id: event.call.id, name: event.call.name, arguments: event.call.arguments } };
+      return { name: 'reply.tool_call', data: { ...toToolCallDto(event.call) } };
     case 'completed':
       return { name: 'reply.completed', data: completion(event) };
     case 'error':
