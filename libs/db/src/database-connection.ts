@@ -51,13 +51,15 @@ export class DatabaseConnection {
       await embedded?.publish();
       // PGlite is a single Postgres session that every connection shares: one pooled connection
       // keeps the API's transactions from interleaving on it.
-      const pool = new pg.Pool({ ...clientConfig, max: embedded === undefined ? (options.poolSize ?? 10) : 1 });
-      pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
-      // Bytes inside a relation read (relationJoins aggregates rows to JSON) are decoded only from
-      // hex; a server set to `escape` would fail those reads, with the bytes in the error.
-      pool.on('connect', (client) => {
-        client.query('SET bytea_output = hex').catch((error: unknown) => logger.error({ err: error }, 'could not set bytea_output'));
+      const pool = new pg.Pool({
+        ...clientConfig,
+        // Bytes inside a relation read (relationJoins aggregates rows to JSON) are decoded only from
+        // hex; a server set to `escape` would fail those reads, with the bytes in the error. A
+        // startup option, so it holds before the first query (an `options` in DATABASE_URL wins).
+        options: '-c bytea_output=hex',
+        max: embedded === undefined ? (options.poolSize ?? 10) : 1,
       });
+      pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
       return new DatabaseConnection(pool, migrations, embedded);
     } catch (error) {
       await embedded?.close();
