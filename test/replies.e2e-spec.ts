@@ -471,7 +471,7 @@ describe('replies through the configured LLM', () => {
   it.each([
     ['refuses the connection', () => base('chat', refusedPort), {}, 'upstream_connect_failed'],
     ['never completes the TLS handshake', () => base('chat', silentPort), { timeouts: { connect_ms: 300 } }, 'upstream_connect_failed'],
-    ['answers 500', () => base('status500'), {}, 'upstream_status_500'],
+    ['answers 500', () => base('status500'), {}, 'upstream_status'],
     ['stalls past the first-token timeout', () => base('stall'), { timeouts: { first_token_ms: 300 } }, 'upstream_timeout_first_token'],
     ['answers a 302', () => base('redirect'), {}, 'egress_refused'],
     ['sends a malformed stream', () => base('garbage'), {}, 'upstream_malformed'],
@@ -508,14 +508,14 @@ describe('replies through the configured LLM', () => {
     ['upstream_timeout_first_token', 'stall', { first_token_ms: 300 }],
     ['upstream_idle_timeout', 'idleAfterFirstToken', { idle_ms: 300 }],
     ['upstream_timeout_total', 'slow', { total_ms: 150 }],
-    ['upstream_status_500', 'status500', {}],
+    ['upstream_status', 'status500', {}, { upstream_status: 500 }],
     ['egress_refused', 'redirect', {}],
     ['upstream_malformed', 'garbage', {}],
     ['upstream_too_large', 'hugeLine', {}],
-  ])('ends with %s when the only entry fails that way', async (code, scenario, timeouts) => {
+  ] as [string, string, Record<string, number>, Record<string, number>?][])('ends with %s when the only entry fails that way', async (code, scenario, timeouts, extra = {}) => {
     const agentId = await agentWith([{ base_url: base(scenario), timeouts }]);
     const evs = await events(agentId);
-    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String), ...extra } });
   });
 
   it('ends with upstream_too_large once a reply passes 16 MB, after relaying what came before', async () => {
@@ -525,7 +525,7 @@ describe('replies through the configured LLM', () => {
     expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_too_large', message: expect.any(String) } });
   });
 
-  it('answers stream: false with one JSON object, and 502 upstream_failed when every entry fails', async () => {
+  it('answers stream: false with one JSON object, and with the failure’s own code when every entry fails', async () => {
     const ok = await ask(await agentWith([{ base_url: base('tools') }]), { stream: false });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({
@@ -538,8 +538,10 @@ describe('replies through the configured LLM', () => {
       duration_ms: expect.any(Number),
     });
     const failed = await ask(await agentWith([{ base_url: base('status500') }]), { stream: false });
-    const problem = await expectProblem(failed, 502, 'upstream_failed');
-    expect(problem.detail).toContain('upstream_status_500');
+    const problem = await expectProblem(failed, 502, 'upstream_status');
+    expect(problem).toMatchObject({ upstream_status: 500 });
+    const timedOut = await ask(await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 300 } }]), { stream: false });
+    await expectProblem(timedOut, 504, 'upstream_timeout_first_token');
   });
 
   it('aborts the upstream request at once when the caller disconnects', async () => {
@@ -558,7 +560,7 @@ describe('replies through the configured LLM', () => {
   it('never relays or logs an upstream error body that echoes the key', async () => {
     const agentId = await agentWith([{ base_url: base('echo401') }]);
     const evs = await events(agentId);
-    expect(last(evs).data).toEqual({ code: 'upstream_status_401', message: expect.any(String) });
+    expect(last(evs).data).toEqual({ code: 'upstream_status', message: expect.any(String), upstream_status: 401 });
     const failed = await ask(agentId, { stream: false });
     const text = await failed.text();
     // Both attempts' lines have landed before the log is searched.

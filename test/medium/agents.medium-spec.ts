@@ -47,7 +47,7 @@ describe('an agent read for a reply, against a real database', () => {
     const orgId = (await ctx.get(ApiKeyService).issue('org-medium')).orgId;
     const agents = ctx.get(AgentsService);
     const ports = [8441, 8442, 8443];
-    const { agent } = await agents.create(orgId, {
+    const created = await agents.create(orgId, {
       name: 'three',
       instructions: null,
       temperature: null,
@@ -56,7 +56,8 @@ describe('an agent read for a reply, against a real database', () => {
       llm: ports.map((port, i) => ({ baseUrl: `https://127.0.0.1:${port}/v1`, model: `m${i}`, api: 'chat_completions' as const, apiKey: `${KEY}-${i}` })),
     });
 
-    const runnable = await agents.getRunnable(orgId, agent.id);
+    if (!('agent' in created)) throw new Error('expected a new agent');
+    const runnable = await agents.getRunnable(orgId, created.agent.id);
     expect(runnable.llm.map((e) => e.model)).toEqual(['m0', 'm1', 'm2']);
     const credentials = ctx.get(CredentialsService);
     const opened = await Promise.all(

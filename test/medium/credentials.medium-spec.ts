@@ -2,9 +2,10 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { jest } from '@jest/globals';
 import pg from 'pg';
 import { ApiKeyService, type OrgId } from '@agentplane/auth';
-import { CredentialsService, KeyRotationService } from '@agentplane/credentials';
+import { CredentialsErrorCode, CredentialsService } from '@agentplane/credentials';
 import { PrismaService } from '@agentplane/db';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { CommonErrorCode, DomainError } from '@agentplane/errors';
+import { KeyRotationService } from '@agentplane/keys';
 import { createServiceContext } from '../support/nest-context.js';
 import { createTestStorage, usingPostgres, type TestStorage } from '../support/storage.js';
 
@@ -55,14 +56,14 @@ describe('credentials against a real database', () => {
     const unused = await service.create(orgA, { name: 'unused', apiKey: 'sk-unused-0123456789abcd', allowedOrigins: [ORIGIN] });
     await prisma.$executeRawUnsafe('INSERT INTO test_credential_uses (credential_id) VALUES ($1), ($1)', used.id);
 
-    expect(await codeOf(service.delete(orgA, used.id, false))).toBe(ErrorCode.CredentialInUse);
+    expect(await codeOf(service.delete(orgA, used.id, false))).toBe(CredentialsErrorCode.CredentialInUse);
     expect((await service.get(orgA, used.id)).id).toBe(used.id);
     // Another organization cannot delete it, forced or not.
-    expect(await codeOf(service.delete(orgB, used.id, true))).toBe(ErrorCode.NotFound);
+    expect(await codeOf(service.delete(orgB, used.id, true))).toBe(CommonErrorCode.NotFound);
 
     await service.delete(orgA, unused.id, false);
     await service.delete(orgA, used.id, true);
-    expect(await codeOf(service.get(orgA, used.id))).toBe(ErrorCode.NotFound);
+    expect(await codeOf(service.get(orgA, used.id))).toBe(CommonErrorCode.NotFound);
     const left = await prisma.$queryRawUnsafe<{ n: number }[]>('SELECT count(*)::int AS n FROM test_credential_uses');
     expect(left[0]!.n).toBe(0);
   });
@@ -73,9 +74,9 @@ describe('credentials against a real database', () => {
     const use = jest.fn((key: string) => key.length);
 
     expect(await codeOf(service.withSecret(orgA, created.id, 'https://evil.example.com/v1', use))).toBe(
-      ErrorCode.CredentialOriginNotAllowed,
+      CredentialsErrorCode.CredentialOriginNotAllowed,
     );
-    expect(await codeOf(service.withSecret(orgB, created.id, `${ORIGIN}/v1`, use))).toBe(ErrorCode.NotFound);
+    expect(await codeOf(service.withSecret(orgB, created.id, `${ORIGIN}/v1`, use))).toBe(CommonErrorCode.NotFound);
     expect(use).not.toHaveBeenCalled();
 
     expect(await service.withSecret(orgA, created.id, `${ORIGIN}/v1/chat/completions`, use)).toBe(34);

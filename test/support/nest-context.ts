@@ -4,16 +4,17 @@ import { AuthModule } from '@agentplane/auth';
 import { ConfigModule, loadConfig } from '@agentplane/config';
 import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
+import { KeysModule } from '@agentplane/keys';
 import { LoggingModule } from '@agentplane/logging';
 import { silentLogger } from './db-client.js';
 import type { TestStorage } from './storage.js';
 
 @Module({})
 class MediumTestModule {
-  static forRoot(env: Record<string, string>, extra: readonly Type[]): DynamicModule {
+  static forRoot(env: Record<string, string>, extra: readonly (Type | DynamicModule)[]): DynamicModule {
     return {
       module: MediumTestModule,
-      imports: [ConfigModule.forRoot(loadConfig(env)), LoggingModule.forRoot(silentLogger), DbModule.forRoot(), AuthModule, CredentialsModule, ...extra],
+      imports: [ConfigModule.forRoot(loadConfig(env)), LoggingModule.forRoot(silentLogger), DbModule.forRoot(), AuthModule, KeysModule, CredentialsModule, ...extra],
     };
   }
 }
@@ -25,7 +26,7 @@ class MediumTestModule {
 export async function createServiceContext(
   storage: TestStorage,
   extraEnv: Record<string, string> = {},
-  extraModules: readonly Type[] = [],
+  extraModules: readonly (Type | DynamicModule)[] = [],
 ): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(MediumTestModule.forRoot({ ...storage.env, ...extraEnv }, extraModules), {
     logger: false,

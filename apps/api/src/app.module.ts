@@ -4,6 +4,8 @@ import { AgentsModule } from '@agentplane/agents';
 import { ApiKeyGuard, AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
 import { CredentialsModule } from '@agentplane/credentials';
+import { IdempotencyModule } from '@agentplane/idempotency';
+import { KeysModule } from '@agentplane/keys';
 import { DbModule } from '@agentplane/db';
 import { EgressModule } from '@agentplane/egress';
 import { type Logger, LoggingModule } from '@agentplane/logging';
@@ -26,7 +28,9 @@ export class AppModule {
         LoggingModule.forRoot(logger),
         DbModule.forRoot(),
         AuthModule,
-        CredentialsModule.forServing(),
+        KeysModule.forServing(),
+        CredentialsModule,
+        IdempotencyModule.forServing(),
         EgressModule,
         AgentsModule,
         RuntimeModule,

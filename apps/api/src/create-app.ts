@@ -1,11 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { useContainer } from 'class-validator';
 import type { AppConfig } from '@agentplane/config';
-import { EgressModule } from '@agentplane/egress';
 import { type Logger, PinoNestLogger } from '@agentplane/logging';
 import { AppModule } from './app.module.js';
-import { constraintContainer } from './http/constraint-container.js';
 import { createFastifyAdapter } from './http/fastify-adapter.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi.js';
 
@@ -29,9 +26,6 @@ export async function createApp(
     preview: options.preview ?? false,
   });
   app.enableShutdownHooks();
-  // Constraints that need configuration (IsBaseUrl and its allowlist) come from the container;
-  // class-validator's own classes fall back to its default one.
-  if (options.preview !== true) useContainer(constraintContainer(app.select(EgressModule)), { fallback: true });
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;
 }

@@ -3,6 +3,7 @@ import { AuthModule } from '@agentplane/auth';
 import { type AppConfig, ConfigModule } from '@agentplane/config';
 import { CredentialsModule } from '@agentplane/credentials';
 import { DbModule } from '@agentplane/db';
+import { KeysModule } from '@agentplane/keys';
 import { type Logger, LoggingModule } from '@agentplane/logging';
 
 /** What the admin CLI needs: storage (migrated on connect), API keys and the key ring. No HTTP. */
@@ -16,6 +17,7 @@ export class CliModule {
         LoggingModule.forRoot(logger),
         DbModule.forRoot({ poolSize: 2, attachToRunningServer: true }),
         AuthModule,
+        KeysModule,
         CredentialsModule,
       ],
     };

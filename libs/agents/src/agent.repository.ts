@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '@agentplane/auth';
-import { CredentialRepository, type CredentialReference, type Fingerprint, type NewCredential } from '@agentplane/credentials';
-import { type KeysetPosition, Prisma, PrismaService } from '@agentplane/db';
+import { CREDENTIAL_SEALED, loadedCredential } from '@agentplane/credentials';
+import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '@agentplane/db';
 import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts, type RunnableAgent } from './agent.js';
 
 const AGENT = {
@@ -34,113 +34,77 @@ const RUNNABLE = {
   ...AGENT,
   llm: {
     ...AGENT.llm,
-    select: { ...AGENT.llm.select, credential: { select: { ...CredentialRepository.SEALED_SELECT, ownerAgentId: true } } },
+    select: { ...AGENT.llm.select, credential: { select: { ...CREDENTIAL_SEALED, ownerAgentId: true } } },
   },
 } as const satisfies Prisma.AgentSelect;
 
-/** Where an entry's key comes from: sealed just now (the agent will own it) or a stored credential. */
-export type PlannedKey =
-  | { readonly kind: 'new'; readonly credential: NewCredential }
-  | { readonly kind: 'existing'; readonly credentialId: string };
-
-export interface PlannedEntry {
-  readonly baseUrl: string;
-  readonly model: string;
-  readonly api: LlmApi;
-  readonly key: PlannedKey;
-  readonly timeouts?: LlmTimeouts;
-}
-
-/** An agent's whole state as a write stores it. */
-export interface AgentPlan {
+/** The agent's own fields, as a write stores them. */
+export interface AgentFields {
   readonly name: string;
   readonly instructions: string | null;
   readonly temperature: number | null;
   readonly maxTokens: number | null;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly llm: readonly PlannedEntry[];
 }
 
-export type CredentialRefs = ReadonlyMap<string, CredentialReference>;
-
-export interface IdempotencyClaim {
-  readonly key: string;
-  readonly fingerprint: Fingerprint;
+/** An llm entry as stored: its key is always a credential. */
+export interface StoredEntry {
+  readonly baseUrl: string;
+  readonly model: string;
+  readonly api: LlmApi;
+  readonly credentialId: string;
+  readonly timeouts?: LlmTimeouts;
 }
 
-export type CreateOutcome =
-  | { readonly kind: 'created'; readonly agent: Agent }
-  /** The key was used before (within 24 h): what that request stored, for the caller to compare. */
-  | { readonly kind: 'replay'; readonly fingerprint: Fingerprint; readonly agent: Agent };
-
-const IDEMPOTENCY_TTL = '24 hours';
-// A request may queue behind others for the same agent or Idempotency-Key (that is the point of
-// the locks), so allow more than Prisma's 2 s / 5 s defaults before calling it a failure.
-const TX_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
-
+/** Agents and their llm entries. Writes take the caller's transaction. */
 @Injectable()
 export class AgentRepository {
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly credentials: CredentialRepository,
-  ) {}
+  constructor(private readonly prisma: PrismaService) {}
 
-  /**
-   * Stores a new agent, its inline keys and its entries in one transaction. `verify` sees the
-   * referenced credentials share-locked (so their origins cannot change underneath) and may throw,
-   * which stores nothing. With a claim, the Idempotency-Key is taken in the same transaction: a
-   * concurrent request with the same key waits for this one and then gets a replay.
-   */
-  async create(
-    orgId: OrgId,
-    id: string,
-    plan: AgentPlan,
-    verify: (refs: CredentialRefs) => void,
-    claim?: IdempotencyClaim,
-  ): Promise<CreateOutcome> {
-    return this.prisma.$transaction(async (tx) => {
-      if (claim !== undefined) {
-        const previous = await claimIdempotencyKey(tx, orgId, claim);
-        if (previous !== undefined) return { kind: 'replay', ...previous };
-      }
-      verify(await this.credentials.lockForReference(tx, orgId, referencedIds(plan)));
-      await tx.agent.create({
-        data: {
-          id,
-          orgId,
-          name: plan.name,
-          instructions: plan.instructions,
-          temperature: plan.temperature,
-          maxTokens: plan.maxTokens,
-          metadata: { ...plan.metadata },
-        },
-      });
-      await this.writeEntries(tx, orgId, id, plan);
-      const agent = toAgent(await tx.agent.findUniqueOrThrow({ where: { id }, select: AGENT }));
-      if (claim !== undefined) {
-        await tx.idempotencyKey.update({
-          where: { orgId_key: { orgId, key: claim.key } },
-          data: { statusCode: 201, resourceId: id, response: toSnapshot(agent) },
-        });
-      }
-      return { kind: 'created', agent };
-    }, TX_OPTIONS);
+  /** Inserts the agent row (entries come after: its owned keys need the row first). */
+  async insert(tx: Transaction, orgId: OrgId, id: string, fields: AgentFields, now: Date): Promise<void> {
+    await tx.agent.create({ data: { id, orgId, ...columns(fields), createdAt: now, updatedAt: now } });
   }
 
-  /** Newest first; one extra row tells whether another page exists. */
-  async list(orgId: OrgId, limit: number, after?: KeysetPosition): Promise<{ rows: Agent[]; hasMore: boolean }> {
-    const rows = await this.prisma.agent.findMany({
-      where: {
-        orgId,
-        ...(after === undefined
-          ? {}
-          : { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: AGENT,
+  /** Updates the agent row and moves it to the next version. */
+  async update(tx: Transaction, orgId: OrgId, id: string, fields: AgentFields, now: Date): Promise<void> {
+    await tx.agent.update({ where: { id, orgId }, data: { ...columns(fields), version: { increment: 1 }, updatedAt: now } });
+  }
+
+  /** Replaces every llm entry of the agent, in order (position = fallback order). */
+  async replaceEntries(tx: Transaction, orgId: OrgId, agentId: string, entries: readonly StoredEntry[]): Promise<void> {
+    await tx.agentLlmEntry.deleteMany({ where: { agentId, agent: { orgId } } });
+    if (entries.length === 0) return;
+    await tx.agentLlmEntry.createMany({
+      data: entries.map((entry, position) => ({
+        agentId,
+        position,
+        baseUrl: entry.baseUrl,
+        model: entry.model,
+        api: entry.api,
+        credentialId: entry.credentialId,
+        timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
+      })),
     });
-    return { rows: rows.slice(0, limit).map(toAgent), hasMore: rows.length > limit };
+  }
+
+  /** The agent, row-locked until `tx` ends: concurrent writers of the same agent queue here. */
+  async lockForUpdate(tx: Transaction, orgId: OrgId, id: string): Promise<Agent | undefined> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM agents WHERE id = ${id} AND org_id = ${orgId} FOR UPDATE`;
+    if (locked.length === 0) return undefined;
+    return this.read(tx, orgId, id);
+  }
+
+  /** The agent as stored now, inside `tx` (after a write). */
+  async read(tx: Transaction, orgId: OrgId, id: string): Promise<Agent> {
+    return toAgent(await tx.agent.findFirstOrThrow({ where: { id, orgId }, select: AGENT }));
+  }
+
+  async list(orgId: OrgId, page: PageRequest): Promise<Page<Agent>> {
+    const query = keysetQuery(page);
+    const rows = await this.prisma.agent.findMany({ where: { orgId, ...query.where }, orderBy: query.orderBy, take: query.take, select: AGENT });
+    return toPage(rows, page, toAgent);
   }
 
   async find(orgId: OrgId, id: string): Promise<Agent | undefined> {
@@ -153,103 +117,22 @@ export class AgentRepository {
     const row = await this.prisma.agent.findFirst({ where: { id, orgId }, select: RUNNABLE });
     if (row === null) return undefined;
     const agent = toAgent(row);
-    return { ...agent, llm: agent.llm.map((entry, i) => ({ ...entry, credential: CredentialRepository.loaded(row.llm[i]!.credential) })) };
-  }
-
-  /**
-   * Replaces an agent under a row lock, in one transaction. `decide` sees the current agent and
-   * the share-locked credentials it or the request refers to (`requested`), and returns the new
-   * state or throws (If-Match, origin rules), which changes nothing. Keys the agent owned and no
-   * longer uses are deleted with the old entries. Undefined when there is no such agent.
-   */
-  async replace(
-    orgId: OrgId,
-    id: string,
-    requested: readonly string[],
-    now: Date,
-    decide: (current: Agent, refs: CredentialRefs) => AgentPlan,
-  ): Promise<Agent | undefined> {
-    return this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM agents WHERE id = ${id} AND org_id = ${orgId} FOR UPDATE`;
-      if (locked.length === 0) return undefined;
-      const current = toAgent(await tx.agent.findUniqueOrThrow({ where: { id }, select: AGENT }));
-      const ids = [...new Set([...current.llm.map((e) => e.credentialId), ...requested])];
-      const plan = decide(current, await this.credentials.lockForReference(tx, orgId, ids));
-      await tx.agentLlmEntry.deleteMany({ where: { agentId: id } });
-      await this.credentials.deleteOwnedExcept(tx, orgId, id, referencedIds(plan));
-      await tx.agent.update({
-        where: { id },
-        data: {
-          name: plan.name,
-          instructions: plan.instructions,
-          temperature: plan.temperature,
-          maxTokens: plan.maxTokens,
-          metadata: { ...plan.metadata },
-          version: { increment: 1 },
-          updatedAt: now,
-        },
-      });
-      await this.writeEntries(tx, orgId, id, plan);
-      return toAgent(await tx.agent.findUniqueOrThrow({ where: { id }, select: AGENT }));
-    }, TX_OPTIONS);
+    return { ...agent, llm: agent.llm.map((entry, i) => ({ ...entry, credential: loadedCredential(row.llm[i]!.credential) })) };
   }
 
   /** Deletes the agent; its entries and the keys it owns go with it (foreign-key cascades). */
-  async delete(orgId: OrgId, id: string): Promise<boolean> {
-    const { count } = await this.prisma.agent.deleteMany({ where: { id, orgId } });
-    return count > 0;
-  }
-
-  private async writeEntries(tx: Prisma.TransactionClient, orgId: OrgId, agentId: string, plan: AgentPlan): Promise<void> {
-    const rows: Prisma.AgentLlmEntryCreateManyInput[] = [];
-    for (const [position, entry] of plan.llm.entries()) {
-      let credentialId: string;
-      if (entry.key.kind === 'new') {
-        credentialId = (await this.credentials.insertOwned(tx, orgId, agentId, entry.key.credential)).id;
-      } else {
-        credentialId = entry.key.credentialId;
-      }
-      rows.push({
-        agentId,
-        position,
-        baseUrl: entry.baseUrl,
-        model: entry.model,
-        api: entry.api,
-        credentialId,
-        timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
-      });
-    }
-    if (rows.length > 0) await tx.agentLlmEntry.createMany({ data: rows });
+  async delete(tx: Transaction, orgId: OrgId, id: string): Promise<void> {
+    await tx.agent.delete({ where: { id, orgId } });
   }
 }
 
-function referencedIds(plan: AgentPlan): string[] {
-  return plan.llm.flatMap((e) => (e.key.kind === 'existing' ? [e.key.credentialId] : []));
-}
-
-/**
- * Takes `claim.key` for this transaction, or returns what the request that took it stored.
- * Expired keys (over 24 h) of the org are cleared first. If another transaction holds an
- * uncommitted claim on the same key, Postgres makes the insert wait for it to end.
- */
-async function claimIdempotencyKey(
-  tx: Prisma.TransactionClient,
-  orgId: OrgId,
-  claim: IdempotencyClaim,
-): Promise<{ fingerprint: Fingerprint; agent: Agent } | undefined> {
-  await tx.$executeRaw`
-    DELETE FROM idempotency_keys WHERE org_id = ${orgId} AND created_at < now() - ${IDEMPOTENCY_TTL}::interval`;
-  const claimed = await tx.$queryRaw<{ key: string }[]>`
-    INSERT INTO idempotency_keys (org_id, key, fingerprint, fingerprint_key_id, status_code, resource_id, response)
-    VALUES (${orgId}, ${claim.key}, ${claim.fingerprint.digest}, ${claim.fingerprint.keyId}, 0, '', '{}'::jsonb)
-    ON CONFLICT (org_id, key) DO NOTHING
-    RETURNING key`;
-  if (claimed.length > 0) return undefined;
-  const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { orgId_key: { orgId, key: claim.key } } });
+function columns(fields: AgentFields) {
   return {
-    fingerprint: { keyId: row.fingerprintKeyId, digest: new Uint8Array(row.fingerprint) },
-    agent: fromSnapshot(row.response),
+    name: fields.name,
+    instructions: fields.instructions,
+    temperature: fields.temperature,
+    maxTokens: fields.maxTokens,
+    metadata: { ...fields.metadata },
   };
 }
 
@@ -284,14 +167,4 @@ function toTimeouts(value: Prisma.JsonValue): { timeouts?: LlmTimeouts } {
   const timeouts = Object.fromEntries(LLM_TIMEOUT_FIELDS.flatMap((f) => (typeof value[f] === 'number' ? [[f, value[f]]] : [])));
   // An entry saved with `timeouts: {}` reads like one saved without: nothing overridden.
   return Object.keys(timeouts).length === 0 ? {} : { timeouts };
-}
-
-// The agent as the first response showed it, replayed verbatim for a repeated Idempotency-Key.
-function toSnapshot(agent: Agent): Prisma.InputJsonObject {
-  return JSON.parse(JSON.stringify(agent)) as Prisma.InputJsonObject;
-}
-
-function fromSnapshot(value: Prisma.JsonValue): Agent {
-  const raw = value as unknown as Agent & { createdAt: string; updatedAt: string };
-  return { ...raw, createdAt: new Date(raw.createdAt), updatedAt: new Date(raw.updatedAt) };
 }

@@ -51,12 +51,6 @@ export interface RunnableAgent extends Agent {
   readonly llm: readonly RunnableLlmEntry[];
 }
 
-export interface AgentPage {
-  readonly data: readonly Agent[];
-  readonly hasMore: boolean;
-  readonly nextCursor: string | null;
-}
-
 /**
  * A strong ETag over everything a read shows (and the version), so it changes whenever the
  * representation does, including when a force-deleted credential takes an entry with it. Holds
@@ -77,14 +71,14 @@ export function agentEtag(agent: Agent): string {
   return `"${createHash('sha256').update(state).digest('base64url').slice(0, 27)}"`;
 }
 
-/** True when an `If-Match` header value (a list of ETags, or `*`) matches `etag` (strong comparison). */
-export function ifMatchSatisfied(header: string, etag: string): boolean {
-  const trimmed = header.trim();
-  if (trimmed === '*') return true;
-  return trimmed
-    .split(',')
-    .map((tag) => tag.trim())
-    .some((tag) => !tag.startsWith('W/') && tag === etag);
+/**
+ * A parsed `If-Match`: any current version (`*`), or the entity tags one of which must be current.
+ * Only strong tags can match (the edge drops weak ones).
+ */
+export type EtagCondition = '*' | readonly string[];
+
+export function etagMatches(condition: EtagCondition, etag: string): boolean {
+  return condition === '*' || condition.includes(etag);
 }
 
 /** The origin (scheme, host, port) a base_url's key may be sent to. */

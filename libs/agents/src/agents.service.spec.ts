@@ -2,12 +2,15 @@ import { jest } from '@jest/globals';
 import { asOrgId, type OrgId } from '@agentplane/auth';
 import type { AppConfig } from '@agentplane/config';
 import type { Clock } from '@agentplane/clock';
-import { type CredentialReference, type CredentialsService, Fingerprinter, MasterKeyRing, type NewCredential, Sodium } from '@agentplane/credentials';
+import type { CredentialReference, CredentialRefs, CredentialsService, OwnedKeyInput } from '@agentplane/credentials';
+import type { Transaction, UnitOfWork } from '@agentplane/db';
 import { EgressPolicy, HostResolver } from '@agentplane/egress';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { CommonError, CommonErrorCode, DomainError } from '@agentplane/errors';
+import type { IdempotencyService } from '@agentplane/idempotency';
 import type { Logger } from '@agentplane/logging';
-import { type Agent, agentEtag, ifMatchSatisfied, type LlmEntry } from './agent.js';
-import type { AgentPlan, AgentRepository, CreateOutcome, CredentialRefs, IdempotencyClaim } from './agent.repository.js';
+import { type Agent, agentEtag, etagMatches, type LlmEntry } from './agent.js';
+import type { AgentFields, AgentRepository, StoredEntry } from './agent.repository.js';
+import { AgentsErrorCode } from './agents.error.js';
 import { type AgentInput, AgentsService } from './agents.service.js';
 
 const ORG = asOrgId('org_test');
@@ -22,11 +25,6 @@ class TableResolver extends HostResolver {
     return this.table[host] ?? [];
   }
 }
-
-let sodium: Sodium;
-beforeAll(async () => {
-  sodium = await Sodium.load();
-});
 
 function entry(overrides: Partial<LlmEntry> = {}): LlmEntry {
   return {
@@ -61,6 +59,12 @@ function input(llm: AgentInput['llm'], overrides: Partial<AgentInput> = {}): Age
   return { name: 'A', instructions: null, temperature: null, maxTokens: null, metadata: {}, llm, ...overrides };
 }
 
+interface Written {
+  fields?: AgentFields;
+  entries?: readonly StoredEntry[];
+  keptOwned?: readonly string[];
+}
+
 function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string } } = {}) {
   const resolver = new TableResolver({
     'api.example.com': [PUBLIC_A],
@@ -69,44 +73,53 @@ function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?
   });
   const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() } as unknown as Logger;
   const egress = new EgressPolicy({ egressAllowlist: [] } as unknown as AppConfig, resolver, logger);
-  const fingerprinter = new Fingerprinter(sodium, new MasterKeyRing([{ id: 'mk', key: new Uint8Array(32).fill(3) }], 'test'));
   const refs: CredentialRefs = new Map((options.refs ?? []).map((r) => [r.id, r]));
-  const plans: AgentPlan[] = [];
   const current = options.current ?? agent();
+  const written: Written[] = [];
+  const tx = {} as Transaction;
+  const uow = { transaction: jest.fn(async <T>(work: (t: Transaction) => Promise<T>) => work(tx)) };
   const repository = {
-    create: jest.fn(
-      async (orgId: OrgId, id: string, plan: AgentPlan, verify: (refs: CredentialRefs) => void, claim?: IdempotencyClaim): Promise<CreateOutcome> => {
-        if (options.replay !== undefined && claim !== undefined) {
-          return { kind: 'replay', fingerprint: fingerprinter.fingerprint(options.replay.request), agent: current };
-        }
-        verify(refs);
-        plans.push(plan);
-        return { kind: 'created', agent: agent({ id, orgId }) };
-      },
-    ),
-    replace: jest.fn(
-      async (_orgId: OrgId, _id: string, _requested: readonly string[], _now: Date, decide: (current: Agent, refs: CredentialRefs) => AgentPlan) => {
-        plans.push(decide(current, refs));
-        return current;
-      },
-    ),
+    insert: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, fields: AgentFields) => void written.push({ fields })),
+    update: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, fields: AgentFields) => void (written.at(-1)!.fields = fields)),
+    replaceEntries: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, entries: readonly StoredEntry[]) => {
+      if (written.length === 0 || written.at(-1)!.entries !== undefined) written.push({});
+      written.at(-1)!.entries = entries;
+    }),
+    lockForUpdate: jest.fn(async () => current),
+    read: jest.fn(async (_tx: Transaction, orgId: OrgId, id: string) => agent({ id, orgId })),
+    delete: jest.fn(async () => undefined),
   };
   const sealed: { apiKey: string; origin: string }[] = [];
   const credentials = {
-    sealForOrigin: jest.fn((_orgId: OrgId, apiKey: string, origin: string, name: string): NewCredential => {
-      sealed.push({ apiKey, origin });
-      return { id: `cred_new${sealed.length}`, name, allowedOrigins: [origin], apiKeyHint: '****', sealed: {} as NewCredential['sealed'] };
+    referencesFor: jest.fn(async () => refs),
+    storeOwnedKey: jest.fn(async (_tx: Transaction, _orgId: OrgId, _agentId: string, key: OwnedKeyInput) => {
+      sealed.push({ apiKey: key.apiKey, origin: key.origin });
+      return `cred_new${sealed.length}`;
+    }),
+    deleteOwnedKeysExcept: jest.fn(async (_tx: Transaction, _orgId: OrgId, _agentId: string, keep: readonly string[]) => {
+      written.at(-1)!.keptOwned = keep;
+    }),
+  };
+  // Idempotency stands in for the claim: a replay when told to, and the same fingerprint rule.
+  const idempotency = {
+    run: jest.fn(async (_orgId: OrgId, request: { request: string } | undefined, work: (complete: undefined) => Promise<unknown>) => {
+      if (request !== undefined && options.replay !== undefined) {
+        if (request.request !== options.replay.request) throw new CommonError(CommonErrorCode.IdempotencyKeyReused, 'reused');
+        return { replay: { status: 201, headers: {}, body: { id: current.id } } };
+      }
+      return { result: await work(undefined) };
     }),
   };
   const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const service = new AgentsService(
     repository as unknown as AgentRepository,
     credentials as unknown as CredentialsService,
+    idempotency as unknown as IdempotencyService,
     egress,
-    fingerprinter,
+    uow as unknown as UnitOfWork,
     clock,
   );
-  return { service, repository, plans, sealed };
+  return { service, repository, written, sealed };
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<DomainError> {
@@ -131,21 +144,19 @@ describe('AgentsService: base_url at save time', () => {
         ]),
       ),
     );
-    expect(error.code).toBe(ErrorCode.ValidationFailed);
+    expect(error.code).toBe(CommonErrorCode.ValidationFailed);
     expect(error.errors).toEqual([
       { path: 'llm[1].base_url', code: 'private_host', message: expect.any(String) },
       { path: 'llm[2].base_url', code: 'unresolvable_host', message: expect.any(String) },
     ]);
-    expect(repository.create).not.toHaveBeenCalled();
+    expect(repository.insert).not.toHaveBeenCalled();
   });
 
   it('stores the normalized base_url and seals an inline key for exactly its origin', async () => {
-    const { service, plans, sealed } = setup();
+    const { service, written, sealed } = setup();
     await service.create(ORG, input([{ baseUrl: 'https://API.Example.com:443/v1', model: 'm', api: 'responses', apiKey: 'sk-inline' }]));
     expect(sealed).toEqual([{ apiKey: 'sk-inline', origin: 'https://api.example.com' }]);
-    expect(plans[0]!.llm).toEqual([
-      { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', key: { kind: 'new', credential: expect.objectContaining({ allowedOrigins: ['https://api.example.com'] }) } },
-    ]);
+    expect(written[0]!.entries).toEqual([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', credentialId: 'cred_new1' }]);
   });
 });
 
@@ -156,11 +167,11 @@ describe('AgentsService: key sources', () => {
     const { service } = setup({ refs: [shared] });
     await expect(
       service.create(ORG, input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
-    ).resolves.toMatchObject({ replayed: false });
+    ).resolves.toMatchObject({ agent: expect.anything() });
     const error = await failureOf(
       service.create(ORG, input([{ baseUrl: 'https://other.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
     );
-    expect(error.code).toBe(ErrorCode.CredentialOriginMismatch);
+    expect(error.code).toBe(AgentsErrorCode.CredentialOriginMismatch);
     expect(error.errors).toEqual([{ path: 'llm[0].credential_id', code: 'credential_origin_mismatch', message: expect.any(String) }]);
   });
 
@@ -173,14 +184,15 @@ describe('AgentsService: key sources', () => {
   });
 
   it('on replace keeps the key at the same index only for the same origin', async () => {
-    const { service, plans } = setup();
+    const { service, written } = setup();
     await service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v2', model: 'n', api: 'chat_completions' }]));
-    expect(plans[0]!.llm[0]!.key).toEqual({ kind: 'existing', credentialId: 'cred_owned0' });
+    expect(written[0]!.entries![0]!.credentialId).toBe('cred_owned0');
+    expect(written[0]!.keptOwned).toEqual(['cred_owned0']);
 
     const moved = await failureOf(
       service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com:8443/v1', model: 'n', api: 'chat_completions' }])),
     );
-    expect(moved.code).toBe(ErrorCode.ApiKeyRequired);
+    expect(moved.code).toBe(AgentsErrorCode.ApiKeyRequired);
     expect(moved.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
   });
 
@@ -188,29 +200,39 @@ describe('AgentsService: key sources', () => {
     const current = agent({ llm: [entry({ credentialId: 'cred_shared', ownedKey: false })] });
     const { service } = setup({ current, refs: [{ ...shared, allowedOrigins: ['https://elsewhere.example.com'] }] });
     const error = await failureOf(service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions' }])));
-    expect(error.code).toBe(ErrorCode.CredentialOriginMismatch);
+    expect(error.code).toBe(AgentsErrorCode.CredentialOriginMismatch);
   });
 
   it('refuses a stale If-Match before deciding anything', async () => {
-    const { service, plans } = setup();
-    const error = await failureOf(service.replace(ORG, 'agt_1', input([]), '"not-it"'));
-    expect(error.code).toBe(ErrorCode.PreconditionFailed);
-    expect(plans).toEqual([]);
-    await service.replace(ORG, 'agt_1', input([]), agentEtag(agent()));
-    expect(plans).toHaveLength(1);
+    const { service, written, repository } = setup();
+    const error = await failureOf(service.replace(ORG, 'agt_1', input([]), ['"not-it"']));
+    expect(error.code).toBe(CommonErrorCode.PreconditionFailed);
+    expect(written).toEqual([]);
+    await service.replace(ORG, 'agt_1', input([]), [agentEtag(agent())]);
+    expect(written).toHaveLength(1);
+
+    const stale = await failureOf(service.delete(ORG, 'agt_1', ['"not-it"']));
+    expect(stale.code).toBe(CommonErrorCode.PreconditionFailed);
+    expect(repository.delete).not.toHaveBeenCalled();
+    await service.delete(ORG, 'agt_1', '*');
+    expect(repository.delete).toHaveBeenCalledTimes(1);
   });
 });
 
 describe('AgentsService: Idempotency-Key', () => {
   it('replays for the same request and refuses another one', async () => {
     const same = setup({ replay: { request: 'POST /v1/agents {"name":"A"}' } });
-    await expect(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"A"}' })).resolves.toMatchObject({ replayed: true });
-    const error = await failureOf(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"B"}' }));
-    expect(error.code).toBe(ErrorCode.IdempotencyKeyReused);
+    const present = () => ({ status: 201, headers: {}, body: {} });
+    await expect(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"A"}', present })).resolves.toMatchObject({
+      replay: { status: 201 },
+    });
+    expect(same.repository.insert).not.toHaveBeenCalled();
+    const error = await failureOf(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"B"}', present }));
+    expect(error.code).toBe(CommonErrorCode.IdempotencyKeyReused);
   });
 });
 
-describe('agentEtag / ifMatchSatisfied', () => {
+describe('agentEtag / etagMatches', () => {
   it('changes with the version, the entries and the time; is stable otherwise', () => {
     const base = agent();
     expect(agentEtag(base)).toBe(agentEtag(agent()));
@@ -222,13 +244,12 @@ describe('agentEtag / ifMatchSatisfied', () => {
   });
 
   it.each([
-    ['"x"', '"x"', true],
-    ['"y", "x"', '"x"', true],
+    [['"x"'], '"x"', true],
+    [['"y"', '"x"'], '"x"', true],
     ['*', '"x"', true],
-    ['W/"x"', '"x"', false],
-    ['"x', '"x"', false],
-    ['', '"x"', false],
-  ])('If-Match %j against %s → %s', (header, etag, expected) => {
-    expect(ifMatchSatisfied(header, etag)).toBe(expected);
+    [[], '"x"', false],
+    [['"y"'], '"x"', false],
+  ] as const)('If-Match %j against %s → %s', (condition, etag, expected) => {
+    expect(etagMatches(condition, etag)).toBe(expected);
   });
 });

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '@agentplane/clock';
 import type { Logger } from '@agentplane/logging';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { CommonErrorCode, DomainError } from '@agentplane/errors';
+import { AuthError, AuthErrorCode } from './auth.error.js';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import type { ApiKeyRepository } from './api-key.repository.js';
 import { ApiKeyService } from './api-key.service.js';
@@ -48,7 +49,7 @@ function setup(lastUsedAt: Date | null = null) {
   return { service, apiKeys, organizations, stored, logger };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | undefined> {
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
     return undefined;
@@ -85,7 +86,7 @@ describe('ApiKeyService.authenticate', () => {
     'refuses %j without a database lookup',
     async (header) => {
       const { service, apiKeys } = setup();
-      expect(await codeOf(service.authenticate(header))).toBe(ErrorCode.Unauthenticated);
+      expect(await codeOf(service.authenticate(header))).toBe(AuthErrorCode.Unauthenticated);
       expect(apiKeys.findActiveByHash).not.toHaveBeenCalled();
     },
   );
@@ -94,7 +95,7 @@ describe('ApiKeyService.authenticate', () => {
     const { service, apiKeys } = setup();
     const unknown = new ApiKeyCrypto().generate().key;
     const error = await service.authenticate(`Bearer ${unknown}`).catch((e: unknown) => e);
-    expect(error).toEqual(DomainError.unauthenticated());
+    expect(error).toEqual(AuthError.unauthenticated());
     expect(apiKeys.findActiveByHash).toHaveBeenCalledTimes(1);
     expect(apiKeys.recordUse).not.toHaveBeenCalled();
   });
@@ -114,7 +115,7 @@ describe('ApiKeyService.issue', () => {
 
   it.each(['', ' acme', 'a/b', 'x'.repeat(101)])('refuses the organization name %j', async (name) => {
     const { service, organizations } = setup();
-    expect(await codeOf(service.issue(name))).toBe(ErrorCode.ValidationFailed);
+    expect(await codeOf(service.issue(name))).toBe(CommonErrorCode.ValidationFailed);
     expect(organizations.findOrCreateByName).not.toHaveBeenCalled();
   });
 });
@@ -122,6 +123,6 @@ describe('ApiKeyService.issue', () => {
 describe('ApiKeyService.revoke', () => {
   it('reports a missing key as not found', async () => {
     const { service } = setup();
-    expect(await codeOf(service.revoke('key_missing'))).toBe(ErrorCode.NotFound);
+    expect(await codeOf(service.revoke('key_missing'))).toBe(CommonErrorCode.NotFound);
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@agentplane/clock';
 import { DomainError } from '@agentplane/errors';
+import { AuthError } from './auth.error.js';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import { ApiKeyRepository } from './api-key.repository.js';
@@ -63,10 +64,10 @@ export class ApiKeyService {
   async authenticate(authorization: string | undefined): Promise<AuthContext> {
     const match = /^Bearer +(\S+)$/i.exec(authorization ?? '');
     const presented = match?.[1];
-    if (presented === undefined || !this.crypto.isWellFormed(presented)) throw DomainError.unauthenticated();
+    if (presented === undefined || !this.crypto.isWellFormed(presented)) throw AuthError.unauthenticated();
     // An exact match on a 256-bit hash: no prefix of the secret is ever compared.
     const found = await this.apiKeys.findActiveByHash(this.crypto.hash(presented));
-    if (found === undefined) throw DomainError.unauthenticated();
+    if (found === undefined) throw AuthError.unauthenticated();
     const now = this.clock.now();
     const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
     if (found.lastUsedAt === null || found.lastUsedAt < notBefore) {

@@ -7,3 +7,4 @@ export { CurrentAuth } from './current-auth.decorator.js';
 export { Public } from './public.decorator.js';
 export { asOrgId, type AuthContext, type OrgId } from './org-id.js';
 export type { ApiKeySummary, Organization } from './organization.js';
+export { AuthError, AuthErrorCode } from './auth.error.js';

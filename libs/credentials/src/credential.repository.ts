@@ -1,31 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { asOrgId, type OrgId } from '@agentplane/auth';
-import { type KeysetPosition, Prisma, PrismaService } from '@agentplane/db';
-import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
-import type { SealedSecret } from './secret-context.js';
-
-const VIEW = {
-  id: true,
-  orgId: true,
-  name: true,
-  apiKeyHint: true,
-  allowedOrigins: true,
-  createdAt: true,
-  updatedAt: true,
-  lastUsedAt: true,
-} as const;
-
-const SEALED = {
-  ...VIEW,
-  secretFormat: true,
-  masterKeyId: true,
-  wrappedKey: true,
-  nonce: true,
-  ciphertext: true,
-} as const;
-
-type ViewRow = Prisma.CredentialGetPayload<{ select: typeof VIEW }>;
-type SealedRow = Prisma.CredentialGetPayload<{ select: typeof SEALED }>;
+import type { OrgId } from '@agentplane/auth';
+import { keysetQuery, type Page, type PageRequest, PrismaService, toPage, type Transaction } from '@agentplane/db';
+import type { RewrapBatch, SealedRecord, SealedRecordStore, SealedSecret } from '@agentplane/keys';
+import { type Credential, CREDENTIAL_SECRET_FIELD, type SealedCredential } from './credential.js';
+import { CREDENTIAL_SEALED, CREDENTIAL_VIEW, sealedColumns, toCredential, toSealedCredential } from './credential-row.js';
 
 export interface NewCredential {
   readonly id: string;
@@ -33,9 +11,11 @@ export interface NewCredential {
   readonly apiKeyHint: string;
   readonly allowedOrigins: readonly string[];
   readonly sealed: SealedSecret;
+  /** Set for a key given inline in an agent's llm entry: the agent owns it. */
+  readonly ownerAgentId?: string;
 }
 
-/** What a replacement writes; `secret` is absent when the stored one is kept. */
+/** What an update writes; `secret` is absent when the stored one is kept. */
 export interface CredentialChanges {
   readonly name: string;
   readonly allowedOrigins: readonly string[];
@@ -51,171 +31,127 @@ export interface CredentialReference {
   readonly ownerAgentId: string | null;
 }
 
-export type DeleteOutcome = 'deleted' | 'not_found' | 'in_use';
-
-/** A sealed data key as `keys rewrap`/`keys verify` see it, across every organization. */
-export interface SealedRecordRef {
-  readonly id: string;
-  readonly orgId: string;
-  readonly sealed: SealedSecret;
-}
-
 interface ReferenceColumn {
   readonly table_name: string;
   readonly column_name: string;
 }
 
 /**
- * Credentials rows. The org-facing reads and writes (list, find, replace, delete) see only the
- * organization's own credentials; keys an agent owns are managed through that agent.
+ * Credentials rows. The org-facing reads see only the organization's own credentials; keys an
+ * agent owns are managed through that agent. Methods that lock take the caller's transaction.
+ * Also the store key management rotates: every credential holds one sealed secret.
  */
 @Injectable()
-export class CredentialRepository {
-  /**
-   * What another repository selects on a credential relation to hand its row to `loaded` (the
-   * agents repository, reading an agent for a reply in one query).
-   */
-  static readonly SEALED_SELECT = SEALED;
-
-  static loaded(row: SealedRow): LoadedCredential {
-    return LoadedCredential.of(toSealedCredential(row));
-  }
+export class CredentialRepository implements SealedRecordStore {
+  readonly name = 'credentials';
 
   constructor(private readonly prisma: PrismaService) {}
 
-  async create(orgId: OrgId, data: NewCredential): Promise<Credential> {
-    const row = await this.prisma.credential.create({
+  /** Inserts a credential (org-level, or owned by an agent when `ownerAgentId` is set). */
+  async insert(orgId: OrgId, data: NewCredential, db: Transaction = this.prisma): Promise<Credential> {
+    const row = await db.credential.create({
       data: {
         id: data.id,
         orgId,
+        ownerAgentId: data.ownerAgentId ?? null,
         name: data.name,
         apiKeyHint: data.apiKeyHint,
         allowedOrigins: [...data.allowedOrigins],
         ...sealedColumns(data.sealed),
       },
-      select: VIEW,
+      select: CREDENTIAL_VIEW,
     });
     return toCredential(row);
   }
 
-  /** Newest first; one extra row tells whether another page exists. */
-  async list(orgId: OrgId, limit: number, after?: KeysetPosition): Promise<{ rows: Credential[]; hasMore: boolean }> {
+  async list(orgId: OrgId, page: PageRequest): Promise<Page<Credential>> {
+    const query = keysetQuery(page);
     const rows = await this.prisma.credential.findMany({
-      where: {
-        orgId,
-        ownerAgentId: null,
-        ...(after === undefined
-          ? {}
-          : { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-      select: VIEW,
+      where: { orgId, ownerAgentId: null, ...query.where },
+      orderBy: query.orderBy,
+      take: query.take,
+      select: CREDENTIAL_VIEW,
     });
-    return { rows: rows.slice(0, limit).map(toCredential), hasMore: rows.length > limit };
+    return toPage(rows, page, toCredential);
   }
 
   async find(orgId: OrgId, id: string): Promise<Credential | undefined> {
-    const row = await this.prisma.credential.findFirst({ where: { id, orgId, ownerAgentId: null }, select: VIEW });
+    const row = await this.prisma.credential.findFirst({ where: { id, orgId, ownerAgentId: null }, select: CREDENTIAL_VIEW });
     return row === null ? undefined : toCredential(row);
   }
 
   /** Any credential of the org, agent-owned ones included (the runtime opens those too). */
   async findSealed(orgId: OrgId, id: string): Promise<SealedCredential | undefined> {
-    const row = await this.prisma.credential.findFirst({ where: { id, orgId }, select: SEALED });
+    const row = await this.prisma.credential.findFirst({ where: { id, orgId }, select: CREDENTIAL_SEALED });
     return row === null ? undefined : toSealedCredential(row);
   }
 
-  /**
-   * Replaces a credential under a row lock: `decide` sees the current state and returns the
-   * changes (or throws, which leaves the row untouched), so a check such as "new origins need a
-   * new key" cannot race a concurrent update. Undefined when there is no such credential.
-   */
-  async replace(
-    orgId: OrgId,
-    id: string,
-    now: Date,
-    decide: (current: Credential) => CredentialChanges,
-  ): Promise<Credential | undefined> {
-    return this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM credentials
-         WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
-           FOR NO KEY UPDATE`;
-      if (locked.length === 0) return undefined;
-      const current = await tx.credential.findUniqueOrThrow({ where: { id }, select: VIEW });
-      const changes = decide(toCredential(current));
-      const row = await tx.credential.update({
-        where: { id },
-        data: {
-          name: changes.name,
-          allowedOrigins: [...changes.allowedOrigins],
-          updatedAt: now,
-          ...(changes.secret === undefined
-            ? {}
-            : { apiKeyHint: changes.secret.apiKeyHint, ...sealedColumns(changes.secret.sealed) }),
-        },
-        select: VIEW,
-      });
-      return toCredential(row);
-    });
+  /** An org credential, row-locked until `tx` ends, so a check on its current state cannot race an update. */
+  async lockForUpdate(tx: Transaction, orgId: OrgId, id: string): Promise<Credential | undefined> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM credentials
+       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+         FOR NO KEY UPDATE`;
+    if (locked.length === 0) return undefined;
+    return toCredential(await tx.credential.findUniqueOrThrow({ where: { id }, select: CREDENTIAL_VIEW }));
   }
 
-  /**
-   * Deletes a credential unless another row references it. With `force`, the referencing rows go
-   * in the same transaction. References are found through the foreign keys that point at
-   * `credentials`, so a feature that adds one (an agent's llm entry) is covered without this
-   * method knowing about it.
-   */
-  async delete(orgId: OrgId, id: string, force: boolean): Promise<DeleteOutcome> {
-    return this.prisma.$transaction(async (tx) => {
-      // The row lock also waits out, and then blocks, anyone inserting a reference to it.
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM credentials
-         WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
-           FOR UPDATE`;
-      if (locked.length === 0) return 'not_found';
-      for (const ref of await referenceColumns(tx)) {
-        // Identifiers come from the catalog, quoted by Postgres itself; the id is a parameter.
-        if (force) {
-          await tx.$executeRawUnsafe(`DELETE FROM ${ref.table_name} WHERE ${ref.column_name} = $1`, id);
-        } else {
-          const found = await tx.$queryRawUnsafe<unknown[]>(
-            `SELECT 1 FROM ${ref.table_name} WHERE ${ref.column_name} = $1 LIMIT 1`,
-            id,
-          );
-          if (found.length > 0) return 'in_use';
-        }
-      }
-      await tx.credential.delete({ where: { id } });
-      return 'deleted';
-    });
-  }
-
-  // --- For the agents lib, inside its own transactions (an agent and its keys change together). ---
-
-  /** Stores a key given inline in an agent's llm entry, owned by that agent. */
-  async insertOwned(tx: Prisma.TransactionClient, orgId: OrgId, ownerAgentId: string, data: NewCredential): Promise<Credential> {
-    const row = await tx.credential.create({
+  async update(tx: Transaction, orgId: OrgId, id: string, changes: CredentialChanges, now: Date): Promise<Credential> {
+    const row = await tx.credential.update({
+      where: { id, orgId },
       data: {
-        id: data.id,
-        orgId,
-        ownerAgentId,
-        name: data.name,
-        apiKeyHint: data.apiKeyHint,
-        allowedOrigins: [...data.allowedOrigins],
-        ...sealedColumns(data.sealed),
+        name: changes.name,
+        allowedOrigins: [...changes.allowedOrigins],
+        updatedAt: now,
+        ...(changes.secret === undefined ? {} : { apiKeyHint: changes.secret.apiKeyHint, ...sealedColumns(changes.secret.sealed) }),
       },
-      select: VIEW,
+      select: CREDENTIAL_VIEW,
     });
     return toCredential(row);
   }
 
   /**
-   * The org's credentials among `ids`, share-locked until the transaction ends, so none can be
-   * re-pointed at other origins or deleted while an agent starts (or keeps) referring to it.
+   * Locks an org credential for deletion. The row lock also waits out, and then blocks, anyone
+   * inserting a reference to it. False when there is no such credential.
    */
-  async lockForReference(tx: Prisma.TransactionClient, orgId: OrgId, ids: readonly string[]): Promise<Map<string, CredentialReference>> {
+  async lockForDelete(tx: Transaction, orgId: OrgId, id: string): Promise<boolean> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM credentials
+       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+         FOR UPDATE`;
+    return locked.length > 0;
+  }
+
+  /**
+   * Whether any row references the credential. References are found through the foreign keys
+   * that point at `credentials`, so a feature that adds one is covered without this method
+   * knowing about it.
+   */
+  async isReferenced(tx: Transaction, id: string): Promise<boolean> {
+    for (const ref of await referenceColumns(tx)) {
+      // Identifiers come from the catalog, quoted by Postgres itself; the id is a parameter.
+      const found = await tx.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM ${ref.table_name} WHERE ${ref.column_name} = $1 LIMIT 1`, id);
+      if (found.length > 0) return true;
+    }
+    return false;
+  }
+
+  /** Deletes every row that references the credential (found as in `isReferenced`). */
+  async deleteReferences(tx: Transaction, id: string): Promise<void> {
+    for (const ref of await referenceColumns(tx)) {
+      await tx.$executeRawUnsafe(`DELETE FROM ${ref.table_name} WHERE ${ref.column_name} = $1`, id);
+    }
+  }
+
+  async delete(tx: Transaction, orgId: OrgId, id: string): Promise<void> {
+    await tx.credential.delete({ where: { id, orgId } });
+  }
+
+  /**
+   * The org's credentials among `ids`, share-locked until `tx` ends, so none can be re-pointed at
+   * other origins or deleted while an agent starts (or keeps) referring to it.
+   */
+  async lockForReference(tx: Transaction, orgId: OrgId, ids: readonly string[]): Promise<Map<string, CredentialReference>> {
     if (ids.length === 0) return new Map();
     const rows = await tx.$queryRaw<{ id: string; allowed_origins: string[]; api_key_hint: string; owner_agent_id: string | null }[]>`
       SELECT id, allowed_origins, api_key_hint, owner_agent_id FROM credentials
@@ -228,7 +164,7 @@ export class CredentialRepository {
   }
 
   /** Deletes the keys `ownerAgentId` owns that are not in `keep`. */
-  async deleteOwnedExcept(tx: Prisma.TransactionClient, orgId: OrgId, ownerAgentId: string, keep: readonly string[]): Promise<void> {
+  async deleteOwnedExcept(tx: Transaction, orgId: OrgId, ownerAgentId: string, keep: readonly string[]): Promise<void> {
     await tx.credential.deleteMany({ where: { orgId, ownerAgentId, id: { notIn: [...keep] } } });
   }
 
@@ -240,54 +176,46 @@ export class CredentialRepository {
     });
   }
 
-  // --- Operator actions (CLI `keys …`): they span every organization on purpose. ---
+  // --- SealedRecordStore: operator work (CLI `keys …`), across every organization on purpose. ---
 
-  /** How many records each master key protects. */
   async countByMasterKey(): Promise<Map<string, number>> {
     const groups = await this.prisma.credential.groupBy({ by: ['masterKeyId'], _count: { _all: true } });
     return new Map(groups.map((g) => [g.masterKeyId, g._count._all]));
   }
 
-  /**
-   * One batch of a rewrap: locks up to `limit` records (after `afterId`, in id order) that are not
-   * on `activeKeyId`, skipping rows another rewrap or a request holds, and stores what `rewrap`
-   * returns for each (undefined: leave the row as it is). Only the wrapped data key and its key id
-   * change. Returns the ids it looked at, so the caller can continue after the last one.
-   */
   async rewrapBatch(
     activeKeyId: string,
     afterId: string,
     limit: number,
-    rewrap: (record: SealedRecordRef) => SealedSecret | undefined,
-  ): Promise<{ seen: string[]; rewrapped: number }> {
+    rewrap: (record: SealedRecord) => SealedSecret | undefined,
+  ): Promise<RewrapBatch> {
     return this.prisma.$transaction(
       async (tx) => {
-      const rows = await tx.$queryRaw<RawSealedRow[]>`
-        SELECT id, org_id, secret_format, master_key_id, wrapped_key, nonce, ciphertext
-          FROM credentials
-         WHERE master_key_id <> ${activeKeyId} AND id > ${afterId}
-         ORDER BY id
-         LIMIT ${limit}
-           FOR NO KEY UPDATE SKIP LOCKED`;
-      let rewrapped = 0;
-      for (const row of rows) {
-        const next = rewrap(fromRaw(row));
-        if (next === undefined) continue;
-        await tx.credential.update({
-          where: { id: row.id },
-          data: { secretFormat: next.formatVersion, masterKeyId: next.masterKeyId, wrappedKey: next.wrappedKey },
-        });
-        rewrapped++;
-      }
-      return { seen: rows.map((r) => r.id), rewrapped };
+        const rows = await tx.$queryRaw<RawSealedRow[]>`
+          SELECT id, org_id, secret_format, master_key_id, wrapped_key, nonce, ciphertext
+            FROM credentials
+           WHERE master_key_id <> ${activeKeyId} AND id > ${afterId}
+           ORDER BY id
+           LIMIT ${limit}
+             FOR NO KEY UPDATE SKIP LOCKED`;
+        let rewrapped = 0;
+        for (const row of rows) {
+          const next = rewrap(fromRaw(row));
+          if (next === undefined) continue;
+          await tx.credential.update({
+            where: { id: row.id },
+            data: { secretFormat: next.formatVersion, masterKeyId: next.masterKeyId, wrappedKey: next.wrappedKey },
+          });
+          rewrapped++;
+        }
+        return { seen: rows.map((r) => r.id), rewrapped };
       },
       // A batch of a thousand updates on a slow disk outlasts Prisma's 5 s default.
       { maxWait: 10_000, timeout: 120_000 },
     );
   }
 
-  /** Every sealed record in id order, a page at a time (for `keys verify`). */
-  async scanSealed(afterId: string, limit: number): Promise<SealedRecordRef[]> {
+  async scan(afterId: string, limit: number): Promise<SealedRecord[]> {
     const rows = await this.prisma.credential.findMany({
       where: { id: { gt: afterId } },
       orderBy: { id: 'asc' },
@@ -296,7 +224,7 @@ export class CredentialRepository {
     });
     return rows.map((row) => ({
       id: row.id,
-      orgId: row.orgId,
+      context: credentialSecretContext(row.orgId, row.id),
       sealed: {
         formatVersion: row.secretFormat,
         masterKeyId: row.masterKeyId,
@@ -306,6 +234,11 @@ export class CredentialRepository {
       },
     }));
   }
+}
+
+/** Where a credential's secret belongs: bound into its associated data. */
+export function credentialSecretContext(orgId: string, credentialId: string) {
+  return { orgId, ownerId: credentialId, field: CREDENTIAL_SECRET_FIELD };
 }
 
 interface RawSealedRow {
@@ -318,10 +251,10 @@ interface RawSealedRow {
   ciphertext: Uint8Array;
 }
 
-function fromRaw(row: RawSealedRow): SealedRecordRef {
+function fromRaw(row: RawSealedRow): SealedRecord {
   return {
     id: row.id,
-    orgId: row.org_id,
+    context: credentialSecretContext(row.org_id, row.id),
     sealed: {
       formatVersion: Number(row.secret_format),
       masterKeyId: row.master_key_id,
@@ -332,7 +265,7 @@ function fromRaw(row: RawSealedRow): SealedRecordRef {
   };
 }
 
-async function referenceColumns(tx: Prisma.TransactionClient): Promise<ReferenceColumn[]> {
+async function referenceColumns(tx: Transaction): Promise<ReferenceColumn[]> {
   const rows = await tx.$queryRaw<(ReferenceColumn & { constraint_name: string; columns: number })[]>`
     SELECT c.conname AS constraint_name, c.conrelid::regclass::text AS table_name,
            quote_ident(a.attname) AS column_name, cardinality(c.conkey)::int AS columns
@@ -344,43 +277,7 @@ async function referenceColumns(tx: Prisma.TransactionClient): Promise<Reference
   // its first column only, so refuse loudly rather than miss references.
   const composite = rows.find((row) => Number(row.columns) !== 1);
   if (composite !== undefined) {
-    throw new Error(`Foreign key ${composite.constraint_name} on ${composite.table_name} references credentials with several columns; delete() only understands single-column references`);
+    throw new Error(`Foreign key ${composite.constraint_name} on ${composite.table_name} references credentials with several columns; only single-column references are understood`);
   }
   return rows.map(({ table_name, column_name }) => ({ table_name, column_name }));
-}
-
-function sealedColumns(sealed: SealedSecret) {
-  return {
-    secretFormat: sealed.formatVersion,
-    masterKeyId: sealed.masterKeyId,
-    wrappedKey: sealed.wrappedKey,
-    nonce: sealed.nonce,
-    ciphertext: sealed.ciphertext,
-  };
-}
-
-function toCredential(row: ViewRow): Credential {
-  return {
-    id: row.id,
-    orgId: asOrgId(row.orgId),
-    name: row.name,
-    apiKeyHint: row.apiKeyHint,
-    allowedOrigins: row.allowedOrigins,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    lastUsedAt: row.lastUsedAt,
-  };
-}
-
-function toSealedCredential(row: SealedRow): SealedCredential {
-  return {
-    ...toCredential(row),
-    sealed: {
-      formatVersion: row.secretFormat,
-      masterKeyId: row.masterKeyId,
-      wrappedKey: row.wrappedKey,
-      nonce: row.nonce,
-      ciphertext: row.ciphertext,
-    },
-  };
 }

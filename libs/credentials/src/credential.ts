@@ -1,5 +1,5 @@
 import type { OrgId } from '@agentplane/auth';
-import type { SealedSecret } from './secret-context.js';
+import type { SealedSecret } from '@agentplane/keys';
 
 /** A credential as the product shows it: never the secret, never its sealed bytes. */
 export interface Credential {
@@ -18,11 +18,6 @@ export interface SealedCredential extends Credential {
   readonly sealed: SealedSecret;
 }
 
-export interface CredentialPage {
-  readonly data: readonly Credential[];
-  readonly hasMore: boolean;
-  readonly nextCursor: string | null;
-}
 
 /** Which secret of a credential row a sealed record belongs to (part of its associated data). */
 export const CREDENTIAL_SECRET_FIELD = 'api_key';

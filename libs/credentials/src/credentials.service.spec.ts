@@ -1,22 +1,17 @@
 import { jest } from '@jest/globals';
 import { asOrgId, type OrgId } from '@agentplane/auth';
 import type { Clock } from '@agentplane/clock';
-import { decodeCursor, encodeCursor, type KeysetPosition } from '@agentplane/db';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { encodeCursor, type Page, type PageRequest, type Transaction, type UnitOfWork } from '@agentplane/db';
+import { CommonErrorCode, DomainError } from '@agentplane/errors';
+import { MasterKeyRing, type SealedSecret, SecretSealer, SecretUnavailableError, secretHint, Sodium } from '@agentplane/keys';
 import type { Logger } from '@agentplane/logging';
 import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
-import type {
-  CredentialChanges,
-  CredentialRepository,
-  DeleteOutcome,
-  NewCredential,
-} from './credential.repository.js';
-import { CredentialsService, secretContext } from './credentials.service.js';
-import { apiKeyHint } from './masking.js';
-import { MasterKeyRing } from './master-key-ring.js';
-import type { SealedSecret } from './secret-context.js';
-import { SecretSealer } from './secret-sealer.js';
-import { Sodium } from './sodium.js';
+import { type CredentialChanges, type CredentialRepository, credentialSecretContext as secretContext, type NewCredential } from './credential.repository.js';
+import { CredentialsErrorCode } from './credentials.error.js';
+import { CredentialsService } from './credentials.service.js';
+
+const ErrorCode = { ...CommonErrorCode, ...CredentialsErrorCode };
+type ErrorCode = CommonErrorCode | CredentialsErrorCode;
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const ORG = asOrgId('org_test');
@@ -37,7 +32,7 @@ function credential(overrides: Partial<Credential> = {}): Credential {
     id: CRED_ID,
     orgId: ORG,
     name: 'OpenAI',
-    apiKeyHint: apiKeyHint(API_KEY),
+    apiKeyHint: secretHint(API_KEY),
     allowedOrigins: ORIGINS,
     createdAt: new Date('2026-11-01T00:00:00.000Z'),
     updatedAt: new Date('2026-11-01T00:00:00.000Z'),
@@ -61,43 +56,31 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
   };
   const changes: CredentialChanges[] = [];
   const repository = {
-    create: jest.fn(
-      async (orgId: OrgId, data: NewCredential): Promise<Credential> =>
+    insert: jest.fn(
+      async (orgId: OrgId, data: NewCredential, _db?: Transaction): Promise<Credential> =>
         credential({ id: data.id, orgId, name: data.name, apiKeyHint: data.apiKeyHint, allowedOrigins: data.allowedOrigins }),
     ),
-    list: jest.fn(
-      async (_orgId: OrgId, _limit: number, _after?: KeysetPosition): Promise<{ rows: Credential[]; hasMore: boolean }> => ({
-        rows: [],
-        hasMore: false,
-      }),
-    ),
+    list: jest.fn(async (_orgId: OrgId, _page: PageRequest): Promise<Page<Credential>> => ({ data: [], hasMore: false, nextCursor: null })),
     find: jest.fn(async (_orgId: OrgId, _id: string): Promise<Credential | undefined> => undefined),
     findSealed: jest.fn(async (_orgId: OrgId, _id: string): Promise<SealedCredential | undefined> => stored),
-    replace: jest.fn(
-      async (
-        _orgId: OrgId,
-        _id: string,
-        now: Date,
-        decide: (current: Credential) => CredentialChanges,
-      ): Promise<Credential | undefined> => {
-        const change = decide(current);
-        changes.push(change);
-        return {
-          ...current,
-          name: change.name,
-          allowedOrigins: change.allowedOrigins,
-          apiKeyHint: change.secret?.apiKeyHint ?? current.apiKeyHint,
-          updatedAt: now,
-        };
-      },
-    ),
-    delete: jest.fn(async (_orgId: OrgId, _id: string, _force: boolean): Promise<DeleteOutcome> => 'deleted'),
+    lockForUpdate: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<Credential | undefined> => current),
+    update: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, change: CredentialChanges, now: Date): Promise<Credential> => {
+      changes.push(change);
+      return { ...current, name: change.name, allowedOrigins: change.allowedOrigins, apiKeyHint: change.secret?.apiKeyHint ?? current.apiKeyHint, updatedAt: now };
+    }),
+    lockForDelete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => true),
+    isReferenced: jest.fn(async (_tx: Transaction, _id: string): Promise<boolean> => false),
+    deleteReferences: jest.fn(async (_tx: Transaction, _id: string): Promise<void> => undefined),
+    delete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<void> => undefined),
     recordUse: jest.fn(async (_orgId: OrgId, _id: string, _now: Date, _notBefore: Date): Promise<void> => undefined),
   };
+  const tx = {} as Transaction;
+  const uow = { transaction: async <T>(work: (t: Transaction) => Promise<T>) => work(tx) };
   const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const service = new CredentialsService(
     repository as unknown as CredentialRepository,
     sealer,
+    uow as unknown as UnitOfWork,
     clock,
     logger as unknown as Logger,
   );
@@ -125,8 +108,8 @@ describe('CredentialsService.create', () => {
       apiKey: API_KEY,
       allowedOrigins: ['https://API.Example.com', 'https://api.example.com:443/', 'https://llm.example.org:8443', 'https://api.example.com'],
     });
-    expect(repository.create).toHaveBeenCalledTimes(1);
-    const [orgId, data] = repository.create.mock.calls[0]!;
+    expect(repository.insert).toHaveBeenCalledTimes(1);
+    const [orgId, data] = repository.insert.mock.calls[0]!;
     expect(orgId).toBe(ORG);
     expect(data.id).toMatch(/^cred_[0-9a-z]{26}$/);
     expect(data.name).toBe('OpenAI');
@@ -136,19 +119,19 @@ describe('CredentialsService.create', () => {
     expect(secretContext(ORG, data.id)).toEqual({ orgId: ORG, ownerId: data.id, field: 'api_key' });
     await expect(opened(sealer, data.sealed, ORG, data.id)).resolves.toBe(API_KEY);
     // Bound to this org and this id: neither another id nor another org opens it.
-    await expect(opened(sealer, data.sealed, ORG, 'cred_other')).rejects.toBeInstanceOf(DomainError);
-    await expect(opened(sealer, data.sealed, OTHER_ORG, data.id)).rejects.toBeInstanceOf(DomainError);
+    await expect(opened(sealer, data.sealed, ORG, 'cred_other')).rejects.toBeInstanceOf(SecretUnavailableError);
+    await expect(opened(sealer, data.sealed, OTHER_ORG, data.id)).rejects.toBeInstanceOf(SecretUnavailableError);
     // Nothing but the sealed record carries the key.
     expect(JSON.stringify({ ...data, sealed: undefined })).not.toContain(API_KEY);
     expect(Buffer.from(data.sealed.ciphertext).includes(Buffer.from(API_KEY))).toBe(false);
-    expect(result).toEqual(await repository.create.mock.results[0]!.value);
+    expect(result).toEqual(await repository.insert.mock.results[0]!.value);
   });
 
   it('gives every credential a new id', async () => {
     const { service, repository } = setup();
     await service.create(ORG, { name: 'a', apiKey: API_KEY, allowedOrigins: ORIGINS });
     await service.create(ORG, { name: 'b', apiKey: API_KEY, allowedOrigins: ORIGINS });
-    const [first, second] = repository.create.mock.calls.map(([, data]) => data.id);
+    const [first, second] = repository.insert.mock.calls.map(([, data]) => data.id);
     expect(first).not.toBe(second);
   });
 
@@ -158,7 +141,7 @@ describe('CredentialsService.create', () => {
     expect(error.code).toBe(ErrorCode.MaskedValueSubmitted);
     expect(error.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
     expect(error.message).not.toContain(apiKey);
-    expect(repository.create).not.toHaveBeenCalled();
+    expect(repository.insert).not.toHaveBeenCalled();
   });
 
   it('refuses a bad origin with the index of the entry', async () => {
@@ -168,7 +151,7 @@ describe('CredentialsService.create', () => {
     );
     expect(error.code).toBe(ErrorCode.ValidationFailed);
     expect(error.errors).toEqual([{ path: 'allowed_origins[1]', code: 'https_required', message: expect.any(String) }]);
-    expect(repository.create).not.toHaveBeenCalled();
+    expect(repository.insert).not.toHaveBeenCalled();
   });
 
   it('reports every bad origin at once', async () => {
@@ -210,7 +193,7 @@ describe('CredentialsService.replace', () => {
   it('keeps the stored key when origins are only removed, renamed or respelled', async () => {
     const { service, repository, changes } = setup();
     const updated = await service.replace(ORG, CRED_ID, { name: 'Renamed', allowedOrigins: ['https://API.example.com:443/'] });
-    expect(repository.replace).toHaveBeenCalledWith(ORG, CRED_ID, NOW, expect.any(Function));
+    expect(repository.lockForUpdate).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toEqual({ name: 'Renamed', allowedOrigins: ['https://api.example.com'] });
     expect('secret' in changes[0]!).toBe(false);
@@ -236,7 +219,7 @@ describe('CredentialsService.replace', () => {
     expect(change.secret?.apiKeyHint).toBe('****0001');
     expect(change.secret).toBeDefined();
     await expect(opened(sealer, change.secret!.sealed, ORG, CRED_ID)).resolves.toBe(NEW_API_KEY);
-    await expect(opened(sealer, change.secret!.sealed, OTHER_ORG, CRED_ID)).rejects.toBeInstanceOf(DomainError);
+    await expect(opened(sealer, change.secret!.sealed, OTHER_ORG, CRED_ID)).rejects.toBeInstanceOf(SecretUnavailableError);
   });
 
   it('refuses a masked api_key without touching the repository', async () => {
@@ -244,7 +227,7 @@ describe('CredentialsService.replace', () => {
     const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', apiKey: '****3QeU', allowedOrigins: ORIGINS }));
     expect(error.code).toBe(ErrorCode.MaskedValueSubmitted);
     expect(error.errors?.[0]?.path).toBe('api_key');
-    expect(repository.replace).not.toHaveBeenCalled();
+    expect(repository.lockForUpdate).not.toHaveBeenCalled();
   });
 
   it('refuses a bad origin before touching the repository', async () => {
@@ -252,12 +235,12 @@ describe('CredentialsService.replace', () => {
     const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: ['https://a.example', 'https://u@b.example'] }));
     expect(error.code).toBe(ErrorCode.ValidationFailed);
     expect(error.errors).toEqual([{ path: 'allowed_origins[1]', code: 'invalid_origin', message: expect.any(String) }]);
-    expect(repository.replace).not.toHaveBeenCalled();
+    expect(repository.lockForUpdate).not.toHaveBeenCalled();
   });
 
   it('reports a missing credential as not found', async () => {
     const { service, repository } = setup();
-    repository.replace.mockResolvedValueOnce(undefined);
+    repository.lockForUpdate.mockResolvedValueOnce(undefined);
     const error = await failureOf(service.replace(ORG, 'cred_missing', { name: 'OpenAI', allowedOrigins: ORIGINS }));
     expect(error.code).toBe(ErrorCode.NotFound);
     expect(error.message).not.toContain('cred_missing');
@@ -265,19 +248,21 @@ describe('CredentialsService.replace', () => {
 });
 
 describe('CredentialsService.delete', () => {
-  it('passes force through and succeeds on deleted', async () => {
+  it('with force, deletes the uses and the credential in one transaction', async () => {
     const { service, repository } = setup();
     await expect(service.delete(ORG, CRED_ID, true)).resolves.toBeUndefined();
-    expect(repository.delete).toHaveBeenCalledWith(ORG, CRED_ID, true);
+    expect(repository.deleteReferences).toHaveBeenCalledWith(expect.anything(), CRED_ID);
+    expect(repository.isReferenced).not.toHaveBeenCalled();
+    expect(repository.delete).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
   });
 
-  it.each<[DeleteOutcome, ErrorCode]>([
-    ['in_use', ErrorCode.CredentialInUse],
-    ['not_found', ErrorCode.NotFound],
-  ])('maps %s to %s', async (outcome, code) => {
+  it('refuses one in use without force, and one that is not there', async () => {
     const { service, repository } = setup();
-    repository.delete.mockResolvedValueOnce(outcome);
-    expect((await failureOf(service.delete(ORG, CRED_ID, false))).code).toBe(code);
+    repository.isReferenced.mockResolvedValueOnce(true);
+    expect((await failureOf(service.delete(ORG, CRED_ID, false))).code).toBe(ErrorCode.CredentialInUse);
+    repository.lockForDelete.mockResolvedValueOnce(false);
+    expect((await failureOf(service.delete(ORG, CRED_ID, false))).code).toBe(ErrorCode.NotFound);
+    expect(repository.delete).not.toHaveBeenCalled();
   });
 });
 
@@ -292,11 +277,6 @@ describe('CredentialsService.get', () => {
 });
 
 describe('CredentialsService.list', () => {
-  const rows = [
-    credential({ id: 'cred_b', createdAt: new Date('2026-11-02T00:00:00.500Z') }),
-    credential({ id: 'cred_a', createdAt: new Date('2026-11-01T00:00:00.250Z') }),
-  ];
-
   it.each(['garbage', '', 'eyJ4IjoxfQ', encodeCursor({ createdAt: NOW, id: 'cred_x' }) + '!'])(
     'refuses the cursor %j without querying',
     async (cursor) => {
@@ -310,28 +290,9 @@ describe('CredentialsService.list', () => {
     const { service, repository } = setup();
     const position = { createdAt: new Date('2026-11-05T01:02:03.456Z'), id: 'cred_x' };
     await service.list(ORG, 10, encodeCursor(position));
-    expect(repository.list).toHaveBeenCalledWith(ORG, 10, position);
+    expect(repository.list).toHaveBeenCalledWith(ORG, { limit: 10, after: position });
   });
 
-  it('sets nextCursor to the last row when there is more', async () => {
-    const { service, repository } = setup();
-    repository.list.mockResolvedValueOnce({ rows, hasMore: true });
-    const page = await service.list(ORG, 2);
-    expect(repository.list).toHaveBeenCalledWith(ORG, 2, undefined);
-    expect(page.data).toEqual(rows);
-    expect(page.hasMore).toBe(true);
-    expect(page.nextCursor).not.toBeNull();
-    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: rows[1]!.createdAt, id: 'cred_a' });
-  });
-
-  it('leaves nextCursor null on the last page', async () => {
-    const { service, repository } = setup();
-    repository.list.mockResolvedValueOnce({ rows, hasMore: false });
-    const page = await service.list(ORG, 10);
-    expect(page).toEqual({ data: rows, hasMore: false, nextCursor: null });
-    repository.list.mockResolvedValueOnce({ rows: [], hasMore: false });
-    expect(await service.list(ORG, 10)).toEqual({ data: [], hasMore: false, nextCursor: null });
-  });
 });
 
 describe('CredentialsService.withSecret', () => {
@@ -430,7 +391,7 @@ describe('CredentialsService.withSecret', () => {
     expect(repository.recordUse).not.toHaveBeenCalled();
   });
 
-  it('fails closed when the stored record belongs to another credential', async () => {
+  it('fails closed, as credential_unavailable, when the stored record belongs to another credential', async () => {
     const { service, repository, stored } = setup();
     repository.findSealed.mockResolvedValueOnce({ ...stored, id: 'cred_other' });
     const use = jest.fn((apiKey: string) => apiKey);

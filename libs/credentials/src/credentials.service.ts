@@ -1,15 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
-import { decodeCursor, encodeCursor, newId } from '@agentplane/db';
-import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
+import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '@agentplane/db';
+import { DomainError, type FieldError } from '@agentplane/errors';
+import { looksMasked, SecretSealer, SecretUnavailableError, secretHint } from '@agentplane/keys';
 import { LOGGER, type Logger } from '@agentplane/logging';
-import { CREDENTIAL_SECRET_FIELD, type Credential, type CredentialPage, type LoadedCredential, sealedCredentialOf } from './credential.js';
-import { CredentialRepository, type NewCredential } from './credential.repository.js';
-import { apiKeyHint, looksMasked } from './masking.js';
+import { type Credential, type LoadedCredential, sealedCredentialOf } from './credential.js';
+import { type CredentialReference, CredentialRepository, credentialSecretContext } from './credential.repository.js';
+import { CredentialsError, CredentialsErrorCode } from './credentials.error.js';
 import { isOriginAllowed, normalizeOrigin } from './origins.js';
-import type { SecretContext } from './secret-context.js';
-import { SecretSealer } from './secret-sealer.js';
 
 export interface CredentialInput {
   readonly name: string;
@@ -25,6 +24,17 @@ export interface ReplaceCredentialInput extends CredentialInput {
   readonly apiKey?: string;
 }
 
+/** An inline key of an agent's llm entry, to be stored owned by the agent. */
+export interface OwnedKeyInput {
+  readonly apiKey: string;
+  /** The only origin the key may be sent to: its entry's. */
+  readonly origin: string;
+  /** Names the stored credential, e.g. `llm[0] key`. */
+  readonly name: string;
+}
+
+export type CredentialRefs = ReadonlyMap<string, CredentialReference>;
+
 // Recording every use would make each outbound call a write; a minute's precision is plenty.
 const LAST_USED_PRECISION_MS = 60_000;
 
@@ -34,89 +44,85 @@ export class CredentialsService {
   constructor(
     private readonly credentials: CredentialRepository,
     private readonly sealer: SecretSealer,
+    private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(orgId: OrgId, input: CreateCredentialInput): Promise<Credential> {
     const allowedOrigins = normalizeOrigins(input.allowedOrigins);
-    assertNotMasked(input.apiKey);
+    assertNotMasked(input.apiKey, 'api_key');
     const id = newId('cred');
-    return this.credentials.create(orgId, {
-      id,
-      name: input.name,
-      allowedOrigins,
-      apiKeyHint: apiKeyHint(input.apiKey),
-      sealed: this.sealer.seal(input.apiKey, secretContext(orgId, id)),
-    });
+    return this.credentials.insert(orgId, { id, name: input.name, allowedOrigins, ...this.sealed(orgId, id, input.apiKey) });
   }
 
-  /**
-   * Seals a key given inline for one origin (an agent's llm entry) without storing it: the agent
-   * stores it in the transaction that stores the agent. Nothing here touches the database.
-   */
-  sealForOrigin(orgId: OrgId, apiKey: string, origin: string, name: string): NewCredential {
-    assertNotMasked(apiKey);
-    const id = newId('cred');
-    return {
-      id,
-      name,
-      allowedOrigins: [origin],
-      apiKeyHint: apiKeyHint(apiKey),
-      sealed: this.sealer.seal(apiKey, secretContext(orgId, id)),
-    };
-  }
-
-  async list(orgId: OrgId, limit: number, cursor?: string): Promise<CredentialPage> {
-    let after;
-    if (cursor !== undefined) {
-      after = decodeCursor(cursor);
-      if (after === undefined) throw new DomainError(ErrorCode.InvalidCursor, 'The cursor is not one this API issued.');
-    }
-    const { rows, hasMore } = await this.credentials.list(orgId, limit, after);
-    const last = rows.at(-1);
-    return { data: rows, hasMore, nextCursor: hasMore && last !== undefined ? encodeCursor(last) : null };
+  async list(orgId: OrgId, limit: number, cursor?: string): Promise<Page<Credential>> {
+    return this.credentials.list(orgId, pageRequest(limit, cursor));
   }
 
   async get(orgId: OrgId, id: string): Promise<Credential> {
-    return (await this.credentials.find(orgId, id)) ?? notFound(id);
+    return (await this.credentials.find(orgId, id)) ?? notFound();
   }
 
   async replace(orgId: OrgId, id: string, input: ReplaceCredentialInput): Promise<Credential> {
     const allowedOrigins = normalizeOrigins(input.allowedOrigins);
-    const apiKey = input.apiKey;
-    if (apiKey !== undefined) assertNotMasked(apiKey);
-    const updated = await this.credentials.replace(orgId, id, this.clock.now(), (current) => {
-      if (apiKey === undefined) {
-        // A stored key is never sent to a host it was not given for: widening needs the key again.
-        const added = allowedOrigins.filter((o) => !current.allowedOrigins.includes(o));
-        if (added.length > 0) {
-          throw new DomainError(
-            ErrorCode.ApiKeyRequired,
-            `Send api_key again to allow ${added.join(', ')}: a stored key only goes to the origins it was given for.`,
-            [{ path: 'api_key', code: ErrorCode.ApiKeyRequired, message: 'is required when allowed_origins adds an origin' }],
-          );
-        }
-        return { name: input.name, allowedOrigins };
+    if (input.apiKey !== undefined) assertNotMasked(input.apiKey, 'api_key');
+    const secret = input.apiKey === undefined ? undefined : this.sealed(orgId, id, input.apiKey);
+    return this.uow.transaction(async (tx) => {
+      const current = (await this.credentials.lockForUpdate(tx, orgId, id)) ?? notFound();
+      // A stored key is never sent to a host it was not given for: widening needs the key again.
+      const added = allowedOrigins.filter((o) => !current.allowedOrigins.includes(o));
+      if (secret === undefined && added.length > 0) {
+        throw new CredentialsError(
+          CredentialsErrorCode.ApiKeyRequired,
+          `Send api_key again to allow ${added.join(', ')}: a stored key only goes to the origins it was given for.`,
+          [{ path: 'api_key', code: CredentialsErrorCode.ApiKeyRequired, message: 'is required when allowed_origins adds an origin' }],
+        );
       }
-      return {
-        name: input.name,
-        allowedOrigins,
-        secret: { apiKeyHint: apiKeyHint(apiKey), sealed: this.sealer.seal(apiKey, secretContext(orgId, id)) },
-      };
+      return this.credentials.update(tx, orgId, id, { name: input.name, allowedOrigins, ...(secret === undefined ? {} : { secret }) }, this.clock.now());
     });
-    return updated ?? notFound(id);
   }
 
+  /** Deletes a credential unless something uses it; with `force`, its uses go in the same transaction. */
   async delete(orgId: OrgId, id: string, force: boolean): Promise<void> {
-    const outcome = await this.credentials.delete(orgId, id, force);
-    if (outcome === 'not_found') notFound(id);
-    if (outcome === 'in_use') {
-      throw new DomainError(
-        ErrorCode.CredentialInUse,
-        'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',
-      );
-    }
+    await this.uow.transaction(async (tx) => {
+      if (!(await this.credentials.lockForDelete(tx, orgId, id))) notFound();
+      if (force) {
+        await this.credentials.deleteReferences(tx, id);
+      } else if (await this.credentials.isReferenced(tx, id)) {
+        throw new CredentialsError(
+          CredentialsErrorCode.CredentialInUse,
+          'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',
+        );
+      }
+      await this.credentials.delete(tx, orgId, id);
+    });
+  }
+
+  // --- For resources that hold keys (an agent's llm entries), inside their own transaction. ---
+
+  /**
+   * The org's credentials among `ids`, share-locked until `tx` ends: none can be re-pointed at
+   * other origins or deleted while a resource starts (or keeps) referring to it.
+   */
+  referencesFor(tx: Transaction, orgId: OrgId, ids: readonly string[]): Promise<CredentialRefs> {
+    return this.credentials.lockForReference(tx, orgId, ids);
+  }
+
+  /** Seals and stores a key given inline, owned by `agentId` and allowed only for its entry's origin. Returns its id. */
+  async storeOwnedKey(tx: Transaction, orgId: OrgId, agentId: string, key: OwnedKeyInput): Promise<string> {
+    const id = newId('cred');
+    await this.credentials.insert(
+      orgId,
+      { id, name: key.name, allowedOrigins: [key.origin], ownerAgentId: agentId, ...this.sealed(orgId, id, key.apiKey) },
+      tx,
+    );
+    return id;
+  }
+
+  /** Deletes the keys `agentId` owns that are not in `keep`. */
+  deleteOwnedKeysExcept(tx: Transaction, orgId: OrgId, agentId: string, keep: readonly string[]): Promise<void> {
+    return this.credentials.deleteOwnedExcept(tx, orgId, agentId, keep);
   }
 
   /**
@@ -126,27 +132,35 @@ export class CredentialsService {
    */
   async withSecret<T>(orgId: OrgId, credentialRef: string | LoadedCredential, target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> {
     const credential =
-      typeof credentialRef === 'string' ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound(credentialRef)) : sealedCredentialOf(credentialRef);
+      typeof credentialRef === 'string' ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound()) : sealedCredentialOf(credentialRef);
     // The sealed record's associated data names its org too; this says so before opening.
-    if (credential.orgId !== orgId) notFound(credential.id);
-    const id = credential.id;
+    if (credential.orgId !== orgId) notFound();
     if (!isOriginAllowed(credential.allowedOrigins, target)) {
-      throw new DomainError(
-        ErrorCode.CredentialOriginNotAllowed,
-        `Credential "${id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
+      throw new CredentialsError(
+        CredentialsErrorCode.CredentialOriginNotAllowed,
+        `Credential "${credential.id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
       );
     }
     let opened = false;
     try {
-      return await this.sealer.withPlaintext(credential.sealed, secretContext(orgId, id), (apiKey) => {
+      return await this.sealer.withPlaintext(credential.sealed, credentialSecretContext(orgId, credential.id), (apiKey) => {
         opened = true;
         return use(apiKey);
       });
+    } catch (error) {
+      if (error instanceof SecretUnavailableError) {
+        throw new CredentialsError(CredentialsErrorCode.CredentialUnavailable, 'The stored credential could not be opened.');
+      }
+      throw error;
     } finally {
       // Once the plaintext is gone (no database round trip while it exists), and only if the
       // record opened: one that does not open is not reported as used.
       if (opened) await this.recordUse(credential);
     }
+  }
+
+  private sealed(orgId: OrgId, id: string, apiKey: string) {
+    return { apiKeyHint: secretHint(apiKey), sealed: this.sealer.seal(apiKey, credentialSecretContext(orgId, id)) };
   }
 
   private async recordUse(credential: Credential): Promise<void> {
@@ -158,10 +172,6 @@ export class CredentialsService {
       this.logger.warn({ err: error, credential_id: credential.id }, 'could not record credential use');
     });
   }
-}
-
-export function secretContext(orgId: string, credentialId: string): SecretContext {
-  return { orgId, ownerId: credentialId, field: CREDENTIAL_SECRET_FIELD };
 }
 
 function normalizeOrigins(raw: readonly string[]): string[] {
@@ -176,17 +186,18 @@ function normalizeOrigins(raw: readonly string[]): string[] {
   return origins;
 }
 
-function assertNotMasked(apiKey: string): void {
+/** Refuses a hint sent back where a real key belongs: storing it would replace the key with its own mask. */
+export function assertNotMasked(apiKey: string, path: string): void {
   if (looksMasked(apiKey)) {
-    throw new DomainError(
-      ErrorCode.MaskedValueSubmitted,
+    throw new CredentialsError(
+      CredentialsErrorCode.MaskedValueSubmitted,
       'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
-      [{ path: 'api_key', code: ErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' }],
+      [{ path, code: CredentialsErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' }],
     );
   }
 }
 
 // The id is not repeated: whatever a client put in the path stays out of the response.
-function notFound(_id: string): never {
+function notFound(): never {
   throw DomainError.notFound('Credential');
 }

@@ -6,6 +6,7 @@ import { LOGGER } from '@agentplane/logging';
 import { DatabaseConnection, type ConnectOptions } from './database-connection.js';
 import { DatabaseHealth } from './database-health.js';
 import { PrismaService } from './prisma.service.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 @Global()
 @Module({})
@@ -32,8 +33,9 @@ export class DbModule implements OnApplicationShutdown {
             new PrismaService({ adapter: new PrismaPg(connection.pool), errorFormat: 'minimal' }),
         },
         DatabaseHealth,
+        UnitOfWork,
       ],
-      exports: [DatabaseConnection, PrismaService, DatabaseHealth],
+      exports: [DatabaseConnection, PrismaService, DatabaseHealth, UnitOfWork],
     };
   }
 

@@ -9,4 +9,6 @@ export type { Migration, MigrationReport } from './migrations/migration.js';
 export { Prisma } from './generated/prisma/client.js';
 export { newId } from './ids.js';
 export { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor.js';
+export { keysetQuery, pageRequest, toPage, type Page, type PageRequest } from './keyset-page.js';
+export { UnitOfWork, type Transaction, type TransactionOptions } from './unit-of-work.js';
 export { isDatabaseUnavailable } from './database-errors.js';

@@ -33,7 +33,7 @@ export class EgressPolicy implements OnModuleInit {
     );
   }
 
-  /** The parse-time rules only (what a DTO constraint applies). */
+  /** The parse-time rules only, no DNS (the client checks every call's URL with them). */
   parse(raw: unknown): BaseUrlVerdict {
     return parseBaseUrl(raw, this.allowlist);
   }

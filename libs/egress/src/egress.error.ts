@@ -1,3 +1,5 @@
+import { DomainError } from '@agentplane/errors';
+
 /** Why an outbound call was not made or did not complete. Messages never carry addresses or bodies. */
 export enum EgressErrorCode {
   /** The URL broke a parse-time rule (scheme, userinfo, query, port, name). */
@@ -16,13 +18,8 @@ export enum EgressErrorCode {
   ConnectionFailed = 'connection_failed',
 }
 
-export class EgressError extends Error {
-  constructor(
-    readonly code: EgressErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'EgressError';
+export class EgressError extends DomainError<EgressErrorCode> {
+  constructor(code: EgressErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
   }
 }

@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { BaseUrlConstraint } from './base-url.validator.js';
 import { EgressClient } from './egress.client.js';
 import { EgressPolicy } from './egress-policy.js';
 import { HostResolver, SystemHostResolver } from './host-resolver.js';
 
 /** Outbound calls and the base_url policy. Needs ConfigModule and LoggingModule. */
 @Module({
-  providers: [{ provide: HostResolver, useClass: SystemHostResolver }, EgressPolicy, EgressClient, BaseUrlConstraint],
-  exports: [EgressPolicy, EgressClient, BaseUrlConstraint],
+  providers: [{ provide: HostResolver, useClass: SystemHostResolver }, EgressPolicy, EgressClient],
+  exports: [EgressPolicy, EgressClient],
 })
 export class EgressModule {}

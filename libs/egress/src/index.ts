@@ -4,7 +4,6 @@ export { CONNECT_TIMEOUT_STEPS_MS, EgressClient, EGRESS_LIMITS, EGRESS_TLS, read
 export { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits, type EgressTlsOptions } from './egress-dispatcher.js';
 export { EgressError, EgressErrorCode } from './egress.error.js';
 export { HostResolver, SystemHostResolver } from './host-resolver.js';
-export { IsBaseUrl, BaseUrlConstraint } from './base-url.validator.js';
 export { classifyAddress, type AddressVerdict } from './address-policy.js';
 export {
   parseBaseUrl,

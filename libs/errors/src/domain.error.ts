@@ -1,4 +1,4 @@
-import { ErrorCode } from './error-code.js';
+import { CommonErrorCode } from './common-error-code.js';
 
 /** One invalid input: `path` is like `llm[0].base_url`, `code` is stable for clients. */
 export interface FieldError {
@@ -8,29 +8,32 @@ export interface FieldError {
 }
 
 /**
- * An expected failure with a stable code. `detail` is shown to the caller, so it must never hold
- * a secret, a submitted value or an upstream body.
+ * An expected failure with a stable code from one module's enum. `detail` is shown to the caller,
+ * so it must never hold a secret, a submitted value or an upstream body. Modules subclass it with
+ * their own code enum (AgentsError, EgressError, …).
  */
-export class DomainError extends Error {
+export class DomainError<C extends string = string> extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: C,
     readonly detail?: string,
     readonly errors?: readonly FieldError[],
+    options?: { cause?: unknown },
   ) {
-    super(detail ?? code);
-    this.name = 'DomainError';
+    super(detail ?? code, options);
+    this.name = new.target.name;
   }
 
-  static unauthenticated(): DomainError {
-    // One message for missing, malformed, unknown and revoked keys: no hint which one it was.
-    return new DomainError(ErrorCode.Unauthenticated, 'A valid API key is required.');
+  static notFound(resource: string): CommonError {
+    return new CommonError(CommonErrorCode.NotFound, `${resource} not found.`);
   }
 
-  static notFound(resource: string): DomainError {
-    return new DomainError(ErrorCode.NotFound, `${resource} not found.`);
+  static validation(errors: readonly FieldError[]): CommonError {
+    return new CommonError(CommonErrorCode.ValidationFailed, 'The request is invalid.', errors);
   }
 
-  static validation(errors: readonly FieldError[]): DomainError {
-    return new DomainError(ErrorCode.ValidationFailed, 'The request is invalid.', errors);
+  static preconditionFailed(resource: string): CommonError {
+    return new CommonError(CommonErrorCode.PreconditionFailed, `The ${resource} changed since that ETag: read it again and reapply the change.`);
   }
 }
+
+export class CommonError extends DomainError<CommonErrorCode> {}

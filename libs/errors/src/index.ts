@@ -1,2 +1,2 @@
-export { ErrorCode } from './error-code.js';
-export { DomainError, type FieldError } from './domain.error.js';
+export { CommonErrorCode } from './common-error-code.js';
+export { CommonError, DomainError, type FieldError } from './domain.error.js';

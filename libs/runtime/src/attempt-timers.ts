@@ -1,4 +1,4 @@
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 
 export interface AttemptDeadlines {
   readonly firstTokenMs: number;
@@ -19,7 +19,7 @@ export class AttemptTimers {
   private idle: NodeJS.Timeout | undefined;
   private readonly total: NodeJS.Timeout;
   private readonly onCallerAbort = () => this.controller.abort();
-  reason: UpstreamError | undefined;
+  reason: RuntimeError | undefined;
 
   constructor(
     private readonly caller: AbortSignal,
@@ -27,8 +27,8 @@ export class AttemptTimers {
   ) {
     if (caller.aborted) this.controller.abort();
     caller.addEventListener('abort', this.onCallerAbort, { once: true });
-    this.firstToken = this.after(deadlines.firstTokenMs, UpstreamFailure.FirstTokenTimeout, 'No token arrived from the upstream in time.');
-    this.total = this.after(deadlines.totalMs, UpstreamFailure.TotalTimeout, 'The upstream reply took longer than allowed.');
+    this.firstToken = this.after(deadlines.firstTokenMs, RuntimeErrorCode.FirstTokenTimeout, 'No token arrived from the upstream in time.');
+    this.total = this.after(deadlines.totalMs, RuntimeErrorCode.TotalTimeout, 'The upstream reply took longer than allowed.');
   }
 
   get signal(): AbortSignal {
@@ -38,7 +38,7 @@ export class AttemptTimers {
   /** What was read has been handed on; waiting for the next bytes starts the silence deadline again. */
   resumeIdle(): void {
     clearTimeout(this.idle);
-    if (this.firstToken === undefined) this.idle = this.after(this.deadlines.idleMs, UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
+    if (this.firstToken === undefined) this.idle = this.after(this.deadlines.idleMs, RuntimeErrorCode.IdleTimeout, 'The upstream went silent mid-reply.');
   }
 
   /** While the caller takes what was read, the upstream is not being waited on. */
@@ -66,9 +66,9 @@ export class AttemptTimers {
     if (!completed) this.controller.abort();
   }
 
-  private after(ms: number, failure: UpstreamFailure, message: string): NodeJS.Timeout {
+  private after(ms: number, code: RuntimeErrorCode, message: string): NodeJS.Timeout {
     return setTimeout(() => {
-      this.reason ??= new UpstreamError(failure, message);
+      this.reason ??= new RuntimeError(code, message);
       this.controller.abort();
     }, ms);
   }

@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { ToolCallAccumulator, type ToolCallDelta } from './tool-call-accumulator.js';
 import { isCompleteJson, isNonEmptyString, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
@@ -21,7 +21,7 @@ export class ChatCompletionsReader {
     if (this.done) return [];
     if (event.data.trim() === '[DONE]') return this.complete();
     const chunk = parseJson(event.data);
-    if (!isObject(chunk)) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent an event that is not a JSON object.');
+    if (!isObject(chunk)) throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream sent an event that is not a JSON object.');
     if (event.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) throw streamError(chunk.error ?? chunk);
     this.model = safeWord(chunk.model) ?? this.model;
     if (isObject(chunk.usage)) this.usage = toUsage(chunk.usage);
@@ -45,7 +45,7 @@ export class ChatCompletionsReader {
   /** The stream ended without `[DONE]`: fine after a finish_reason, malformed before one. */
   end(): UpstreamOutput[] {
     if (this.done) return [];
-    if (this.finishReason === undefined) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream stream ended before the reply did.');
+    if (this.finishReason === undefined) throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
     return this.complete();
   }
 
@@ -64,9 +64,9 @@ export class ChatCompletionsReader {
   private flushTools(): UpstreamOutput[] {
     if (this.tools.size === 0) return [];
     const calls = this.tools.finish();
-    if (calls === undefined) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent a tool call without a name.');
+    if (calls === undefined) throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream sent a tool call without a name.');
     if (!calls.every((call) => isCompleteJson(call.arguments))) {
-      throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream ended a tool call before its arguments were complete JSON.');
+      throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream ended a tool call before its arguments were complete JSON.');
     }
     return calls.map((call) => ({ kind: 'tool_call', call }));
   }

@@ -4,15 +4,14 @@ import type { RunnableAgent, RunnableLlmEntry } from '@agentplane/agents';
 import { AgentsService } from '@agentplane/agents';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
-import { CredentialsService } from '@agentplane/credentials';
+import { CredentialsError, CredentialsErrorCode, CredentialsService } from '@agentplane/credentials';
 import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '@agentplane/egress';
-import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
 import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
 import { ResponsesReader } from './responses.reader.js';
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 import type { UpstreamOutput } from './upstream-output.js';
@@ -51,7 +50,7 @@ export class ReplyService {
    */
   async *reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
     const started = this.clock.monotonicMs();
-    let last: UpstreamError | undefined;
+    let last: RuntimeError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
       if (signal.aborted) return;
       const limits = this.limitsFor(entry);
@@ -84,10 +83,10 @@ export class ReplyService {
           }
           yield output.kind === 'text' ? { type: 'delta', text: output.text } : { type: 'tool_call', call: output.call };
         }
-        throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream stream ended before the reply did.');
+        throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
       } catch (error) {
         if (signal.aborted) return;
-        const failure = timers.reason ?? toUpstreamError(error);
+        const failure = timers.reason ?? toRuntimeError(error);
         const relayed = firstTokenAt !== undefined;
         this.logger.warn(
           {
@@ -101,7 +100,7 @@ export class ReplyService {
         );
         // Once something reached the caller, another entry would start a different answer.
         if (relayed) {
-          yield { type: 'error', code: failure.code, message: failure.message };
+          yield errorEvent(failure);
           return;
         }
         last = failure;
@@ -109,14 +108,12 @@ export class ReplyService {
         timers.dispose(completed);
       }
     }
-    yield last === undefined
-      ? { type: 'error', code: 'no_llm_configured', message: 'The agent has no llm entries.' }
-      : { type: 'error', code: last.code, message: last.message };
+    yield errorEvent(last ?? new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries.'));
   }
 
   /**
    * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
-   * that fails is `upstream_failed`, naming the last failure's code.
+   * that fails throws the RuntimeError the stream would have ended with.
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
     let text = '';
@@ -124,7 +121,7 @@ export class ReplyService {
     for await (const event of this.reply(agent, request, signal)) {
       if (event.type === 'delta') text += event.text;
       else if (event.type === 'tool_call') toolCalls.push(event.call);
-      else if (event.type === 'error') throw new DomainError(ErrorCode.UpstreamFailed, `The reply failed: ${event.code} (${event.message})`);
+      else if (event.type === 'error') throw new RuntimeError(event.code, event.message, event.upstreamStatus);
       else return { text, toolCalls, completion: event };
     }
     return undefined;
@@ -148,14 +145,14 @@ export class ReplyService {
         }),
       );
     } catch (error) {
-      throw timers.reason ?? toUpstreamError(error);
+      throw timers.reason ?? toRuntimeError(error);
     }
     const stream = response.body;
     let finished = false;
     try {
       if (response.status < 200 || response.status >= 300) {
         // Never read: providers echo keys and headers in error bodies.
-        throw new UpstreamError(UpstreamFailure.Status, `The upstream answered ${response.status}.`, response.status);
+        throw new RuntimeError(RuntimeErrorCode.Status, `The upstream answered ${response.status}.`, response.status);
       }
       const decoder = new SseDecoder(limits.maxLineBytes);
       const reader = entry.api === 'responses' ? new ResponsesReader() : new ChatCompletionsReader();
@@ -164,7 +161,7 @@ export class ReplyService {
         // Not destroyed when the loop is left at the reply's end: see drainForReuse.
         for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           total += chunk.length;
-          if (total > limits.maxTotalBytes) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
+          if (total > limits.maxTotalBytes) throw new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream reply exceeded the size limit.');
           // Silence is timed only while we wait on the upstream, not while the caller is slow to take what we have.
           timers.pauseIdle();
           for (const event of decoder.feed(chunk)) {
@@ -178,7 +175,7 @@ export class ReplyService {
         }
       } catch (error) {
         // A transport failure in mid-body is a lost connection, not a failed connect.
-        throw error instanceof UpstreamError || timers.reason !== undefined ? error : connectionLost(error);
+        throw error instanceof RuntimeError || timers.reason !== undefined ? error : connectionLost(error);
       }
       finished = true;
       for (const event of decoder.end()) for (const output of reader.read(event)) yield output;
@@ -227,19 +224,19 @@ function drainForReuse(body: Readable): void {
   body.resume();
 }
 
-function connectionLost(raw: unknown): UpstreamError {
-  const mapped = toUpstreamError(raw);
-  return mapped.failure === UpstreamFailure.ConnectFailed ? new UpstreamError(UpstreamFailure.ConnectionLost, 'The connection to the upstream was lost mid-reply.') : mapped;
+function connectionLost(raw: unknown): RuntimeError {
+  const mapped = toRuntimeError(raw);
+  return mapped.code === RuntimeErrorCode.ConnectFailed ? new RuntimeError(RuntimeErrorCode.ConnectionLost, 'The connection to the upstream was lost mid-reply.') : mapped;
 }
 
-function toUpstreamError(raw: unknown): UpstreamError {
-  if (raw instanceof UpstreamError) return raw;
+function toRuntimeError(raw: unknown): RuntimeError {
+  if (raw instanceof RuntimeError) return raw;
   // Errors while reading the body come straight from undici: give them the egress codes first.
-  const error = raw instanceof DomainError ? raw : toEgressError(raw);
-  if (error instanceof DomainError) {
-    return error.code === ErrorCode.CredentialOriginNotAllowed
-      ? new UpstreamError(UpstreamFailure.EgressRefused, 'The credential may not be sent to this base_url.')
-      : new UpstreamError(UpstreamFailure.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
+  const error = raw instanceof CredentialsError ? raw : toEgressError(raw);
+  if (error instanceof CredentialsError) {
+    return error.code === CredentialsErrorCode.CredentialOriginNotAllowed
+      ? new RuntimeError(RuntimeErrorCode.EgressRefused, 'The credential may not be sent to this base_url.')
+      : new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
   }
   if (error instanceof EgressError) {
     switch (error.code) {
@@ -247,19 +244,28 @@ function toUpstreamError(raw: unknown): UpstreamError {
       case EgressErrorCode.HttpsRequired:
       case EgressErrorCode.PrivateHost:
       case EgressErrorCode.RedirectRefused:
-        return new UpstreamError(UpstreamFailure.EgressRefused, `The egress guard refused the call (${error.code}).`);
+        return new RuntimeError(RuntimeErrorCode.EgressRefused, `The egress guard refused the call (${error.code}).`);
       case EgressErrorCode.UnresolvableHost:
       case EgressErrorCode.ConnectTimeout:
       case EgressErrorCode.ConnectionFailed:
-        return new UpstreamError(UpstreamFailure.ConnectFailed, `Could not connect to the upstream (${error.code}).`);
+        return new RuntimeError(RuntimeErrorCode.ConnectFailed, `Could not connect to the upstream (${error.code}).`);
       case EgressErrorCode.HeadersTimeout:
-        return new UpstreamError(UpstreamFailure.FirstTokenTimeout, 'The upstream did not answer in time.');
+        return new RuntimeError(RuntimeErrorCode.FirstTokenTimeout, 'The upstream did not answer in time.');
       case EgressErrorCode.BodyTimeout:
-        return new UpstreamError(UpstreamFailure.IdleTimeout, 'The upstream went silent mid-reply.');
+        return new RuntimeError(RuntimeErrorCode.IdleTimeout, 'The upstream went silent mid-reply.');
       case EgressErrorCode.ResponseTooLarge:
-        return new UpstreamError(UpstreamFailure.TooLarge, 'The upstream reply exceeded the size limit.');
+        return new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream reply exceeded the size limit.');
     }
   }
   // A transport error while reading the body (reset connection, …).
-  return new UpstreamError(UpstreamFailure.ConnectFailed, 'The connection to the upstream failed.');
+  return new RuntimeError(RuntimeErrorCode.ConnectFailed, 'The connection to the upstream failed.');
+}
+
+function errorEvent(failure: RuntimeError): ReplyEvent {
+  return {
+    type: 'error',
+    code: failure.code,
+    message: failure.message,
+    ...(failure.upstreamStatus === undefined ? {} : { upstreamStatus: failure.upstreamStatus }),
+  };
 }

@@ -1,3 +1,4 @@
+import type { RuntimeErrorCode } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 import type { Usage } from './upstream-output.js';
 
@@ -32,7 +33,8 @@ export type ReplyEvent =
       readonly durationMs: number;
       readonly usage?: Usage;
     }
-  | { readonly type: 'error'; readonly code: string; readonly message: string };
+  /** `upstreamStatus` is set for code `upstream_status`: the HTTP status the upstream answered. */
+  | { readonly type: 'error'; readonly code: RuntimeErrorCode; readonly message: string; readonly upstreamStatus?: number };
 
 /** A reply taken whole (`stream: false`). */
 export interface WholeReply {

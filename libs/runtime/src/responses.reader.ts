@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
@@ -19,7 +19,7 @@ export class ResponsesReader {
   read(event: EventSourceMessage): UpstreamOutput[] {
     if (this.done || event.data.trim() === '[DONE]') return [];
     const payload = parseJson(event.data);
-    if (!isObject(payload)) throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent an event that is not a JSON object.');
+    if (!isObject(payload)) throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream sent an event that is not a JSON object.');
     const type = event.event ?? (typeof payload.type === 'string' ? payload.type : '');
     // An error object in any event that is not already a failure event (which names its cause).
     if (type !== 'error' && type !== 'response.failed' && payload.error !== undefined && payload.error !== null) {
@@ -65,7 +65,7 @@ export class ResponsesReader {
 
   end(): UpstreamOutput[] {
     if (this.done) return [];
-    throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream stream ended before the reply did.');
+    throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
   }
 
   private track(item: Record<string, unknown>) {
@@ -83,9 +83,9 @@ export class ResponsesReader {
 
   private emit(call: { callId: string; name: string; arguments: string; emitted: boolean }): UpstreamOutput[] {
     if (call.emitted) return [];
-    if (call.name === '') throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream sent a function call without a name.');
+    if (call.name === '') throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream sent a function call without a name.');
     if (call.arguments !== '' && !isCompleteJson(call.arguments)) {
-      throw new UpstreamError(UpstreamFailure.Malformed, 'The upstream ended a function call before its arguments were complete JSON.');
+      throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream ended a function call before its arguments were complete JSON.');
     }
     call.emitted = true;
     this.sawToolCall = true;

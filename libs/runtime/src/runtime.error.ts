@@ -1,12 +1,14 @@
+import { DomainError } from '@agentplane/errors';
+
 /**
- * Why an attempt at an upstream failed. Each ends the attempt with its own code (issue 6); the
- * message is ours and safe to show: never an upstream body, header or key.
+ * Why a reply failed: the `code` of the stream's `error` event and of a `stream: false` problem
+ * alike. The message is ours and safe to show: never an upstream body, header or key.
  */
-export enum UpstreamFailure {
+export enum RuntimeErrorCode {
   ConnectFailed = 'upstream_connect_failed',
   /** The connection broke after the reply had begun (reset, closed mid-body). */
   ConnectionLost = 'upstream_connection_lost',
-  /** A non-2xx status; the code shown is `upstream_status_<nnn>`. */
+  /** A non-2xx status; the status itself is in `upstream_status`. */
   Status = 'upstream_status',
   FirstTokenTimeout = 'upstream_timeout_first_token',
   IdleTimeout = 'upstream_idle_timeout',
@@ -17,21 +19,17 @@ export enum UpstreamFailure {
   StreamError = 'upstream_error',
   CredentialUnavailable = 'credential_unavailable',
   EgressRefused = 'egress_refused',
+  /** The agent has no llm entries to answer with. */
+  NoLlmConfigured = 'no_llm_configured',
 }
 
-export class UpstreamError extends Error {
+export class RuntimeError extends DomainError<RuntimeErrorCode> {
   constructor(
-    readonly failure: UpstreamFailure,
+    code: RuntimeErrorCode,
     message: string,
     /** For `Status`: the HTTP status the upstream answered. */
-    readonly status?: number,
+    readonly upstreamStatus?: number,
   ) {
-    super(message);
-    this.name = 'UpstreamError';
-  }
-
-  /** The code clients see, e.g. `upstream_status_503`. */
-  get code(): string {
-    return this.failure === UpstreamFailure.Status ? `upstream_status_${this.status ?? 0}` : this.failure;
+    super(code, message);
   }
 }

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 
 /**
  * Bytes of an upstream `text/event-stream` in, complete events out, whatever the chunking: a
@@ -57,7 +57,7 @@ export class SseDecoder {
       // The parser refuses further input once over its limit; that is the same failure.
       this.overflow = true;
     }
-    if (this.overflow) throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream sent a line over the size limit.');
+    if (this.overflow) throw new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream sent a line over the size limit.');
   }
 
   private countLines(chunk: Uint8Array): void {
@@ -83,7 +83,7 @@ export class SseDecoder {
     }
     if (this.overflow || this.lineBytes > this.maxLineBytes) {
       this.overflow = true;
-      throw new UpstreamError(UpstreamFailure.TooLarge, 'The upstream sent a line over the size limit.');
+      throw new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream sent a line over the size limit.');
     }
   }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
 import { ResponsesReader } from './responses.reader.js';
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
 import type { UpstreamOutput } from './upstream-output.js';
 
@@ -43,12 +43,12 @@ function chatTranscript(): string {
   ].join('');
 }
 
-function failureOf(fn: () => unknown): UpstreamError {
+function failureOf(fn: () => unknown): RuntimeError {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    return error as UpstreamError;
+    expect(error).toBeInstanceOf(RuntimeError);
+    return error as RuntimeError;
   }
   throw new Error('expected a failure');
 }
@@ -86,34 +86,34 @@ describe('SseDecoder + ChatCompletionsReader', () => {
 
   it('accepts a stream that ends after finish_reason without [DONE], and refuses one that ends before', () => {
     expect(done(run(chunk({ content: 'x' }, 'length'), new ChatCompletionsReader()))).toEqual([{ kind: 'done', finishReason: 'length', model: 'gpt-test' }]);
-    expect(failureOf(() => run(chunk({ content: 'x' }), new ChatCompletionsReader())).failure).toBe(UpstreamFailure.Malformed);
+    expect(failureOf(() => run(chunk({ content: 'x' }), new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.Malformed);
   });
 
   it('fails on an in-stream error object without repeating its message', () => {
     const wire = chunk({ content: 'x' }) + `data: ${JSON.stringify({ error: { message: 'Incorrect API key provided: sk-LEAKED', type: 'invalid_request_error' } })}\n\n`;
     const error = failureOf(() => run(wire, new ChatCompletionsReader()));
-    expect(error.failure).toBe(UpstreamFailure.StreamError);
+    expect(error.code).toBe(RuntimeErrorCode.StreamError);
     expect(error.message).toContain('invalid_request_error');
     expect(error.message).not.toContain('sk-LEAKED');
   });
 
   it('fails on an `event: error`, on non-JSON data, and on a line over the limit', () => {
-    expect(failureOf(() => run('event: error\ndata: {"message":"x"}\n\n', new ChatCompletionsReader())).failure).toBe(UpstreamFailure.StreamError);
-    expect(failureOf(() => run('data: {not json\n\n', new ChatCompletionsReader())).failure).toBe(UpstreamFailure.Malformed);
+    expect(failureOf(() => run('event: error\ndata: {"message":"x"}\n\n', new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.StreamError);
+    expect(failureOf(() => run('data: {not json\n\n', new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.Malformed);
     const long = `data: ${JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(5000) } }] })}\n\n`;
-    expect(failureOf(() => run(long, new ChatCompletionsReader(), [100, 2000], 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    expect(failureOf(() => run(long, new ChatCompletionsReader(), [100, 2000], 1000)).code).toBe(RuntimeErrorCode.TooLarge);
   });
 
   it('counts the line limit in bytes, whole lines inside one chunk and lines finished by a chunk included', () => {
     const line = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
     const long = line('x'.repeat(5000));
     for (const cuts of [[], [900], [4999], [1, 2, 3]]) {
-      expect(failureOf(() => run(long, new ChatCompletionsReader(), cuts, 1000)).failure).toBe(UpstreamFailure.TooLarge);
+      expect(failureOf(() => run(long, new ChatCompletionsReader(), cuts, 1000)).code).toBe(RuntimeErrorCode.TooLarge);
     }
     // Between other lines, in one chunk.
-    expect(failureOf(() => run(line('a') + long + line('b'), new ChatCompletionsReader(), [], 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    expect(failureOf(() => run(line('a') + long + line('b'), new ChatCompletionsReader(), [], 1000)).code).toBe(RuntimeErrorCode.TooLarge);
     // 400 characters of 3 bytes each: 1,200 bytes, under 1,000 characters.
-    expect(failureOf(() => run(line('€'.repeat(400)), new ChatCompletionsReader(), [], 1000)).failure).toBe(UpstreamFailure.TooLarge);
+    expect(failureOf(() => run(line('€'.repeat(400)), new ChatCompletionsReader(), [], 1000)).code).toBe(RuntimeErrorCode.TooLarge);
     // A line just under the limit, split anywhere, passes.
     const fits = line('y'.repeat(900)) + chunk({}, 'stop');
     for (const cut of [1, 500, 950]) expect(text(run(fits, new ChatCompletionsReader(), [cut], 1000))).toBe('y'.repeat(900));
@@ -123,7 +123,7 @@ describe('SseDecoder + ChatCompletionsReader', () => {
     const key = 'sk-live_0123456789abcdefABCDEF';
     for (const error of [{ type: key }, { code: key }, { type: 'sk_live_abcdef' }]) {
       const failure = failureOf(() => run(`data: ${JSON.stringify({ error })}\n\n`, new ChatCompletionsReader()));
-      expect(failure.failure).toBe(UpstreamFailure.StreamError);
+      expect(failure.code).toBe(RuntimeErrorCode.StreamError);
       expect(failure.message).not.toContain(error.type ?? error.code);
     }
     expect(failureOf(() => run('data: {"error":{"type":"rate_limit_error","message":"x"}}\n\n', new ChatCompletionsReader())).message).toContain('rate_limit_error');
@@ -193,8 +193,8 @@ describe('tool calls in a chat-completions stream', () => {
   it('does not append a name a server repeats, and refuses a call that never had one', () => {
     const wire = tc({ index: 0, id: 'a', function: { name: 'f', arguments: '{' } }) + tc({ index: 0, function: { name: 'f', arguments: '}' } }) + chunk({}, 'tool_calls');
     expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([{ id: 'a', name: 'f', arguments: '{}' }]);
-    expect(failureOf(() => run(tc({ index: 0, function: { arguments: '{}' } }) + chunk({}, 'tool_calls'), new ChatCompletionsReader())).failure).toBe(
-      UpstreamFailure.Malformed,
+    expect(failureOf(() => run(tc({ index: 0, function: { arguments: '{}' } }) + chunk({}, 'tool_calls'), new ChatCompletionsReader())).code).toBe(
+      RuntimeErrorCode.Malformed,
     );
   });
 
@@ -237,7 +237,7 @@ describe('tool calls in a chat-completions stream', () => {
 
   it('refuses a call whose arguments were cut off before they were whole JSON (finish_reason length)', () => {
     const wire = tc({ index: 0, id: 'a', function: { name: 'f', arguments: '{"city": "Zür' } }) + chunk({}, 'length');
-    expect(failureOf(() => run(wire, new ChatCompletionsReader())).failure).toBe(UpstreamFailure.Malformed);
+    expect(failureOf(() => run(wire, new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.Malformed);
   });
 
   it('emits calls still pending at [DONE] when no finish_reason came', () => {
@@ -285,7 +285,7 @@ describe('ResponsesReader', () => {
     const incomplete = ev('response.output_text.delta', { delta: 'x' }) + ev('response.incomplete', { response: { incomplete_details: { reason: 'max_output_tokens' } } });
     expect(done(run(incomplete, new ResponsesReader()))).toEqual([{ kind: 'done', finishReason: 'length' }]);
     const failed = failureOf(() => run(ev('response.failed', { response: { error: { code: 'server_error', message: 'key sk-LEAKED' } } }), new ResponsesReader()));
-    expect(failed.failure).toBe(UpstreamFailure.StreamError);
+    expect(failed.code).toBe(RuntimeErrorCode.StreamError);
     expect(failed.message).toContain('server_error');
     expect(failed.message).not.toContain('LEAKED');
     expect(failureOf(() => run(ev('error', { code: 'rate_limit_exceeded', message: 'x' }), new ResponsesReader())).message).toContain('rate_limit_exceeded');
@@ -294,7 +294,7 @@ describe('ResponsesReader', () => {
   it('fails on an error object in an event of any other type, naming only a known type', () => {
     for (const wire of ['data: {"error":{"type":"server_error","message":"sk-x"}}\n\n', ev('response.in_progress', { error: { code: 'sk-leak-me' } })]) {
       const failure = failureOf(() => run(wire, new ResponsesReader()));
-      expect(failure.failure).toBe(UpstreamFailure.StreamError);
+      expect(failure.code).toBe(RuntimeErrorCode.StreamError);
       expect(failure.message).not.toMatch(/sk-/);
     }
   });
@@ -310,13 +310,15 @@ describe('ResponsesReader', () => {
   });
 
   it('refuses a stream that ends before response.completed', () => {
-    expect(failureOf(() => run(ev('response.output_text.delta', { delta: 'x' }), new ResponsesReader())).failure).toBe(UpstreamFailure.Malformed);
+    expect(failureOf(() => run(ev('response.output_text.delta', { delta: 'x' }), new ResponsesReader())).code).toBe(RuntimeErrorCode.Malformed);
   });
 });
 
-describe('UpstreamError.code', () => {
-  it('names the status for status failures', () => {
-    expect(new UpstreamError(UpstreamFailure.Status, 'x', 503).code).toBe('upstream_status_503');
-    expect(new UpstreamError(UpstreamFailure.IdleTimeout, 'x').code).toBe('upstream_idle_timeout');
+describe('RuntimeError', () => {
+  it('carries the upstream status beside the one status code', () => {
+    const error = new RuntimeError(RuntimeErrorCode.Status, 'x', 503);
+    expect(error.code).toBe('upstream_status');
+    expect(error.upstreamStatus).toBe(503);
+    expect(new RuntimeError(RuntimeErrorCode.IdleTimeout, 'x').code).toBe('upstream_idle_timeout');
   });
 });

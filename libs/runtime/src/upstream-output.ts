@@ -1,4 +1,4 @@
-import { UpstreamError, UpstreamFailure } from './runtime.error.js';
+import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 
 export interface Usage {
@@ -57,9 +57,9 @@ export function safeErrorType(error: unknown): string | undefined {
 }
 
 /** The failure for an error the upstream reported inside its stream, naming only a known type. */
-export function streamError(source: unknown): UpstreamError {
+export function streamError(source: unknown): RuntimeError {
   const type = safeErrorType(source);
-  return new UpstreamError(UpstreamFailure.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
+  return new RuntimeError(RuntimeErrorCode.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
 }
 
 /**

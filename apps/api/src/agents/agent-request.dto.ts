@@ -19,7 +19,6 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { LLM_APIS, type LlmApi } from '@agentplane/agents';
-import { IsBaseUrl } from '@agentplane/egress';
 import { IsMetadata, METADATA_MAX_KEY, METADATA_MAX_PAIRS, METADATA_MAX_VALUE } from '../http/is-metadata.validator.js';
 
 // A key goes into an Authorization header: visible ASCII only, so it can never split a header.
@@ -76,7 +75,6 @@ export class LlmEntryDto {
   })
   @IsString()
   @MaxLength(2048)
-  @IsBaseUrl()
   base_url!: string;
 
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'gpt-4o-mini' })

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { type Agent, type AgentPage, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '@agentplane/agents';
+import type { Page } from '@agentplane/db';
+import { type Agent, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '@agentplane/agents';
 import { LlmTimeoutsDto } from './agent-request.dto.js';
 
 @ApiSchema({ name: 'LlmEntry' })
@@ -78,7 +79,7 @@ export class AgentListResponseDto {
   @ApiProperty({ nullable: true, type: String, description: 'Pass as `after` for the next page' })
   next_cursor!: string | null;
 
-  static from(page: AgentPage): AgentListResponseDto {
+  static from(page: Page<Agent>): AgentListResponseDto {
     return { data: page.data.map((a) => AgentResponseDto.from(a)), has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 }

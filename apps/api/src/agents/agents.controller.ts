@@ -11,15 +11,14 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Agent, type AgentInput, agentEtag, AgentsService } from '@agentplane/agents';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
-import { DomainError } from '@agentplane/errors';
-import { canonicalJson } from '../http/canonical-json.js';
+import type { StoredResponse } from '@agentplane/idempotency';
+import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 import { ListAgentsQueryDto } from './agent-query.dto.js';
 import { AgentRequestDto } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
 const DEFAULT_PAGE_SIZE = 20;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
 
 @ApiTags('agents')
@@ -49,18 +48,17 @@ export class AgentsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AgentResponseDto> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw DomainError.validation([{ path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: 'must be 1 to 255 visible ASCII characters' }]);
-    }
-    const { agent, replayed } = await this.agents.create(
+    const idempotent = parseIdempotencyKey(idempotencyKey, 'POST', '/v1/agents', request.body);
+    const result = await this.agents.create(
       auth.orgId,
       toInput(body),
-      // The body as sent (before defaults), so "the same request" means what the client sent.
-      idempotencyKey === undefined ? undefined : { key: idempotencyKey, request: `POST /v1/agents ${canonicalJson(request.body)}` },
+      idempotent === undefined ? undefined : { ...idempotent, present: createdResponse },
     );
-    void reply.header('location', `/v1/agents/${agent.id}`);
-    if (replayed) void reply.header('idempotent-replayed', 'true');
-    return withEtag(reply, agent);
+    const sent = 'replay' in result ? result.replay : createdResponse(result.agent);
+    for (const [name, value] of Object.entries(sent.headers)) void reply.header(name, value);
+    if ('replay' in result) void reply.header('idempotent-replayed', 'true');
+    void reply.status(sent.status);
+    return sent.body as AgentResponseDto;
   }
 
   @Get()
@@ -101,17 +99,24 @@ export class AgentsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AgentResponseDto> {
-    return withEtag(reply, await this.agents.replace(auth.orgId, id, toInput(body), ifMatch));
+    return withEtag(reply, await this.agents.replace(auth.orgId, id, toInput(body), parseIfMatch(ifMatch)));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteAgent', summary: 'Delete an agent and the keys it owns' })
   @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'Delete only if the agent still has this ETag', schema: { type: 'string' } })
   @ApiProblemResponse(404, 'No such agent in this organization')
-  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<void> {
-    await this.agents.delete(auth.orgId, id);
+  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)')
+  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
+    await this.agents.delete(auth.orgId, id, parseIfMatch(ifMatch));
   }
+}
+
+/** A create's response, as sent and as stored for an idempotent replay. */
+function createdResponse(agent: Agent): StoredResponse {
+  return { status: 201, headers: { location: `/v1/agents/${agent.id}`, etag: agentEtag(agent) }, body: AgentResponseDto.from(agent) };
 }
 
 function withEtag(reply: FastifyReply, agent: Agent): AgentResponseDto {

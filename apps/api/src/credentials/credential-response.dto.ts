@@ -1,5 +1,6 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import type { Credential, CredentialPage } from '@agentplane/credentials';
+import type { Credential } from '@agentplane/credentials';
+import type { Page } from '@agentplane/db';
 
 /** A credential as every read shows it: the key only as its hint. */
 @ApiSchema({ name: 'Credential' })
@@ -48,7 +49,7 @@ export class CredentialListResponseDto {
   @ApiProperty({ nullable: true, type: String, description: 'Pass as `after` for the next page' })
   next_cursor!: string | null;
 
-  static from(page: CredentialPage): CredentialListResponseDto {
+  static from(page: Page<Credential>): CredentialListResponseDto {
     return { data: page.data.map((c) => CredentialResponseDto.from(c)), has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 }

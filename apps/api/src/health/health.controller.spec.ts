@@ -1,5 +1,5 @@
 import type { DatabaseHealth } from '@agentplane/db';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { CommonError, CommonErrorCode } from '@agentplane/errors';
 import { HealthController } from './health.controller.js';
 
 describe('HealthController', () => {
@@ -12,7 +12,7 @@ describe('HealthController', () => {
 
   it('raises database_unavailable (503) when it does not', async () => {
     await expect(controllerWith(false).check()).rejects.toEqual(
-      new DomainError(ErrorCode.DatabaseUnavailable, 'The database did not answer.'),
+      new CommonError(CommonErrorCode.DatabaseUnavailable, 'The database did not answer.'),
     );
   });
 });

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '@agentplane/auth';
 import { DatabaseHealth } from '@agentplane/db';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { CommonError, CommonErrorCode } from '@agentplane/errors';
 import { HealthResponseDto } from './health-response.dto.js';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 
@@ -19,7 +19,7 @@ export class HealthController {
   @ApiProblemResponse(503, 'The database does not answer')
   async check(): Promise<HealthResponseDto> {
     if (!(await this.database.isHealthy())) {
-      throw new DomainError(ErrorCode.DatabaseUnavailable, 'The database did not answer.');
+      throw new CommonError(CommonErrorCode.DatabaseUnavailable, 'The database did not answer.');
     }
     return { status: 'ok' };
   }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { ERROR_CODES } from './error-statuses.js';
 
 @ApiSchema({ name: 'FieldError' })
 export class FieldErrorDto {
@@ -21,10 +22,12 @@ export class ProblemDetailsDto {
   status!: number;
   @ApiProperty()
   detail!: string;
-  @ApiProperty({ description: 'Stable machine-readable code', example: 'validation_failed' })
+  @ApiProperty({ description: 'Stable machine-readable code', enum: ERROR_CODES, enumName: 'ErrorCode', example: 'validation_failed' })
   code!: string;
   @ApiProperty({ description: 'Also sent as the x-request-id response header' })
   request_id!: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] })
   errors?: FieldErrorDto[];
+  @ApiPropertyOptional({ description: 'For code `upstream_status`: the HTTP status the upstream answered', example: 503 })
+  upstream_status?: number;
 }

@@ -1,11 +1,12 @@
 import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { Prisma } from '@agentplane/db';
-import { DomainError, ErrorCode } from '@agentplane/errors';
+import { DomainError } from '@agentplane/errors';
+import { ERROR_CODES } from './error-statuses.js';
 import { describe as describeCode, toProblem } from './problem-details.js';
 
 describe('toProblem', () => {
   it('maps every error code to a status', () => {
-    for (const code of Object.values(ErrorCode)) {
+    for (const code of ERROR_CODES) {
       const { status, title } = describeCode(code);
       expect(status).toBeGreaterThanOrEqual(400);
       expect(title).not.toBe('');
@@ -47,8 +48,10 @@ describe('toProblem', () => {
     expect(problem).toMatchObject({ status: 500, code: 'internal_error', title: 'Internal Server Error' });
     expect(problem.detail).toContain('req_42');
     expect(JSON.stringify(problem)).not.toContain('hunter2');
-    // Something that only looks like an HTTP error is still unknown if its status is not 4xx.
+    // Something that only looks like an HTTP error is still unknown: only the framework's own are mapped.
     expect(toProblem(Object.assign(new Error('x'), { statusCode: 502 }), 'r').status).toBe(500);
+    expect(toProblem(Object.assign(new Error('Cannot GET /x'), { statusCode: 404 }), 'r')).toMatchObject({ status: 500, code: 'internal_error' });
+    expect(toProblem(Object.assign(new Error('x'), { statusCode: 400, code: 'ERR_SOMETHING' }), 'r').status).toBe(500);
     expect(toProblem('a string', 'r').status).toBe(500);
     expect(toProblem(null, 'r').status).toBe(500);
   });

@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import { isDatabaseUnavailable } from '@agentplane/db';
-import { DomainError, ErrorCode, type FieldError } from '@agentplane/errors';
+import { CommonErrorCode, DomainError, type FieldError } from '@agentplane/errors';
+import { RuntimeError } from '@agentplane/runtime';
+import { ERROR_STATUSES, type ErrorCode, type ErrorStatus, HttpErrorCode, isErrorCode } from './error-statuses.js';
 
 /** RFC 9457 problem details, with the stable `code` and the request id as extension members. */
 export interface ProblemDetails {
@@ -9,50 +11,19 @@ export interface ProblemDetails {
   readonly title: string;
   readonly status: number;
   readonly detail: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly request_id: string;
   readonly errors?: readonly FieldError[];
+  /** For `upstream_status`: the HTTP status the upstream answered. */
+  readonly upstream_status?: number;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 const TYPE_BASE = 'https://agentplane.dev/problems/';
 
-/** The one place a code becomes an HTTP status: the `never` check makes it exhaustive. */
-export function describe(code: ErrorCode): { status: number; title: string } {
-  switch (code) {
-    case ErrorCode.Unauthenticated:
-      return { status: 401, title: 'Unauthenticated' };
-    case ErrorCode.NotFound:
-      return { status: 404, title: 'Not found' };
-    case ErrorCode.ValidationFailed:
-      return { status: 422, title: 'Invalid request' };
-    case ErrorCode.DatabaseUnavailable:
-      return { status: 503, title: 'Database unavailable' };
-    case ErrorCode.InvalidCursor:
-      return { status: 400, title: 'Invalid cursor' };
-    case ErrorCode.MaskedValueSubmitted:
-      return { status: 422, title: 'Masked value submitted' };
-    case ErrorCode.ApiKeyRequired:
-      return { status: 422, title: 'API key required' };
-    case ErrorCode.CredentialInUse:
-      return { status: 409, title: 'Credential in use' };
-    case ErrorCode.CredentialOriginNotAllowed:
-      return { status: 422, title: 'Origin not allowed for this credential' };
-    case ErrorCode.CredentialOriginMismatch:
-      return { status: 422, title: 'Credential not allowed for this origin' };
-    case ErrorCode.PreconditionFailed:
-      return { status: 412, title: 'Precondition failed' };
-    case ErrorCode.IdempotencyKeyReused:
-      return { status: 422, title: 'Idempotency key reused' };
-    case ErrorCode.UpstreamFailed:
-      return { status: 502, title: 'Upstream failed' };
-    case ErrorCode.CredentialUnavailable:
-      return { status: 500, title: 'Credential unavailable' };
-    default: {
-      const unmapped: never = code;
-      throw new Error(`No HTTP mapping for error code ${String(unmapped)}`);
-    }
-  }
+/** The status and title of a code (see ERROR_STATUSES). */
+export function describe(code: ErrorCode): ErrorStatus {
+  return ERROR_STATUSES[code];
 }
 
 // Errors raised by Fastify itself (body parsing, limits) before a route runs.
@@ -61,14 +32,14 @@ interface FrameworkError {
   readonly code?: string;
 }
 
-const FRAMEWORK_CODES: Readonly<Record<number, string>> = {
-  400: 'bad_request',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'too_many_requests',
+const FRAMEWORK_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: HttpErrorCode.BadRequest,
+  404: CommonErrorCode.NotFound,
+  405: HttpErrorCode.MethodNotAllowed,
+  406: HttpErrorCode.NotAcceptable,
+  413: HttpErrorCode.PayloadTooLarge,
+  415: HttpErrorCode.UnsupportedMediaType,
+  429: HttpErrorCode.TooManyRequests,
 };
 
 /**
@@ -79,39 +50,39 @@ const FRAMEWORK_CODES: Readonly<Record<number, string>> = {
 export function toProblem(exception: unknown, requestId: string): ProblemDetails {
   if (isDatabaseUnavailable(exception)) {
     // Not the caller's fault and worth a retry: a 503, not an opaque 500.
-    return toProblem(new DomainError(ErrorCode.DatabaseUnavailable, 'The database is unavailable; retry shortly.'), requestId);
+    return problem(CommonErrorCode.DatabaseUnavailable, 'The database is unavailable; retry shortly.', requestId);
   }
-  if (exception instanceof DomainError) {
-    const { status, title } = describe(exception.code);
+  const code: unknown = exception instanceof DomainError ? exception.code : undefined;
+  if (exception instanceof DomainError && typeof code === 'string' && isErrorCode(code)) {
     return {
-      type: TYPE_BASE + exception.code,
-      title,
-      status,
-      detail: exception.detail ?? title,
-      code: exception.code,
-      request_id: requestId,
+      ...problem(code, exception.detail, requestId),
       ...(exception.errors === undefined ? {} : { errors: exception.errors }),
+      ...(exception instanceof RuntimeError && exception.upstreamStatus !== undefined ? { upstream_status: exception.upstreamStatus } : {}),
     };
   }
-  const status = exception instanceof HttpException ? exception.getStatus() : frameworkStatus(exception);
+  const status = frameworkStatus(exception);
   if (status !== undefined && status >= 400 && status < 500) {
-    const code = FRAMEWORK_CODES[status] ?? `http_${status}`;
+    const code = FRAMEWORK_CODES[status];
+    if (code !== undefined) return problem(code, genericDetail(status, describe(code).title), requestId);
     const title = STATUS_CODES[status] ?? 'Client error';
-    return { type: TYPE_BASE + code, title, status, detail: genericDetail(status, title), code, request_id: requestId };
+    return { type: TYPE_BASE + 'bad_request', title, status, detail: `${title}.`, code: HttpErrorCode.BadRequest, request_id: requestId };
   }
-  return {
-    type: TYPE_BASE + 'internal_error',
-    title: 'Internal Server Error',
-    status: 500,
-    detail: `An unexpected error occurred. Quote request id ${requestId} when reporting it.`,
-    code: 'internal_error',
-    request_id: requestId,
-  };
+  return problem(CommonErrorCode.InternalError, `An unexpected error occurred. Quote request id ${requestId} when reporting it.`, requestId);
 }
 
+function problem(code: ErrorCode, detail: string | undefined, requestId: string): ProblemDetails {
+  const { status, title } = describe(code);
+  return { type: TYPE_BASE + code, title, status, detail: detail ?? title, code, request_id: requestId };
+}
+
+/**
+ * The status of an error the framework raised: Nest's HttpException, or one of Fastify's own
+ * (`FST_…` codes). Anything else that merely carries a `statusCode` is not trusted with one.
+ */
 function frameworkStatus(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
   const candidate = exception as Partial<FrameworkError> | null;
-  return typeof candidate?.statusCode === 'number' ? candidate.statusCode : undefined;
+  return typeof candidate?.statusCode === 'number' && typeof candidate.code === 'string' && candidate.code.startsWith('FST_') ? candidate.statusCode : undefined;
 }
 
 function genericDetail(status: number, title: string): string {

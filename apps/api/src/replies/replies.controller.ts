@@ -4,7 +4,8 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import { APP_CONFIG, type AppConfig } from '@agentplane/config';
-import { type ReplyEvent, type ReplyRequest, ReplyService } from '@agentplane/runtime';
+import { CommonErrorCode } from '@agentplane/errors';
+import { type ReplyRequest, ReplyService } from '@agentplane/runtime';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
 import { ReplyRequestDto } from './reply-request.dto.js';
 import { ReplyResponseDto, toReplyResponse, toServerSentEvent } from './reply-response.dto.js';
@@ -29,7 +30,7 @@ export class RepliesController {
       'With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments}`, ' +
       'then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, ' +
       'with comment heartbeats while waiting. With `stream: false`, one JSON object. ' +
-      'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status_<nnn>`, `upstream_timeout_first_token`, ' +
+      'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, ' +
       '`upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, ' +
       '`credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.',
   })
@@ -40,7 +41,9 @@ export class RepliesController {
   @ApiProblemResponse(413, 'Body over 256 KB')
   @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(422, 'Invalid body')
-  @ApiProblemResponse(502, 'stream: false, and every llm entry failed (upstream_failed)')
+  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)')
+  @ApiProblemResponse(502, 'stream: false, and every llm entry failed: the code says why, as in the stream\'s error event')
+  @ApiProblemResponse(504, 'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)')
   // The response is written here (not passed through): Nest would otherwise send again after
   // the stream has been written to the socket.
   async create(
@@ -63,7 +66,7 @@ export class RepliesController {
 
     reply.hijack();
     const sse = SseStream.open(reply.raw, { 'x-request-id': request.id }, this.config.replyHeartbeatMs);
-    let outcome: Extract<ReplyEvent, { type: 'completed' | 'error' }> | undefined;
+    let outcome: { type: 'completed'; entryIndex: number; ttftMs: number } | { type: 'error'; code: string } | undefined;
     try {
       for await (const event of this.replies.reply(agent, input, abort.signal)) {
         const { name, data } = toServerSentEvent(event);
@@ -73,8 +76,8 @@ export class RepliesController {
       }
     } catch (error) {
       request.log.error({ err: error }, 'reply stream failed');
-      outcome = { type: 'error', code: 'internal_error', message: 'The reply failed.' };
-      await sse.send('error', { code: outcome.code, message: outcome.message });
+      outcome = { type: 'error', code: CommonErrorCode.InternalError };
+      await sse.send('error', { code: CommonErrorCode.InternalError, message: 'The reply failed.' });
     } finally {
       sse.end();
     }

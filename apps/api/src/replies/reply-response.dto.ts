@@ -52,7 +52,10 @@ export function toServerSentEvent(event: ReplyEvent): { name: string; data: Reco
     case 'completed':
       return { name: 'reply.completed', data: completion(event) };
     case 'error':
-      return { name: 'error', data: { code: event.code, message: event.message } };
+      return {
+        name: 'error',
+        data: { code: event.code, message: event.message, ...(event.upstreamStatus === undefined ? {} : { upstream_status: event.upstreamStatus }) },
+      };
   }
 }
 

@@ -6,7 +6,7 @@ import {
   InstancesLackActiveKeyError,
   KeyRotationService,
   MasterKeyFile,
-} from '@agentplane/credentials';
+} from '@agentplane/keys';
 import { CliFailure, withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 

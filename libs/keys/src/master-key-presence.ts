@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { LOGGER, type Logger } from '@agentplane/logging';
+import { MasterKeyCoverage } from './master-key-coverage.js';
 import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { MasterKeyRing } from './master-key-ring.js';
 
@@ -24,6 +25,7 @@ export class MasterKeyPresence implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     private readonly holders: MasterKeyHolderRepository,
+    private readonly coverage: MasterKeyCoverage,
     ring: MasterKeyRing,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -31,6 +33,8 @@ export class MasterKeyPresence implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Bootstrap, not module init: every lib that stores secrets has registered its store by now.
+    await this.coverage.assertCovered();
     await this.holders.announce(this.self, HOLDER_FORGET_SECONDS);
     this.warnAboutDisagreement(await this.holders.live(HOLDER_LIVE_SECONDS));
     this.timer = setInterval(() => void this.heartbeat(), HOLDER_HEARTBEAT_SECONDS * 1000);

@@ -1,10 +1,9 @@
 import { jest } from '@jest/globals';
 import type { MasterKey } from '@agentplane/config';
-import { DomainError, ErrorCode } from '@agentplane/errors';
 import type { Logger } from '@agentplane/logging';
 import { MasterKeyRing } from './master-key-ring.js';
 import { associatedData, type SealedSecret, type SecretContext } from './secret-context.js';
-import { SecretSealer } from './secret-sealer.js';
+import { SecretSealer, SecretUnavailableError } from './secret-sealer.js';
 import { Sodium } from './sodium.js';
 
 const OLD: MasterKey = { id: 'mk-old', key: new Uint8Array(Buffer.alloc(32, 1)) };
@@ -14,7 +13,7 @@ const OTHER: MasterKey = { id: 'mk-other', key: new Uint8Array(Buffer.alloc(32, 
 
 const CONTEXT: SecretContext = { orgId: 'org_a1', ownerId: 'cred_a1', field: 'api_key' };
 const PLAINTEXT = 'sk-proj-Zq8mK2vT9xWc4LbN7rHs1YdF6gJp3QeU';
-const MESSAGE = 'The stored credential could not be opened.';
+const MESSAGE = 'The stored secret could not be opened.';
 
 let sodium: Sodium;
 
@@ -49,10 +48,8 @@ function thrownBy(fn: () => unknown): unknown {
 }
 
 function expectUnavailable(error: unknown): void {
-  expect(error).toBeInstanceOf(DomainError);
-  expect((error as DomainError).code).toBe(ErrorCode.CredentialUnavailable);
-  expect((error as DomainError).message).toBe(MESSAGE);
-  expect((error as DomainError).detail).toBe(MESSAGE);
+  expect(error).toBeInstanceOf(SecretUnavailableError);
+  expect((error as SecretUnavailableError).message).toBe(MESSAGE);
 }
 
 /** Opens via withPlaintext, checks it fails closed without calling `use`, and returns the logged reason. */
@@ -396,10 +393,9 @@ describe('SecretSealer failure hygiene', () => {
     const secrets = [PLAINTEXT, b64(sealed.ciphertext), hex(sealed.ciphertext), b64(sealed.wrappedKey), hex(sealed.wrappedKey)];
     for (const error of errors) {
       expectUnavailable(error);
-      const e = error as DomainError;
-      const surfaces = [e.message, String(e.detail), JSON.stringify(e), e.stack ?? '', String(e), serialize(e.errors)];
+      const e = error as SecretUnavailableError;
+      const surfaces = [e.message, JSON.stringify(e), e.stack ?? '', String(e), serialize((e as { errors?: unknown }).errors)];
       for (const surface of surfaces) for (const secret of secrets) expect(surface).not.toContain(secret);
-      expect(e.errors).toBeUndefined();
     }
 
     const calls = [...logger.warn.mock.calls, ...wrongKey.logger.warn.mock.calls];
@@ -428,7 +424,7 @@ describe('SecretSealer failure hygiene', () => {
     const sealed = sealerWith([OLD]).sealer.seal(PLAINTEXT, CONTEXT);
     const { sealer, logger } = sealerWith([OLD]);
     const moved: SecretContext = { orgId: 'org_b2', ownerId: 'cred_b2', field: 'api_key' };
-    await expect(sealer.withPlaintext(sealed, moved, (p) => p)).rejects.toBeInstanceOf(DomainError);
+    await expect(sealer.withPlaintext(sealed, moved, (p) => p)).rejects.toBeInstanceOf(SecretUnavailableError);
     expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(logger.warn).toHaveBeenCalledWith(
       {

@@ -1,6 +1,6 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { CredentialRepository } from './credential.repository.js';
+import { Injectable } from '@nestjs/common';
 import { MasterKeyRing } from './master-key-ring.js';
+import { SealedRecordStores } from './sealed-record-store.js';
 
 /**
  * Refuses to serve when stored records name master keys this process does not hold: a key
@@ -9,14 +9,15 @@ import { MasterKeyRing } from './master-key-ring.js';
  * run this check, so `keys status` can still show what is missing.
  */
 @Injectable()
-export class MasterKeyCoverage implements OnModuleInit {
+export class MasterKeyCoverage {
   constructor(
-    private readonly credentials: CredentialRepository,
+    private readonly stores: SealedRecordStores,
     private readonly ring: MasterKeyRing,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    const missing = [...(await this.credentials.countByMasterKey())].filter(([id]) => !this.ring.ids.includes(id));
+  /** Throws when some record cannot open here; runs after every store has registered. */
+  async assertCovered(): Promise<void> {
+    const missing = [...(await this.stores.countByMasterKey())].filter(([id]) => !this.ring.ids.includes(id));
     if (missing.length === 0) return;
     const list = missing.map(([id, count]) => `"${id}" (${count} record(s))`).join(', ');
     throw new Error(

@@ -1,4 +1,4 @@
-import { apiKeyHint, looksMasked } from './masking.js';
+import { secretHint, looksMasked } from './masking.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_';
 
@@ -7,29 +7,29 @@ function keyOf(length: number): string {
   return Array.from({ length }, (_, i) => ALPHABET[i % ALPHABET.length]).join('');
 }
 
-describe('apiKeyHint', () => {
+describe('secretHint', () => {
   it.each([1, 4, 5, 8, 19])('shows only the mask for a %i-character key', (length) => {
-    expect(apiKeyHint(keyOf(length))).toBe('****');
+    expect(secretHint(keyOf(length))).toBe('****');
   });
 
   it('shows only the mask for an empty key', () => {
-    expect(apiKeyHint('')).toBe('****');
+    expect(secretHint('')).toBe('****');
   });
 
   it.each([20, 21, 40, 64, 200])('shows the mask and the last 4 characters of a %i-character key', (length) => {
     const key = keyOf(length);
-    expect(apiKeyHint(key)).toBe(`****${key.slice(-4)}`);
+    expect(secretHint(key)).toBe(`****${key.slice(-4)}`);
   });
 
   it('shows the last 4 characters of a realistic key', () => {
-    expect(apiKeyHint('sk-proj-Zq8mK2vT9xWc4LbN7rHs1YdF6gJp3QeU')).toBe('****3QeU');
+    expect(secretHint('sk-proj-Zq8mK2vT9xWc4LbN7rHs1YdF6gJp3QeU')).toBe('****3QeU');
   });
 
   it('never reveals more than the last 4 characters, nor the key length', () => {
     const lengths = new Set<number>();
     for (let length = 0; length <= 100; length++) {
       const key = keyOf(length);
-      const hint = apiKeyHint(key);
+      const hint = secretHint(key);
       lengths.add(hint.length);
       expect(hint.startsWith('****')).toBe(true);
       expect(hint).toBe(length >= 20 ? `****${key.slice(-4)}` : '****');
@@ -39,11 +39,11 @@ describe('apiKeyHint', () => {
 
   it('counts characters, not UTF-16 units, and never splits a surrogate pair', () => {
     // 10 emoji are 20 UTF-16 units but only 10 characters: too short for a hint.
-    expect(apiKeyHint('🔑'.repeat(10))).toBe('****');
+    expect(secretHint('🔑'.repeat(10))).toBe('****');
     const key = `${'x'.repeat(16)}ab🔑c`;
     expect([...key]).toHaveLength(20);
-    expect(apiKeyHint(key)).toBe('****ab🔑c');
-    expect([...apiKeyHint(key)]).toHaveLength(8);
+    expect(secretHint(key)).toBe('****ab🔑c');
+    expect([...secretHint(key)]).toHaveLength(8);
   });
 });
 
@@ -70,7 +70,7 @@ describe('looksMasked', () => {
     expect(looksMasked(value)).toBe(false);
   });
 
-  it('recognizes every hint apiKeyHint produces for an ordinary key', () => {
-    for (const length of [1, 19, 20, 64]) expect(looksMasked(apiKeyHint(keyOf(length)))).toBe(true);
+  it('recognizes every hint secretHint produces for an ordinary key', () => {
+    for (const length of [1, 19, 20, 64]) expect(looksMasked(secretHint(keyOf(length)))).toBe(true);
   });
 });

@@ -6,8 +6,8 @@ const VISIBLE = 4;
  * The one way a stored key is shown: fixed-length, and the last 4 characters only when the key
  * has at least 20, so short keys reveal nothing and no hint reveals the key's length.
  */
-export function apiKeyHint(apiKey: string): string {
-  const chars = [...apiKey];
+export function secretHint(secret: string): string {
+  const chars = [...secret];
   return chars.length >= HINT_MIN_KEY_LENGTH ? MASK + chars.slice(-VISIBLE).join('') : MASK;
 }
 

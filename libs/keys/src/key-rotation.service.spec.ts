@@ -1,11 +1,10 @@
 import { jest } from '@jest/globals';
 import type { Logger } from '@agentplane/logging';
-import type { CredentialRepository, SealedRecordRef } from './credential.repository.js';
-import { secretContext } from './credentials.service.js';
 import { InstancesLackActiveKeyError, KeyRotationService } from './key-rotation.service.js';
 import type { MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { MasterKeyRing } from './master-key-ring.js';
-import type { SealedSecret } from './secret-context.js';
+import type { SealedSecret, SecretContext } from './secret-context.js';
+import { type SealedRecord, type SealedRecordStore, SealedRecordStores } from './sealed-record-store.js';
 import { SecretSealer } from './secret-sealer.js';
 import { Sodium } from './sodium.js';
 
@@ -20,11 +19,14 @@ beforeAll(async () => {
   sodium = await Sodium.load();
 });
 
+const contextOf = (id: string): SecretContext => ({ orgId: ORG, ownerId: id, field: 'api_key' });
+
 /**
- * An in-memory stand-in for the credentials table with the one behaviour rewrap relies on: rows
+ * An in-memory stand-in for a table of sealed records with the one behaviour rewrap relies on: rows
  * "locked" by someone else are skipped (SKIP LOCKED) until they are released.
  */
-class FakeCredentials {
+class FakeStore implements SealedRecordStore {
+  readonly name = 'fake';
   readonly rows = new Map<string, SealedSecret>();
   readonly locked = new Set<string>();
   batches = 0;
@@ -41,7 +43,7 @@ class FakeCredentials {
     activeKeyId: string,
     afterId: string,
     limit: number,
-    rewrap: (record: SealedRecordRef) => SealedSecret | undefined,
+    rewrap: (record: SealedRecord) => SealedSecret | undefined,
   ): Promise<{ seen: string[]; rewrapped: number }> {
     this.batches++;
     const ids = [...this.rows.keys()]
@@ -50,7 +52,7 @@ class FakeCredentials {
       .slice(0, limit);
     let rewrapped = 0;
     for (const id of ids) {
-      const next = rewrap({ id, orgId: ORG, sealed: this.rows.get(id)! });
+      const next = rewrap({ id, context: contextOf(id), sealed: this.rows.get(id)! });
       if (next !== undefined) {
         this.rows.set(id, next);
         rewrapped++;
@@ -59,21 +61,28 @@ class FakeCredentials {
     this.afterBatch();
     return { seen: ids, rewrapped };
   }
+
+  async scan(afterId: string, limit: number): Promise<SealedRecord[]> {
+    const ids = [...this.rows.keys()].sort().filter((id) => id > afterId).slice(0, limit);
+    return ids.map((id) => ({ id, context: contextOf(id), sealed: this.rows.get(id)! }));
+  }
 }
 
 function setUp(holders: MasterKeyHolder[] = []) {
   const oldSealer = new SecretSealer(sodium, new MasterKeyRing([OLD], 'test'), logger);
   const ring = new MasterKeyRing([NEW, OLD], 'test');
   const sealer = new SecretSealer(sodium, ring, logger);
-  const credentials = new FakeCredentials();
+  const credentials = new FakeStore();
+  const stores = new SealedRecordStores();
+  stores.register(credentials);
   for (let i = 0; i < 10; i++) {
     const id = `cred_${String(i).padStart(2, '0')}`;
-    credentials.rows.set(id, oldSealer.seal(`secret-${i}`, secretContext(ORG, id)));
+    credentials.rows.set(id, oldSealer.seal(`secret-${i}`, contextOf(id)));
   }
   const live = { live: jest.fn(async () => holders) };
   const clock = { now: () => new Date(), monotonicMs: () => 0, sleep: jest.fn(async () => undefined) };
   const service = new KeyRotationService(
-    credentials as unknown as CredentialRepository,
+    stores,
     sealer,
     ring,
     live as unknown as MasterKeyHolderRepository,
@@ -83,10 +92,10 @@ function setUp(holders: MasterKeyHolder[] = []) {
   return { service, sealer, credentials, live, clock };
 }
 
-async function openAll(sealer: SecretSealer, credentials: FakeCredentials): Promise<string[]> {
+async function openAll(sealer: SecretSealer, credentials: FakeStore): Promise<string[]> {
   const out: string[] = [];
   for (const [id, sealed] of [...credentials.rows].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(await sealer.withPlaintext(sealed, secretContext(ORG, id), (p) => p));
+    out.push(await sealer.withPlaintext(sealed, contextOf(id), (p) => p));
   }
   return out;
 }

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@agentplane/clock';
 import { LOGGER, type Logger } from '@agentplane/logging';
-import { CredentialRepository, type SealedRecordRef } from './credential.repository.js';
-import { secretContext } from './credentials.service.js';
 import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { HOLDER_LIVE_SECONDS } from './master-key-presence.js';
 import { MasterKeyRing } from './master-key-ring.js';
+import { SealedRecordStores } from './sealed-record-store.js';
 import { SecretSealer } from './secret-sealer.js';
 
 /** A pass that ends with rows still locked by another process waits and tries again, this often. */
@@ -45,14 +44,14 @@ export class InstancesLackActiveKeyError extends Error {
 
 export interface VerifyReport {
   readonly checked: number;
-  readonly failed: readonly { readonly id: string; readonly orgId: string; readonly masterKeyId: string }[];
+  readonly failed: readonly { readonly store: string; readonly id: string; readonly orgId: string; readonly masterKeyId: string }[];
 }
 
 /** Operator work on the key ring: status, rewrap after adding a key, verify before removing one. */
 @Injectable()
 export class KeyRotationService {
   constructor(
-    private readonly credentials: CredentialRepository,
+    private readonly stores: SealedRecordStores,
     private readonly sealer: SecretSealer,
     private readonly ring: MasterKeyRing,
     private readonly holders: MasterKeyHolderRepository,
@@ -70,7 +69,7 @@ export class KeyRotationService {
 
   /** Every configured key and every key id records name, with how many records each protects. */
   async status(): Promise<MasterKeyUsage[]> {
-    const counts = await this.credentials.countByMasterKey();
+    const counts = await this.stores.countByMasterKey();
     const ids = [...this.ring.ids, ...[...counts.keys()].filter((id) => !this.ring.ids.includes(id)).sort()];
     return ids.map((id) => ({
       masterKeyId: id,
@@ -95,22 +94,25 @@ export class KeyRotationService {
     let remaining = 0;
     for (let pass = 0; pass < REWRAP_MAX_PASSES; pass++) {
       if (pass > 0) await this.clock.sleep(REWRAP_PASS_PAUSE_MS * pass);
-      let afterId = '';
-      for (;;) {
-        await this.refuseWhileInstancesLackActiveKey();
-        const batch = await this.credentials.rewrapBatch(this.ring.activeId, afterId, batchSize, (record) => {
-          if (failedIds.has(record.id)) return undefined;
-          try {
-            return this.sealer.rewrap(record.sealed, contextOf(record));
-          } catch {
-            failedIds.add(record.id); // already logged by the sealer, without bytes
-            return undefined;
-          }
-        });
-        if (batch.seen.length === 0) break;
-        afterId = batch.seen[batch.seen.length - 1]!;
-        rewrapped += batch.rewrapped;
-        onBatch?.(rewrapped);
+      for (const store of this.stores.all()) {
+        let afterId = '';
+        for (;;) {
+          await this.refuseWhileInstancesLackActiveKey();
+          const batch = await store.rewrapBatch(this.ring.activeId, afterId, batchSize, (record) => {
+            const key = `${store.name}/${record.id}`;
+            if (failedIds.has(key)) return undefined;
+            try {
+              return this.sealer.rewrap(record.sealed, record.context);
+            } catch {
+              failedIds.add(key); // already logged by the sealer, without bytes
+              return undefined;
+            }
+          });
+          if (batch.seen.length === 0) break;
+          afterId = batch.seen[batch.seen.length - 1]!;
+          rewrapped += batch.rewrapped;
+          onBatch?.(rewrapped);
+        }
       }
       remaining = await this.countNotOnActiveKey();
       if (remaining <= failedIds.size) break;
@@ -136,32 +138,30 @@ export class KeyRotationService {
 
   private async countNotOnActiveKey(): Promise<number> {
     let count = 0;
-    for (const [id, records] of await this.credentials.countByMasterKey()) if (id !== this.ring.activeId) count += records;
+    for (const [id, records] of await this.stores.countByMasterKey()) if (id !== this.ring.activeId) count += records;
     return count;
   }
 
   /** Opens every record (secrets included) and reports the ones that do not open. */
   async verify(batchSize: number): Promise<VerifyReport> {
-    let afterId = '';
     let checked = 0;
-    const failed: { id: string; orgId: string; masterKeyId: string }[] = [];
-    for (;;) {
-      const page = await this.credentials.scanSealed(afterId, batchSize);
-      if (page.length === 0) break;
-      for (const record of page) {
-        checked++;
-        try {
-          this.sealer.verify(record.sealed, contextOf(record));
-        } catch {
-          failed.push({ id: record.id, orgId: record.orgId, masterKeyId: record.sealed.masterKeyId });
+    const failed: { store: string; id: string; orgId: string; masterKeyId: string }[] = [];
+    for (const store of this.stores.all()) {
+      let afterId = '';
+      for (;;) {
+        const page = await store.scan(afterId, batchSize);
+        if (page.length === 0) break;
+        for (const record of page) {
+          checked++;
+          try {
+            this.sealer.verify(record.sealed, record.context);
+          } catch {
+            failed.push({ store: store.name, id: record.id, orgId: record.context.orgId, masterKeyId: record.sealed.masterKeyId });
+          }
         }
+        afterId = page[page.length - 1]!.id;
       }
-      afterId = page[page.length - 1]!.id;
     }
     return { checked, failed };
   }
-}
-
-function contextOf(record: SealedRecordRef) {
-  return secretContext(record.orgId, record.id);
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { MasterKeyRing } from './master-key-ring.js';
 import { associatedData, SECRET_FORMAT_V1, type SealedSecret, type SecretContext } from './secret-context.js';
@@ -10,8 +9,11 @@ const WRAPPED_KEY_BYTES = Sodium.NONCE_BYTES + Sodium.KEY_BYTES + Sodium.TAG_BYT
 type OpenFailure = 'unknown_format' | 'unknown_master_key' | 'malformed' | 'data_key_rejected' | 'secret_rejected';
 
 /** The one error a failed open produces: it says nothing about why (the log does, without bytes). */
-export function credentialUnavailable(): DomainError {
-  return new DomainError(ErrorCode.CredentialUnavailable, 'The stored credential could not be opened.');
+export class SecretUnavailableError extends Error {
+  constructor() {
+    super('The stored secret could not be opened.');
+    this.name = 'SecretUnavailableError';
+  }
 }
 
 /**
@@ -121,7 +123,7 @@ export class SecretSealer {
   }
 
   // Logged with where the record belongs and why it failed, never with any of its bytes.
-  private failure(reason: OpenFailure, sealed: SealedSecret, context: SecretContext): DomainError {
+  private failure(reason: OpenFailure, sealed: SealedSecret, context: SecretContext): SecretUnavailableError {
     this.logger.warn(
       {
         reason,
@@ -133,7 +135,7 @@ export class SecretSealer {
       },
       'sealed secret did not open',
     );
-    return credentialUnavailable();
+    return new SecretUnavailableError();
   }
 }
 
