@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { sortKeys } from '../http/canonical-json.js';
 
 /**
  * The API contract as the code declares it, with keys sorted so that the checked-in
@@ -33,14 +34,4 @@ export function serveOpenApi(app: INestApplication, document: OpenAPIObject): vo
     raw: ['json'],
     customSiteTitle: 'agentplane API',
   });
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-  );
 }
