@@ -61,6 +61,16 @@ async function allArrived(name: string, count: number, timeoutMs: number): Promi
   await Promise.race([new Promise<void>((resolve) => state.waiters.push(resolve)), sleep(timeoutMs)]);
 }
 
+/** A gate a scenario waits at until the test opens it; `reached` resolves when a request waits there. */
+function gate() {
+  let reach!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { reached, opened, reach, open };
+}
+let heldGate = gate();
+
 const scenarios: Record<string, Scenario> = {
   async chat(_req, res) {
     sse(res);
@@ -133,6 +143,12 @@ const scenarios: Record<string, Scenario> = {
   },
   stall() {
     // Never answers.
+  },
+  async held(_req, res) {
+    // Answers 503 once the test opens the gate: the fallback starts when the test says.
+    heldGate.reach();
+    await heldGate.opened;
+    res.writeHead(503).end();
   },
   garbage(_req, res) {
     sse(res);
@@ -595,6 +611,37 @@ describe('replies through the configured LLM', () => {
     expect(last(await events(narrowed)).data).toEqual({ code: 'egress_refused', message: expect.any(String) });
     // Neither reached the upstream.
     expect(upstream.seen.length).toBe(before);
+  });
+
+  it.each([
+    ['is deleted (force)', 'credential_unavailable', (id: string) => send(api.url, 'DELETE', `/v1/credentials/${id}?force=true`, key)],
+    [
+      'no longer allows the origin',
+      'egress_refused',
+      (id: string) => send(api.url, 'PUT', `/v1/credentials/${id}`, key, { name: 'fallback', allowed_origins: ['https://elsewhere.example'] }),
+    ],
+  ])('does not fall back to an entry whose org credential %s after the reply began', async (_label, code, change) => {
+    const fallbackKey = `sk-fallback-${randomBytes(24).toString('base64url')}`;
+    const created = await send(api.url, 'POST', '/v1/credentials', key, {
+      name: 'fallback',
+      api_key: fallbackKey,
+      allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'],
+    });
+    expect(created.status).toBe(201);
+    const credentialId = ((await created.json()) as { id: string }).id;
+    const agentId = await agentWith([{ base_url: base('held') }, { base_url: base('chat'), credential_id: credentialId, api_key: undefined }]);
+    heldGate = gate();
+    const reply = ask(agentId).then(async (res) => parseEvents(await res.text()));
+    // Entry 0 is waiting upstream: the reply has begun, its agent and credentials are loaded.
+    await heldGate.reached;
+    try {
+      expect((await change(credentialId)).status).toBeLessThan(300);
+    } finally {
+      heldGate.open();
+    }
+    const evs = await reply;
+    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+    expect(upstream.seen.filter((s) => s.headers.authorization === `Bearer ${fallbackKey}`)).toEqual([]);
   });
 
   it('answers 404 for another organization’s agent, and 422 for bad messages', async () => {

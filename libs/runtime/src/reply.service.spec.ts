@@ -285,6 +285,27 @@ describe('ReplyService', () => {
       expect(events.map((e) => e.type)).toEqual(['delta', 'completed']);
     });
 
+    it('opens the credential read with the agent for the first entry, and reads a fallback entry credential again by id', async () => {
+      const { service, agent, credentials } = setup([answeringStatus(503).upstream, answering(text('ok'), finish(), DONE)]);
+      await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(credentials.withSecret.mock.calls.map(([orgId, ref, target]) => [orgId, ref, target])).toEqual([
+        [ORG, agent.llm[0]!.credential, `${baseUrl(0)}/chat/completions`],
+        [ORG, 'cred_1', `${baseUrl(1)}/chat/completions`],
+      ]);
+    });
+
+    it('does not call a fallback entry whose credential is gone or no longer allows its origin', async () => {
+      const { service, agent, egress, credentials } = setup([answeringStatus(503).upstream, answering(text('ok'), finish(), DONE), answering(text('ok'), finish(), DONE)]);
+      credentials.withSecret.mockImplementation(async (_orgId, ref, _target, use) => {
+        if (ref === 'cred_1') throw DomainError.notFound('Credential');
+        if (ref === 'cred_2') throw new DomainError(ErrorCode.CredentialOriginNotAllowed, 'narrowed');
+        return use(API_KEY);
+      });
+      const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(events).toEqual([{ type: 'error', code: 'egress_refused', message: expect.any(String) }]);
+      expect(calledUrls(egress)).toEqual([`${baseUrl(0)}/chat/completions`]);
+    });
+
     it('ends with the last failure when every entry fails', async () => {
       const { service, agent } = setup([answeringStatus(500).upstream, answeringStatus(429).upstream]);
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));

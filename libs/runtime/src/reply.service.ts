@@ -4,7 +4,7 @@ import type { RunnableAgent, RunnableLlmEntry } from '@agentplane/agents';
 import { AgentsService } from '@agentplane/agents';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
-import { CredentialsService } from '@agentplane/credentials';
+import { CredentialsService, type LoadedCredential } from '@agentplane/credentials';
 import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '@agentplane/egress';
 import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
@@ -58,8 +58,12 @@ export class ReplyService {
       const timers = new AttemptTimers(signal, limits);
       let firstTokenAt: number | undefined;
       let completed = false;
+      // The credential read with the agent is as current as the reply. A fallback starts later, when
+      // it may have been deleted or narrowed: it is read again (by id, in the agent's org), so the
+      // org and origin checks see it as it is now. The first attempt costs no extra round trip.
+      const credential = index === 0 ? entry.credential : entry.credentialId;
       try {
-        for await (const output of this.attempt(agent, entry, request, limits, timers)) {
+        for await (const output of this.attempt(agent, entry, credential, request, limits, timers)) {
           if (output.kind === 'progress') {
             timers.answerBegan();
             continue;
@@ -130,12 +134,19 @@ export class ReplyService {
     return undefined;
   }
 
-  private async *attempt(agent: RunnableAgent, entry: RunnableLlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
+  private async *attempt(
+    agent: RunnableAgent,
+    entry: RunnableLlmEntry,
+    credential: LoadedCredential | string,
+    request: ReplyRequest,
+    limits: RuntimeLimits,
+    timers: AttemptTimers,
+  ): AsyncGenerator<UpstreamOutput> {
     const { url, body } = upstreamRequest(agent, entry, request.messages);
     let response: EgressResponse;
     try {
       // The key exists in memory only while the request is handed to the dispatcher.
-      response = await this.credentials.withSecret(agent.orgId, entry.credential, url, (apiKey) =>
+      response = await this.credentials.withSecret(agent.orgId, credential, url, (apiKey) =>
         this.egress.request(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'text/event-stream' },
