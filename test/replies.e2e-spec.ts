@@ -558,6 +558,12 @@ describe('replies through the configured LLM', () => {
     expect(problem.detail).toContain('upstream_status_500');
   });
 
+  it('answers stream: false for an agent without llm entries with 409 no_llm_configured (the stream ends with that code)', async () => {
+    const agentId = await agentWith([]);
+    await expectProblem(await ask(agentId, { stream: false }), 409, 'no_llm_configured');
+    expect(last(await events(agentId))).toEqual({ event: 'error', data: { code: 'no_llm_configured', message: expect.any(String) } });
+  });
+
   it('aborts the upstream request at once when the caller disconnects', async () => {
     const agentId = await agentWith([{ base_url: base('endless') }]);
     const closed = upstream.closed('endless');

@@ -25,4 +25,6 @@ export enum ErrorCode {
   UpstreamFailed = 'upstream_failed',
   /** A stored secret did not open: wrong or missing master key, or a damaged record. */
   CredentialUnavailable = 'credential_unavailable',
+  /** A reply was asked of an agent that has no llm entries to answer it. */
+  NoLlmConfigured = 'no_llm_configured',
 }

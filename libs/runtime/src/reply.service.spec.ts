@@ -521,6 +521,12 @@ describe('ReplyService', () => {
       await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.UpstreamFailed });
     });
 
+    it('throws no_llm_configured for an agent without entries, calling nobody', async () => {
+      const { service, agent, egress } = setup([]);
+      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({ code: ErrorCode.NoLlmConfigured });
+      expect(egress.request).not.toHaveBeenCalled();
+    });
+
     it('returns undefined when the caller went away', async () => {
       const { service, agent } = setup([stalling()]);
       const caller = new AbortController();

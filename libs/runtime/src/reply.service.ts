@@ -120,9 +120,11 @@ export class ReplyService {
 
   /**
    * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
-   * that fails is `upstream_failed`, naming the last failure's code.
+   * that fails is `upstream_failed`, naming the last failure's code; an agent without llm entries
+   * is `no_llm_configured` (no upstream failed).
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
+    if (agent.llm.length === 0) throw new DomainError(ErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.');
     let text = '';
     const toolCalls: ToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {

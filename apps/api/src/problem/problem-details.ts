@@ -48,6 +48,9 @@ export function describe(code: ErrorCode): { status: number; title: string } {
       return { status: 502, title: 'Upstream failed' };
     case ErrorCode.CredentialUnavailable:
       return { status: 500, title: 'Credential unavailable' };
+    case ErrorCode.NoLlmConfigured:
+      // The agent's state, not an upstream, is why there is no reply: fixed by configuring it.
+      return { status: 409, title: 'No LLM configured' };
     default: {
       const unmapped: never = code;
       throw new Error(`No HTTP mapping for error code ${String(unmapped)}`);

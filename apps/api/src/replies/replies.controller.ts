@@ -37,6 +37,7 @@ export class RepliesController {
   @ApiOkResponse({ type: ReplyResponseDto, description: 'The reply (stream: false), or the event stream' })
   @ApiProblemResponse(400, 'Malformed JSON')
   @ApiProblemResponse(404, 'No such agent in this organization')
+  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)')
   @ApiProblemResponse(413, 'Body over 256 KB')
   @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(422, 'Invalid body')
