@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { createServer as createTcpServer, type Server as NetServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
@@ -214,6 +214,15 @@ const scenarios: Record<string, Scenario> = {
     for (const word of ['one ', 'two ', 'three']) {
       await sleep(100);
       res.write(chunk({ content: word }));
+    }
+    res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
+  },
+  async flood(_req, res) {
+    // As fast as the API takes it: far more than a caller's socket buffers hold, under the 16 MB limit.
+    sse(res);
+    const piece = chunk({ content: 'z'.repeat(32 * 1024) });
+    for (let sent = 0; sent < 12 * 1024 * 1024 && !res.destroyed; sent += piece.length) {
+      if (!res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]).catch(() => undefined);
     }
     res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
   },
@@ -575,6 +584,37 @@ describe('replies through the configured LLM', () => {
     controller.abort();
     const closedAt = await closed;
     expect(closedAt - abortedAt).toBeLessThan(1000);
+  });
+
+  it('closes the connection of a caller that stops reading, soon after the reply deadline', async () => {
+    const agentId = await agentWith([{ base_url: base('flood'), timeouts: { total_ms: 1_000 } }]);
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }] });
+    const { hostname, port } = new URL(api.url);
+    const requestId = `stalled-${randomBytes(6).toString('hex')}`;
+    const socket = connect(Number(port), hostname);
+    // A reset counts as closed too.
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close').then(() => 'closed');
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(
+      `POST /v1/agents/${agentId}/replies HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\nX-Request-Id: ${requestId}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    try {
+      // Nothing is read until well past the deadline (1 s) and the API's grace for the rest (2 s).
+      await sleep(5_000);
+      // Reading now gets what the kernel still holds, then the end the API sent: not an open socket.
+      socket.resume();
+      expect(await Promise.race([closed, sleep(3_000).then(() => 'still open')])).toBe('closed');
+    } finally {
+      socket.destroy();
+    }
+    // The deadline ended the reply while the caller held it up, and the API cut the response off.
+    await awaitLog((l) => l.request_id === requestId && l.msg === 'reply streamed');
+    expect(logLines((l) => l.request_id === requestId && l.msg === 'reply streamed')).toEqual([
+      expect.objectContaining({ reply: { outcome: 'caller_stalled', code: 'upstream_timeout_total' } }),
+    ]);
   });
 
   it('never relays or logs an upstream error body that echoes the key', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jest } from '@jest/globals';
@@ -397,6 +398,29 @@ describe('ReplyService', () => {
       const { service, agent } = setup([answering(text('start'), ...drip, finish(), DONE)], { limits: { totalMs: 60 } });
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(errorCode(events)).toBe('upstream_timeout_total');
+    });
+  });
+
+  describe('expired', () => {
+    it('aborts when a deadline ends the reply while the consumer still holds a relayed event', async () => {
+      const { service, agent } = setup([answering(text('a'), STALL)], { limits: { totalMs: 40 } });
+      const reply = service.reply(agent, REQUEST, new AbortController().signal);
+      let sawExpiry = false;
+      const events = await collect(reply, async (event) => {
+        if (event.type !== 'delta') return;
+        // Like a consumer stuck writing to a caller that stopped reading: it waits for the signal.
+        await Promise.race([once(reply.expired, 'abort'), sleep(5_000, undefined, { ref: false })]);
+        sawExpiry = reply.expired.aborted;
+      });
+      expect(sawExpiry).toBe(true);
+      expect(errorCode(events)).toBe('upstream_timeout_total');
+    });
+
+    it('does not abort for a deadline before anything was relayed (a fallback may still answer), nor at a normal end', async () => {
+      const { service, agent } = setup([answering(STALL), answering(text('ok'), finish(), DONE)], { limits: { firstTokenMs: 30 } });
+      const reply = service.reply(agent, REQUEST, new AbortController().signal);
+      expect(lastOf(await collect(reply))).toMatchObject({ type: 'completed', entryIndex: 1 });
+      expect(reply.expired.aborted).toBe(false);
     });
   });
 

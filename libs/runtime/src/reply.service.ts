@@ -10,7 +10,7 @@ import { DomainError, ErrorCode } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
-import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
+import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, type ReplyStream, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
 import { ResponsesReader } from './responses.reader.js';
 import { UpstreamError, UpstreamFailure } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
@@ -49,7 +49,13 @@ export class ReplyService {
    * request is aborted at once. `ttft_ms` and `duration_ms` count from the start of the reply, so
    * time lost on entries that failed is in them: it is what the caller waited.
    */
-  async *reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+  reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): ReplyStream {
+    const expired = new AbortController();
+    const events = this.events(agent, request, signal, expired);
+    return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
+  }
+
+  private async *events(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal, expired: AbortController): AsyncGenerator<ReplyEvent> {
     const started = this.clock.monotonicMs();
     let last: UpstreamError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
@@ -62,6 +68,15 @@ export class ReplyService {
       // it may have been deleted or narrowed: it is read again (by id, in the agent's org), so the
       // org and origin checks see it as it is now. The first attempt costs no extra round trip.
       const credential = index === 0 ? entry.credential : entry.credentialId;
+      // The timers fire even while the consumer holds an event: once something was relayed, a
+      // deadline ends the reply (no fallback), and the consumer may stop waiting to hand it on.
+      timers.signal.addEventListener(
+        'abort',
+        () => {
+          if (timers.reason !== undefined && (firstTokenAt !== undefined || completed)) expired.abort();
+        },
+        { once: true },
+      );
       try {
         for await (const output of this.attempt(agent, entry, credential, request, limits, timers)) {
           if (output.kind === 'progress') {
