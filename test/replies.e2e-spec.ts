@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { createServer as createTcpServer, type Server as NetServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
@@ -60,6 +60,16 @@ async function allArrived(name: string, count: number, timeoutMs: number): Promi
   }
   await Promise.race([new Promise<void>((resolve) => state.waiters.push(resolve)), sleep(timeoutMs)]);
 }
+
+/** A gate a scenario waits at until the test opens it; `reached` resolves when a request waits there. */
+function gate() {
+  let reach!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { reached, opened, reach, open };
+}
+let heldGate = gate();
 
 const scenarios: Record<string, Scenario> = {
   async chat(_req, res) {
@@ -134,6 +144,12 @@ const scenarios: Record<string, Scenario> = {
   stall() {
     // Never answers.
   },
+  async held(_req, res) {
+    // Answers 503 once the test opens the gate: the fallback starts when the test says.
+    heldGate.reach();
+    await heldGate.opened;
+    res.writeHead(503).end();
+  },
   garbage(_req, res) {
     sse(res);
     res.end('data: this is not JSON\n\n');
@@ -198,6 +214,15 @@ const scenarios: Record<string, Scenario> = {
     for (const word of ['one ', 'two ', 'three']) {
       await sleep(100);
       res.write(chunk({ content: word }));
+    }
+    res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
+  },
+  async flood(_req, res) {
+    // As fast as the API takes it: far more than a caller's socket buffers hold, under the 16 MB limit.
+    sse(res);
+    const piece = chunk({ content: 'z'.repeat(32 * 1024) });
+    for (let sent = 0; sent < 12 * 1024 * 1024 && !res.destroyed; sent += piece.length) {
+      if (!res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]).catch(() => undefined);
     }
     res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
   },
@@ -544,6 +569,12 @@ describe('replies through the configured LLM', () => {
     await expectProblem(timedOut, 504, 'upstream_timeout_first_token');
   });
 
+  it('answers stream: false for an agent without llm entries with 409 no_llm_configured (the stream ends with that code)', async () => {
+    const agentId = await agentWith([]);
+    await expectProblem(await ask(agentId, { stream: false }), 409, 'no_llm_configured');
+    expect(last(await events(agentId))).toEqual({ event: 'error', data: { code: 'no_llm_configured', message: expect.any(String) } });
+  });
+
   it('aborts the upstream request at once when the caller disconnects', async () => {
     const agentId = await agentWith([{ base_url: base('endless') }]);
     const closed = upstream.closed('endless');
@@ -555,6 +586,37 @@ describe('replies through the configured LLM', () => {
     controller.abort();
     const closedAt = await closed;
     expect(closedAt - abortedAt).toBeLessThan(1000);
+  });
+
+  it('closes the connection of a caller that stops reading, soon after the reply deadline', async () => {
+    const agentId = await agentWith([{ base_url: base('flood'), timeouts: { total_ms: 1_000 } }]);
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }] });
+    const { hostname, port } = new URL(api.url);
+    const requestId = `stalled-${randomBytes(6).toString('hex')}`;
+    const socket = connect(Number(port), hostname);
+    // A reset counts as closed too.
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close').then(() => 'closed');
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(
+      `POST /v1/agents/${agentId}/replies HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\nX-Request-Id: ${requestId}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    try {
+      // Nothing is read until well past the deadline (1 s) and the API's grace for the rest (2 s).
+      await sleep(5_000);
+      // Reading now gets what the kernel still holds, then the end the API sent: not an open socket.
+      socket.resume();
+      expect(await Promise.race([closed, sleep(3_000).then(() => 'still open')])).toBe('closed');
+    } finally {
+      socket.destroy();
+    }
+    // The deadline ended the reply while the caller held it up, and the API cut the response off.
+    await awaitLog((l) => l.request_id === requestId && l.msg === 'reply streamed');
+    expect(logLines((l) => l.request_id === requestId && l.msg === 'reply streamed')).toEqual([
+      expect.objectContaining({ reply: { outcome: 'caller_stalled', code: 'upstream_timeout_total' } }),
+    ]);
   });
 
   it('never relays or logs an upstream error body that echoes the key', async () => {
@@ -597,6 +659,37 @@ describe('replies through the configured LLM', () => {
     expect(last(await events(narrowed)).data).toEqual({ code: 'egress_refused', message: expect.any(String) });
     // Neither reached the upstream.
     expect(upstream.seen.length).toBe(before);
+  });
+
+  it.each([
+    ['is deleted (force)', 'credential_unavailable', (id: string) => send(api.url, 'DELETE', `/v1/credentials/${id}?force=true`, key)],
+    [
+      'no longer allows the origin',
+      'egress_refused',
+      (id: string) => send(api.url, 'PUT', `/v1/credentials/${id}`, key, { name: 'fallback', allowed_origins: ['https://elsewhere.example'] }),
+    ],
+  ])('does not fall back to an entry whose org credential %s after the reply began', async (_label, code, change) => {
+    const fallbackKey = `sk-fallback-${randomBytes(24).toString('base64url')}`;
+    const created = await send(api.url, 'POST', '/v1/credentials', key, {
+      name: 'fallback',
+      api_key: fallbackKey,
+      allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'],
+    });
+    expect(created.status).toBe(201);
+    const credentialId = ((await created.json()) as { id: string }).id;
+    const agentId = await agentWith([{ base_url: base('held') }, { base_url: base('chat'), credential_id: credentialId, api_key: undefined }]);
+    heldGate = gate();
+    const reply = ask(agentId).then(async (res) => parseEvents(await res.text()));
+    // Entry 0 is waiting upstream: the reply has begun, its agent and credentials are loaded.
+    await heldGate.reached;
+    try {
+      expect((await change(credentialId)).status).toBeLessThan(300);
+    } finally {
+      heldGate.open();
+    }
+    const evs = await reply;
+    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+    expect(upstream.seen.filter((s) => s.headers.authorization === `Bearer ${fallbackKey}`)).toEqual([]);
   });
 
   it('answers 404 for another organization’s agent, and 422 for bad messages', async () => {

@@ -1,7 +1,8 @@
 import type { EventSourceMessage } from 'eventsource-parser';
+import { isCompleteJson, isNonEmptyString, isObject, numberOr, parseJson } from './json-values.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { ToolCallAccumulator, type ToolCallDelta } from './tool-call-accumulator.js';
-import { isCompleteJson, isNonEmptyString, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
+import { PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
 /**
  * Reads an OpenAI-style `/chat/completions` stream: `choices[0].delta.content` is text,

@@ -4,12 +4,13 @@ import type { RunnableAgent, RunnableLlmEntry } from '@agentplane/agents';
 import { AgentsService } from '@agentplane/agents';
 import type { OrgId } from '@agentplane/auth';
 import { Clock } from '@agentplane/clock';
-import { CredentialsError, CredentialsErrorCode, CredentialsService } from '@agentplane/credentials';
+import { CredentialsError, CredentialsErrorCode, CredentialsService, type LoadedCredential } from '@agentplane/credentials';
 import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '@agentplane/egress';
+import { CommonError } from '@agentplane/errors';
 import { LOGGER, type Logger } from '@agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
-import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
+import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, type ReplyStream, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
 import { ResponsesReader } from './responses.reader.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
@@ -48,7 +49,13 @@ export class ReplyService {
    * request is aborted at once. `ttft_ms` and `duration_ms` count from the start of the reply, so
    * time lost on entries that failed is in them: it is what the caller waited.
    */
-  async *reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): AsyncGenerator<ReplyEvent> {
+  reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): ReplyStream {
+    const expired = new AbortController();
+    const events = this.events(agent, request, signal, expired);
+    return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
+  }
+
+  private async *events(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal, expired: AbortController): AsyncGenerator<ReplyEvent> {
     const started = this.clock.monotonicMs();
     let last: RuntimeError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
@@ -57,8 +64,21 @@ export class ReplyService {
       const timers = new AttemptTimers(signal, limits);
       let firstTokenAt: number | undefined;
       let completed = false;
+      // The credential read with the agent is as current as the reply. A fallback starts later, when
+      // it may have been deleted or narrowed: it is read again (by id, in the agent's org), so the
+      // org and origin checks see it as it is now. The first attempt costs no extra round trip.
+      const credential = index === 0 ? entry.credential : entry.credentialId;
+      // The timers fire even while the consumer holds an event: once something was relayed, a
+      // deadline ends the reply (no fallback), and the consumer may stop waiting to hand it on.
+      timers.signal.addEventListener(
+        'abort',
+        () => {
+          if (timers.reason !== undefined && (firstTokenAt !== undefined || completed)) expired.abort();
+        },
+        { once: true },
+      );
       try {
-        for await (const output of this.attempt(agent, entry, request, limits, timers)) {
+        for await (const output of this.attempt(agent, entry, credential, request, limits, timers)) {
           if (output.kind === 'progress') {
             timers.answerBegan();
             continue;
@@ -113,9 +133,11 @@ export class ReplyService {
 
   /**
    * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
-   * that fails throws the RuntimeError the stream would have ended with.
+   * that fails throws the RuntimeError the stream would have ended with; an agent without llm
+   * entries is `no_llm_configured` before anything is called.
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
+    if (agent.llm.length === 0) throw new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.');
     let text = '';
     const toolCalls: ToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {
@@ -127,12 +149,19 @@ export class ReplyService {
     return undefined;
   }
 
-  private async *attempt(agent: RunnableAgent, entry: RunnableLlmEntry, request: ReplyRequest, limits: RuntimeLimits, timers: AttemptTimers): AsyncGenerator<UpstreamOutput> {
+  private async *attempt(
+    agent: RunnableAgent,
+    entry: RunnableLlmEntry,
+    credential: LoadedCredential | string,
+    request: ReplyRequest,
+    limits: RuntimeLimits,
+    timers: AttemptTimers,
+  ): AsyncGenerator<UpstreamOutput> {
     const { url, body } = upstreamRequest(agent, entry, request.messages);
     let response: EgressResponse;
     try {
       // The key exists in memory only while the request is handed to the dispatcher.
-      response = await this.credentials.withSecret(agent.orgId, entry.credential, url, (apiKey) =>
+      response = await this.credentials.withSecret(agent.orgId, credential, url, (apiKey) =>
         this.egress.request(url, {
           method: 'POST',
           headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -231,13 +260,15 @@ function connectionLost(raw: unknown): RuntimeError {
 
 function toRuntimeError(raw: unknown): RuntimeError {
   if (raw instanceof RuntimeError) return raw;
-  // Errors while reading the body come straight from undici: give them the egress codes first.
-  const error = raw instanceof CredentialsError ? raw : toEgressError(raw);
-  if (error instanceof CredentialsError) {
-    return error.code === CredentialsErrorCode.CredentialOriginNotAllowed
-      ? new RuntimeError(RuntimeErrorCode.EgressRefused, 'The credential may not be sent to this base_url.')
-      : new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
+  if (raw instanceof CredentialsError && raw.code === CredentialsErrorCode.CredentialOriginNotAllowed) {
+    return new RuntimeError(RuntimeErrorCode.EgressRefused, 'The credential may not be sent to this base_url.');
   }
+  // One that does not open, or is gone (deleted since the agent was read).
+  if (raw instanceof CredentialsError || raw instanceof CommonError) {
+    return new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
+  }
+  // Errors while reading the body come straight from undici: give them the egress codes first.
+  const error = toEgressError(raw);
   if (error instanceof EgressError) {
     switch (error.code) {
       case EgressErrorCode.InvalidUrl:

@@ -36,6 +36,15 @@ export type ReplyEvent =
   /** `upstreamStatus` is set for code `upstream_status`: the HTTP status the upstream answered. */
   | { readonly type: 'error'; readonly code: RuntimeErrorCode; readonly message: string; readonly upstreamStatus?: number };
 
+/**
+ * A reply's events, and `expired`: aborted when a deadline ends the reply after something was
+ * relayed. Only the error is left to send then, so a consumer still waiting to hand on an event
+ * (to a caller that stopped reading) can stop waiting; the events themselves are not taken early.
+ */
+export interface ReplyStream extends AsyncIterable<ReplyEvent> {
+  readonly expired: AbortSignal;
+}
+
 /** A reply taken whole (`stream: false`). */
 export interface WholeReply {
   readonly text: string;

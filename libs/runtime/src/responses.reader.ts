@@ -1,7 +1,8 @@
 import type { EventSourceMessage } from 'eventsource-parser';
+import { isCompleteJson, isObject, numberOr, parseJson } from './json-values.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import type { ToolCall } from './tool-call-accumulator.js';
-import { isCompleteJson, isObject, numberOr, parseJson, PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
+import { PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from './upstream-output.js';
 
 /**
  * Reads an OpenAI Responses API stream (`POST /responses`, `stream: true`): text from

@@ -1,4 +1,4 @@
-import { isCompleteJson, isNonEmptyString } from './upstream-output.js';
+import { isCompleteJson, isNonEmptyString } from './json-values.js';
 
 /** A complete tool call, emitted once. `arguments` is the JSON text as the model wrote it. */
 export interface ToolCall {

@@ -71,28 +71,3 @@ export function streamError(source: unknown): RuntimeError {
 export function safeWord(value: unknown, maxLength = 200): string | undefined {
   return typeof value === 'string' && value.length <= maxLength && /^[\w.:/@+-]+$/.test(value) ? value : undefined;
 }
-
-/** Tool-call arguments are relayed complete: a call cut off mid-JSON is a malformed reply. */
-export function isCompleteJson(text: string): boolean {
-  return parseJson(text) !== undefined || text.trim() === 'null';
-}
-
-export function parseJson(data: string): unknown {
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-export function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}

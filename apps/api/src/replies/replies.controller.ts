@@ -38,6 +38,7 @@ export class RepliesController {
   @ApiOkResponse({ type: ReplyResponseDto, description: 'The reply (stream: false), or the event stream' })
   @ApiProblemResponse(400, 'Malformed JSON')
   @ApiProblemResponse(404, 'No such agent in this organization')
+  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)')
   @ApiProblemResponse(413, 'Body over 256 KB')
   @ApiProblemResponse(415, 'Body is not application/json')
   @ApiProblemResponse(422, 'Invalid body')
@@ -66,36 +67,48 @@ export class RepliesController {
 
     reply.hijack();
     const sse = SseStream.open(reply.raw, { 'x-request-id': request.id }, this.config.replyHeartbeatMs);
-    let outcome: { type: 'completed'; entryIndex: number; ttftMs: number } | { type: 'error'; code: string } | undefined;
+    let outcome: StreamEnd | undefined;
+    let delivered = false;
     try {
-      for await (const event of this.replies.reply(agent, input, abort.signal)) {
+      const events = this.replies.reply(agent, input, abort.signal);
+      for await (const event of events) {
         const { name, data } = toServerSentEvent(event);
-        if (!(await sse.send(name, data))) break;
+        // A caller that stopped reading is waited for only until the reply's deadline.
+        if (!(await sse.send(name, data, events.expired))) break;
         // What the caller received, not what was produced.
         if (event.type === 'completed' || event.type === 'error') outcome = event;
       }
     } catch (error) {
       request.log.error({ err: error }, 'reply stream failed');
       outcome = { type: 'error', code: CommonErrorCode.InternalError };
-      await sse.send('error', { code: CommonErrorCode.InternalError, message: 'The reply failed.' });
+      // Nothing is left to wait for: buffered, and given the same grace as the end.
+      await sse.send('error', { code: CommonErrorCode.InternalError, message: 'The reply failed.' }, AbortSignal.abort());
     } finally {
-      sse.end();
+      // Ends the response, and cuts off a caller who does not take the rest of it soon.
+      delivered = await sse.end();
     }
     // Fastify logs no completion for a hijacked reply: one line says how the stream ended.
     request.log.info(
       {
         res: { statusCode: 200 },
         responseTime: reply.elapsedTime,
-        reply:
-          outcome === undefined
-            ? { outcome: 'caller_left' }
-            : outcome.type === 'error'
-              ? { outcome: 'error', code: outcome.code }
-              : { outcome: 'completed', entry_index: outcome.entryIndex, ttft_ms: outcome.ttftMs },
+        reply: streamOutcome(outcome, delivered),
       },
       'reply streamed',
     );
   }
+}
+
+/** The last event the caller was sent: how the reply ended, or the stream's own failure. */
+type StreamEnd = { readonly type: 'completed'; readonly entryIndex: number; readonly ttftMs: number } | { readonly type: 'error'; readonly code: string };
+
+/** How a streamed reply ended, for its log line. */
+function streamOutcome(outcome: StreamEnd | undefined, delivered: boolean): Record<string, unknown> {
+  if (outcome === undefined) return { outcome: 'caller_left' };
+  // The response was cut off: the caller stopped reading and did not take the rest in time.
+  if (!delivered) return { outcome: 'caller_stalled', ...(outcome.type === 'error' ? { code: outcome.code } : {}) };
+  if (outcome.type === 'error') return { outcome: 'error', code: outcome.code };
+  return { outcome: 'completed', entry_index: outcome.entryIndex, ttft_ms: outcome.ttftMs };
 }
 
 /** Aborts when the caller hangs up before the response ended on its own: the upstream stops now. */

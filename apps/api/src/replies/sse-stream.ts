@@ -1,5 +1,13 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
+
+/**
+ * How long an ended response may take to reach a caller that is slow to read it. A caller that
+ * reads at all takes the rest in far less; one that stopped reading would otherwise hold its
+ * socket (and what is buffered for it) open for as long as it likes.
+ */
+export const END_DRAIN_MS = 2_000;
 
 /**
  * A `text/event-stream` response written straight to the socket: events with backpressure, and a
@@ -13,10 +21,11 @@ export class SseStream {
     private readonly res: ServerResponse,
     heartbeatMs: number,
   ) {
-    // Restarted by every write, so it fires after exactly one interval of silence.
+    // Restarted by every write, so it fires after exactly one interval of silence. Nothing is added
+    // to a buffer the caller is not emptying.
     this.heartbeat = setTimeout(() => {
       if (!this.open) return;
-      this.res.write(': heartbeat\n\n');
+      if (!this.res.writableNeedDrain) this.res.write(': heartbeat\n\n');
       this.heartbeat.refresh();
     }, heartbeatMs);
   }
@@ -37,20 +46,42 @@ export class SseStream {
     return !this.res.destroyed && !this.res.writableEnded;
   }
 
-  /** Writes one event, waiting while the socket is full; false once the caller is gone. */
-  async send(name: string, data: unknown): Promise<boolean> {
+  /**
+   * Writes one event, waiting while the socket is full, until `stopWaiting` aborts (the event stays
+   * buffered); false once the caller is gone.
+   */
+  async send(name: string, data: unknown, stopWaiting?: AbortSignal): Promise<boolean> {
     if (!this.open) return false;
     this.heartbeat.refresh();
-    if (this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)) return true;
-    // Whichever comes first; the other listener is removed, so none pile up over a long reply.
+    if (this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`) || stopWaiting?.aborted) return this.open;
+    // Whichever comes first; the others' listeners are removed, so none pile up over a long reply.
     const done = new AbortController();
-    await Promise.race([once(this.res, 'drain', { signal: done.signal }), once(this.res, 'close', { signal: done.signal })]).catch(() => undefined);
+    await Promise.race([
+      once(this.res, 'drain', { signal: done.signal }),
+      once(this.res, 'close', { signal: done.signal }),
+      ...(stopWaiting === undefined ? [] : [once(stopWaiting, 'abort', { signal: done.signal })]),
+    ]).catch(() => undefined);
     done.abort();
     return this.open;
   }
 
-  end(): void {
+  /**
+   * Ends the response, and destroys the socket if what is buffered does not reach the caller
+   * within END_DRAIN_MS. True when the whole response was handed to the socket.
+   */
+  async end(): Promise<boolean> {
     clearTimeout(this.heartbeat);
+    if (this.res.destroyed) return this.res.writableFinished;
     if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableFinished) return true;
+    const done = new AbortController();
+    await Promise.race([
+      once(this.res, 'finish', { signal: done.signal }),
+      once(this.res, 'close', { signal: done.signal }),
+      setTimeoutPromise(END_DRAIN_MS, done.signal),
+    ]).catch(() => undefined);
+    done.abort();
+    if (!this.res.writableFinished) this.res.destroy();
+    return this.res.writableFinished;
   }
 }
