@@ -196,6 +196,10 @@ describe('agents over HTTP', () => {
       expect(seen).toEqual([...made].reverse());
 
       await expectProblem(await call('GET', '/v1/agents?after=bm90LWEtY3Vyc29y', undefined, orgKey), 400, 'invalid_cursor');
+      for (const at of ['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z']) {
+        const forged = Buffer.from(JSON.stringify([at, made[0]])).toString('base64url');
+        await expectProblem(await call('GET', `/v1/agents?after=${forged}`, undefined, orgKey), 400, 'invalid_cursor');
+      }
       await expectInvalid(await call('GET', '/v1/agents?limit=0', undefined, orgKey));
       await expectInvalid(await call('GET', '/v1/agents?limit=101', undefined, orgKey));
     });

@@ -425,6 +425,14 @@ describe('credentials over HTTP', () => {
       }
     });
 
+    it.each(['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z'])(
+      'answers 400 invalid_cursor for a forged cursor dated %s',
+      async (at) => {
+        const after = Buffer.from(JSON.stringify([at, 'cred_x'])).toString('base64url');
+        await expectProblem(await call('GET', `/v1/credentials?after=${after}`), 400, 'invalid_cursor');
+      },
+    );
+
     it.each(['0', '101', 'abc', '-1', '2.5'])('refuses limit=%s with 422', async (limit) => {
       const errors = await expectInvalid(await call('GET', `/v1/credentials?limit=${limit}`));
       expect(errors.length).toBeGreaterThan(0);
