@@ -13,12 +13,11 @@ import { type Agent, type AgentInput, agentEtag, AgentsService } from '@agentpla
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import { DomainError } from '@agentplane/errors';
 import { canonicalJson } from '../http/canonical-json.js';
+import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
-import { ListAgentsQueryDto } from './agent-query.dto.js';
 import { AgentRequestDto } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
-const DEFAULT_PAGE_SIZE = 20;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
 
@@ -68,7 +67,7 @@ export class AgentsController {
   @ApiOkResponse({ type: AgentListResponseDto })
   @ApiProblemResponse(400, 'Invalid cursor')
   @ApiProblemResponse(422, 'Invalid limit')
-  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListAgentsQueryDto): Promise<AgentListResponseDto> {
+  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<AgentListResponseDto> {
     return AgentListResponseDto.from(await this.agents.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }
 
