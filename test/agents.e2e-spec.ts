@@ -412,7 +412,7 @@ describe('agents over HTTP', () => {
       ['private base_url', { name: 'x', llm: [entry(), entry({ base_url: 'https://10.0.0.1/v1' })] }, 'llm[1].base_url', 'private_host'],
       ['metadata base_url', { name: 'x', llm: [entry({ base_url: 'https://169.254.169.254/' })] }, 'llm[0].base_url', 'private_host'],
       ['userinfo', { name: 'x', llm: [entry({ base_url: 'https://u:p@93.184.216.34/' })] }, 'llm[0].base_url', 'userinfo_not_allowed'],
-      ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'is_string'],
+      ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'required'],
       ['unknown api', { name: 'x', llm: [entry({ api: 'completions' })] }, 'llm[0].api', 'is_in'],
       ['unknown entry property', { name: 'x', llm: [entry({ headers: {} })] }, 'llm[0].headers', 'unknown_property'],
       ['unknown property', { name: 'x', tools: [] }, 'tools', 'unknown_property'],
@@ -436,6 +436,22 @@ describe('agents over HTTP', () => {
     ])('%s → 422', async (_label, body, path, code) => {
       const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
       expect(errors).toContainEqual({ path, code, message: expect.any(String) });
+    });
+
+    it('names each field once: a missing one as required, a wrong one by its type', async () => {
+      const missing = await expectInvalid(await call('POST', '/v1/agents', { llm: [{ api_key: providerKey(20) }] }));
+      expect(missing).toEqual([
+        { path: 'name', code: 'required', message: 'is required' },
+        { path: 'llm[0].base_url', code: 'required', message: 'is required' },
+        { path: 'llm[0].model', code: 'required', message: 'is required' },
+      ]);
+      const wrong = await expectInvalid(await call('POST', '/v1/agents', { name: 7, instructions: false, llm: [entry({ model: 3 })], metadata: 'x' }));
+      expect(wrong).toEqual([
+        { path: 'name', code: 'is_string', message: 'must be a string' },
+        { path: 'instructions', code: 'is_string', message: 'must be a string' },
+        { path: 'llm[0].model', code: 'is_string', message: 'must be a string' },
+        { path: 'metadata', code: 'is_object', message: 'must be an object' },
+      ]);
     });
 
     it('an entry without a key on create is api_key_required', async () => {

@@ -604,6 +604,15 @@ describe('replies through the configured LLM', () => {
     for (const body of [{ messages: [] }, { messages: [{ role: 'robot', content: 'x' }] }, { messages: [{ role: 'tool', content: 'x' }] }, { messages: Array(501).fill({ role: 'user', content: 'x' }) }]) {
       await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, body), 422, 'validation_failed');
     }
+    const missing = await expectProblem(
+      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, { messages: [{ role: 'user' }, { role: 'tool', content: 'x' }] }),
+      422,
+      'validation_failed',
+    );
+    expect(missing.errors).toEqual([
+      { path: 'messages[0].content', code: 'required', message: 'is required' },
+      { path: 'messages[1].tool_call_id', code: 'required', message: 'is required' },
+    ]);
     // Fields of another role are refused here, not by the upstream later.
     const wrongRole = await expectProblem(
       await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {

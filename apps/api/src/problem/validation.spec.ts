@@ -43,6 +43,23 @@ describe('validation pipe', () => {
     expect(JSON.stringify(error.errors)).not.toContain('plain.example.com');
   });
 
+  const errorsOf = async (value: unknown) => ((await validate(value).catch((e: unknown) => e)) as DomainError).errors;
+
+  it('names a missing field once, as required, whatever else it would fail', async () => {
+    expect(await errorsOf({ llm: [{}] })).toEqual([
+      { path: 'name', code: 'required', message: 'is required' },
+      { path: 'llm[0].base_url', code: 'required', message: 'is required' },
+    ]);
+  });
+
+  it('gives one error per field: the type before any length or format', async () => {
+    expect(await errorsOf({ name: 42, llm: 'none' })).toEqual([
+      { path: 'name', code: 'is_string', message: 'must be a string' },
+      { path: 'llm', code: 'is_array', message: 'must be an array' },
+    ]);
+    expect(await errorsOf({ name: null, llm: [] })).toEqual([{ path: 'name', code: 'is_string', message: 'must be a string' }]);
+  });
+
   it('passes a valid body through as the DTO class', async () => {
     const value = await validate({ name: 'ok', llm: [] });
     expect(value).toBeInstanceOf(BodyDto);

@@ -3,14 +3,15 @@ import { DomainError, type FieldError } from '@agentplane/errors';
 
 /**
  * The global pipe: DTOs are whitelisted (unknown properties are errors, not silently dropped)
- * and every failure becomes one 422 listing each field by its path, like `llm[1].base_url`.
+ * and every failure becomes one 422 listing each field once by its path, like `llm[1].base_url`.
  */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    validationError: { target: false, value: false },
+    // The value tells a missing field from a wrong one; it is never put in a response.
+    validationError: { target: false, value: true },
     exceptionFactory: (errors) => DomainError.validation(flattenValidationErrors(errors)),
   });
 }
@@ -23,15 +24,32 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pare
       : parent === ''
         ? error.property
         : `${parent}.${error.property}`;
-    for (const [constraint, message] of Object.entries(error.constraints ?? {})) {
+    const constraint = firstThatMatters(Object.keys(error.constraints ?? {}));
+    if (constraint === undefined) {
+      // Only a container of invalid fields, like `llm` holding `llm[1]`.
+    } else if (error.value === undefined && constraint !== 'whitelistValidation') {
+      out.push({ path, code: 'required', message: 'is required' });
+    } else {
       // A DTO can name a stable code for a constraint: `{ context: { code: 'invalid_api_key' } }`.
       const declared = (error.contexts?.[constraint] as { code?: unknown } | undefined)?.code;
       const code = typeof declared === 'string' ? declared : constraintCode(constraint);
-      out.push({ path, code, message: withoutPropertyName(message, error.property) });
+      out.push({ path, code, message: withoutPropertyName(error.constraints![constraint]!, error.property) });
     }
     out.push(...flattenValidationErrors(error.children ?? [], path));
   }
   return out;
+}
+
+// What a field is decides whether its length or format means anything: those come first.
+const TYPE_CONSTRAINTS = ['whitelistValidation', 'isString', 'isInt', 'isNumber', 'isBoolean', 'isArray', 'isObject', 'isIn'];
+
+/**
+ * One failure per field: its type check, else the first declared of the others. class-validator
+ * reports a property's failures in the reverse of their declaration order (decorators apply
+ * bottom-up), and DTOs declare the type first, then lengths, then formats.
+ */
+function firstThatMatters(failed: readonly string[]): string | undefined {
+  return TYPE_CONSTRAINTS.find((type) => failed.includes(type)) ?? failed.at(-1);
 }
 
 function constraintCode(constraint: string): string {
