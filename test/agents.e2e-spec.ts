@@ -433,6 +433,15 @@ describe('agents over HTTP', () => {
       ['idle_ms 0', { name: 'x', llm: [entry({ timeouts: { idle_ms: 0 } })] }, 'llm[0].timeouts.idle_ms', 'min'],
       ['total_ms 1.5', { name: 'x', llm: [entry({ timeouts: { total_ms: 1.5 } })] }, 'llm[0].timeouts.total_ms', 'is_int'],
       ['unknown timeout', { name: 'x', llm: [entry({ timeouts: { read_ms: 5 } })] }, 'llm[0].timeouts.read_ms', 'unknown_property'],
+      // PostgreSQL stores neither NUL nor unpaired surrogates: refused where they are, not a 500.
+      ['NUL in name', { name: 'a\u0000b' }, 'name', 'nul_character'],
+      ['NUL in instructions', { name: 'x', instructions: '\u0000' }, 'instructions', 'nul_character'],
+      ['NUL in model', { name: 'x', llm: [entry(), entry({ model: 'gpt\u0000' })] }, 'llm[1].model', 'nul_character'],
+      ['NUL in a metadata value', { name: 'x', metadata: { team: 'a\u0000' } }, 'metadata.team', 'nul_character'],
+      ['NUL in a metadata key', { name: 'x', metadata: { 'te\u0000am': 'a' } }, 'metadata["te\\u0000am"]', 'nul_character'],
+      ['unpaired surrogate in name', { name: 'a\ud800' }, 'name', 'unpaired_surrogate'],
+      ['unpaired surrogate in a metadata value', { name: 'x', metadata: { team: '\udc00' } }, 'metadata.team', 'unpaired_surrogate'],
+      ['unpaired surrogate in a metadata key', { name: 'x', metadata: { 'x-\ud83d': 'a' } }, 'metadata["x-\\ud83d"]', 'unpaired_surrogate'],
     ])('%s → 422', async (_label, body, path, code) => {
       const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
       expect(errors).toContainEqual({ path, code, message: expect.any(String) });
@@ -452,6 +461,12 @@ describe('agents over HTTP', () => {
         { path: 'llm[0].model', code: 'is_string', message: 'must be a string' },
         { path: 'metadata', code: 'is_object', message: 'must be an object' },
       ]);
+    });
+
+    it('keeps text with surrogate pairs and other control characters as sent', async () => {
+      const text = 'Smile \u{1F642}, tab\t, bell\u0007, \u{10FFFF}';
+      const { agent } = await create({ name: text, instructions: text, metadata: { [text.slice(0, 40)]: text } });
+      expect((await read(agent.id)).agent).toMatchObject({ name: text, instructions: text, metadata: { [text.slice(0, 40)]: text } });
     });
 
     it('an entry without a key on create is api_key_required', async () => {

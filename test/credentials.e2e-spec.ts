@@ -281,6 +281,22 @@ describe('credentials over HTTP', () => {
       await expectInvalid(await call('POST', '/v1/credentials', '"text"'));
     });
 
+    it('refuses NUL and unpaired surrogates, which PostgreSQL cannot store, naming the field', async () => {
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), name: 'prod\u0000' }))).toEqual([
+        { path: 'name', code: 'nul_character', message: expect.any(String) },
+      ]);
+      expect(
+        await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, { name: '\ud800prod', allowed_origins: [ORIGIN] })),
+      ).toEqual([{ path: 'name', code: 'unpaired_surrogate', message: expect.any(String) }]);
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, `${ORIGIN}\udfff`] }))).toEqual([
+        { path: 'allowed_origins[1]', code: 'unpaired_surrogate', message: expect.any(String) },
+      ]);
+      // An api_key is refused by its own rule, which never names the key.
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: `${providerKey(30)}\u0000` }))).toEqual([
+        { path: 'api_key', code: 'invalid_api_key', message: expect.any(String) },
+      ]);
+    });
+
     it('refuses blank names and empty or oversized allowed_origins', async () => {
       expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), name: '   ' }))).toEqual([
         expect.objectContaining({ path: 'name', code: 'blank' }),

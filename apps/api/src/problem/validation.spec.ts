@@ -60,6 +60,22 @@ describe('validation pipe', () => {
     expect(await errorsOf({ name: null, llm: [] })).toEqual([{ path: 'name', code: 'is_string', message: 'must be a string' }]);
   });
 
+  it('refuses text PostgreSQL cannot store, once per field, in bodies and path parameters', async () => {
+    const errors = await errorsOf({ name: 'toolong\u0000', llm: [{ base_url: 'http://\ud800.example.com' }], extra: { note: '\u0000' } });
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { path: 'name', code: 'max_length', message: expect.any(String) },
+        { path: 'llm[0].base_url', code: 'is_url', message: expect.any(String) },
+        { path: 'extra', code: 'unknown_property', message: expect.any(String) },
+        { path: 'extra.note', code: 'nul_character', message: expect.any(String) },
+      ]),
+    );
+    expect(errors).toHaveLength(4);
+    expect(await errorsOf({ name: 'a\u0000', llm: [] })).toEqual([{ path: 'name', code: 'nul_character', message: expect.any(String) }]);
+    const param = (await pipe.transform('agt_\u0000', { type: 'param', data: 'id', metatype: String }).catch((e: unknown) => e)) as DomainError;
+    expect(param.errors).toEqual([{ path: 'id', code: 'nul_character', message: expect.any(String) }]);
+  });
+
   it('passes a valid body through as the DTO class', async () => {
     const value = await validate({ name: 'ok', llm: [] });
     expect(value).toBeInstanceOf(BodyDto);

@@ -1,12 +1,13 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { DomainError, type FieldError } from '@agentplane/errors';
+import { unstorableText } from '../http/storable-text.js';
 
 /**
  * The global pipe: DTOs are whitelisted (unknown properties are errors, not silently dropped)
  * and every failure becomes one 422 listing each field once by its path, like `llm[1].base_url`.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ApiValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
@@ -14,6 +15,25 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: true },
     exceptionFactory: (errors) => DomainError.validation(flattenValidationErrors(errors)),
   });
+}
+
+/** Also refuses text PostgreSQL cannot store, anywhere in a body, query or path parameter. */
+class ApiValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // Custom parameters (the caller's auth context) are not client input.
+    const unstorable = metadata.type === 'custom' ? [] : unstorableText(value, metadata.data ?? '');
+    let result: unknown;
+    try {
+      result = await super.transform(value, metadata);
+    } catch (error) {
+      if (unstorable.length === 0 || !(error instanceof DomainError) || error.errors === undefined) throw error;
+      // Still one error per field: what the DTO found first, then the text nothing else flagged.
+      const reported = new Set(error.errors.map((e) => e.path));
+      throw DomainError.validation([...error.errors, ...unstorable.filter((e) => !reported.has(e.path))]);
+    }
+    if (unstorable.length > 0) throw DomainError.validation(unstorable);
+    return result;
+  }
 }
 
 export function flattenValidationErrors(errors: readonly ValidationError[], parent = ''): FieldError[] {
