@@ -469,6 +469,44 @@ describe('agents over HTTP', () => {
       expect((await read(agent.id)).agent).toMatchObject({ name: text, instructions: text, metadata: { [text.slice(0, 40)]: text } });
     });
 
+    it('stores metadata keys named like Object.prototype members as data, and round-trips them exactly', async () => {
+      const names = ['constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+      const metadata = Object.fromEntries(names.map((name, i) => [name, `v${i}`]));
+      const res = await call('POST', '/v1/agents', JSON.stringify({ name: 'Prototype names', metadata }));
+      expect(res.status).toBe(201);
+      const created = (await res.json()) as AgentBody;
+      // Compared as pairs: toEqual would not see an own `__proto__`; jsonb orders keys its own way.
+      const pairs = (record: Record<string, string>) => Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
+      expect(pairs(created.metadata)).toEqual(pairs(metadata));
+      const { agent, etag } = await read(created.id);
+      expect(pairs(agent.metadata)).toEqual(pairs(metadata));
+      // And through a replace: the read sent back as it is.
+      const replaced = await call('PUT', `/v1/agents/${created.id}`, JSON.stringify(agent), key, { 'if-match': etag });
+      expect(replaced.status).toBe(200);
+      expect(pairs(((await replaced.json()) as AgentBody).metadata)).toEqual(pairs(metadata));
+    });
+
+    it('refuses __proto__ as a metadata key (422 naming metadata), rather than storing what reads would lose', async () => {
+      const errors = await expectInvalid(await call('POST', '/v1/agents', '{"name":"x","metadata":{"__proto__":"v","team":"a"}}'));
+      expect(errors).toEqual([{ path: 'metadata', code: 'metadata', message: expect.stringContaining('__proto__') }]);
+    });
+
+    it.each([
+      ['toString', '{"name":"x","toString":"y"}'],
+      ['constructor', '{"name":"x","constructor":"y"}'],
+      ['hasOwnProperty', '{"name":"x","hasOwnProperty":{"a":1}}'],
+      ['__proto__', '{"name":"x","__proto__":{"admin":true}}'],
+      ['llm[0].valueOf', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","valueOf":1}]}'],
+      ['llm[0].timeouts.constructor', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","timeouts":{"constructor":1}}]}'],
+    ])('refuses the unknown property %s, named like an Object.prototype member', async (path, raw) => {
+      expect(await expectInvalid(await call('POST', '/v1/agents', raw))).toEqual([{ path, code: 'unknown_property', message: expect.any(String) }]);
+    });
+
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])('refuses the unknown query parameter %s on the list', async (name) => {
+      const errors = await expectInvalid(await call('GET', `/v1/agents?limit=1&${name}=1`));
+      expect(errors).toEqual([{ path: name, code: 'unknown_property', message: expect.any(String) }]);
+    });
+
     it('an entry without a key on create is api_key_required', async () => {
       const problem = await expectProblem(await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] }), 422, 'api_key_required');
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);

@@ -453,6 +453,27 @@ describe('credentials over HTTP', () => {
       },
     );
 
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])(
+      'refuses the unknown query parameter %s on the list and on delete',
+      async (name) => {
+        expect(await expectInvalid(await call('GET', `/v1/credentials?${name}=1`))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
+        expect(await expectInvalid(await call('DELETE', `/v1/credentials/${existing.id}?${name}=1`))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
+      },
+    );
+
+    it('refuses a body property named like an Object.prototype member', async () => {
+      for (const name of ['toString', 'constructor', '__proto__']) {
+        const raw = JSON.stringify({ ...valid() }).replace(/}$/, `,"${name}":"x"}`);
+        expect(await expectInvalid(await call('POST', '/v1/credentials', raw))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
+      }
+    });
+
     it.each(['0', '101', 'abc', '-1', '2.5'])('refuses limit=%s with 422', async (limit) => {
       const errors = await expectInvalid(await call('GET', `/v1/credentials?limit=${limit}`));
       expect(errors.length).toBeGreaterThan(0);
