@@ -196,6 +196,10 @@ describe('agents over HTTP', () => {
       expect(seen).toEqual([...made].reverse());
 
       await expectProblem(await call('GET', '/v1/agents?after=bm90LWEtY3Vyc29y', undefined, orgKey), 400, 'invalid_cursor');
+      for (const at of ['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z']) {
+        const forged = Buffer.from(JSON.stringify([at, made[0]])).toString('base64url');
+        await expectProblem(await call('GET', `/v1/agents?after=${forged}`, undefined, orgKey), 400, 'invalid_cursor');
+      }
       await expectInvalid(await call('GET', '/v1/agents?limit=0', undefined, orgKey));
       await expectInvalid(await call('GET', '/v1/agents?limit=101', undefined, orgKey));
     });
@@ -408,7 +412,7 @@ describe('agents over HTTP', () => {
       ['private base_url', { name: 'x', llm: [entry(), entry({ base_url: 'https://10.0.0.1/v1' })] }, 'llm[1].base_url', 'private_host'],
       ['metadata base_url', { name: 'x', llm: [entry({ base_url: 'https://169.254.169.254/' })] }, 'llm[0].base_url', 'private_host'],
       ['userinfo', { name: 'x', llm: [entry({ base_url: 'https://u:p@93.184.216.34/' })] }, 'llm[0].base_url', 'userinfo_not_allowed'],
-      ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'is_string'],
+      ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'required'],
       ['unknown api', { name: 'x', llm: [entry({ api: 'completions' })] }, 'llm[0].api', 'is_in'],
       ['unknown entry property', { name: 'x', llm: [entry({ headers: {} })] }, 'llm[0].headers', 'unknown_property'],
       ['unknown property', { name: 'x', tools: [] }, 'tools', 'unknown_property'],
@@ -429,9 +433,78 @@ describe('agents over HTTP', () => {
       ['idle_ms 0', { name: 'x', llm: [entry({ timeouts: { idle_ms: 0 } })] }, 'llm[0].timeouts.idle_ms', 'min'],
       ['total_ms 1.5', { name: 'x', llm: [entry({ timeouts: { total_ms: 1.5 } })] }, 'llm[0].timeouts.total_ms', 'is_int'],
       ['unknown timeout', { name: 'x', llm: [entry({ timeouts: { read_ms: 5 } })] }, 'llm[0].timeouts.read_ms', 'unknown_property'],
+      // PostgreSQL stores neither NUL nor unpaired surrogates: refused where they are, not a 500.
+      ['NUL in name', { name: 'a\u0000b' }, 'name', 'nul_character'],
+      ['NUL in instructions', { name: 'x', instructions: '\u0000' }, 'instructions', 'nul_character'],
+      ['NUL in model', { name: 'x', llm: [entry(), entry({ model: 'gpt\u0000' })] }, 'llm[1].model', 'nul_character'],
+      ['NUL in a metadata value', { name: 'x', metadata: { team: 'a\u0000' } }, 'metadata.team', 'nul_character'],
+      ['NUL in a metadata key', { name: 'x', metadata: { 'te\u0000am': 'a' } }, 'metadata["te\\u0000am"]', 'nul_character'],
+      ['unpaired surrogate in name', { name: 'a\ud800' }, 'name', 'unpaired_surrogate'],
+      ['unpaired surrogate in a metadata value', { name: 'x', metadata: { team: '\udc00' } }, 'metadata.team', 'unpaired_surrogate'],
+      ['unpaired surrogate in a metadata key', { name: 'x', metadata: { 'x-\ud83d': 'a' } }, 'metadata["x-\\ud83d"]', 'unpaired_surrogate'],
     ])('%s → 422', async (_label, body, path, code) => {
       const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
       expect(errors).toContainEqual({ path, code, message: expect.any(String) });
+    });
+
+    it('names each field once: a missing one as required, a wrong one by its type', async () => {
+      const missing = await expectInvalid(await call('POST', '/v1/agents', { llm: [{ api_key: providerKey(20) }] }));
+      expect(missing).toEqual([
+        { path: 'name', code: 'required', message: 'is required' },
+        { path: 'llm[0].base_url', code: 'required', message: 'is required' },
+        { path: 'llm[0].model', code: 'required', message: 'is required' },
+      ]);
+      const wrong = await expectInvalid(await call('POST', '/v1/agents', { name: 7, instructions: false, llm: [entry({ model: 3 })], metadata: 'x' }));
+      expect(wrong).toEqual([
+        { path: 'name', code: 'is_string', message: 'must be a string' },
+        { path: 'instructions', code: 'is_string', message: 'must be a string' },
+        { path: 'llm[0].model', code: 'is_string', message: 'must be a string' },
+        { path: 'metadata', code: 'is_object', message: 'must be an object' },
+      ]);
+    });
+
+    it('keeps text with surrogate pairs and other control characters as sent', async () => {
+      const text = 'Smile \u{1F642}, tab\t, bell\u0007, \u{10FFFF}';
+      const { agent } = await create({ name: text, instructions: text, metadata: { [text.slice(0, 40)]: text } });
+      expect((await read(agent.id)).agent).toMatchObject({ name: text, instructions: text, metadata: { [text.slice(0, 40)]: text } });
+    });
+
+    it('stores metadata keys named like Object.prototype members as data, and round-trips them exactly', async () => {
+      const names = ['constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+      const metadata = Object.fromEntries(names.map((name, i) => [name, `v${i}`]));
+      const res = await call('POST', '/v1/agents', JSON.stringify({ name: 'Prototype names', metadata }));
+      expect(res.status).toBe(201);
+      const created = (await res.json()) as AgentBody;
+      // Compared as pairs: toEqual would not see an own `__proto__`; jsonb orders keys its own way.
+      const pairs = (record: Record<string, string>) => Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
+      expect(pairs(created.metadata)).toEqual(pairs(metadata));
+      const { agent, etag } = await read(created.id);
+      expect(pairs(agent.metadata)).toEqual(pairs(metadata));
+      // And through a replace: the read sent back as it is.
+      const replaced = await call('PUT', `/v1/agents/${created.id}`, JSON.stringify(agent), key, { 'if-match': etag });
+      expect(replaced.status).toBe(200);
+      expect(pairs(((await replaced.json()) as AgentBody).metadata)).toEqual(pairs(metadata));
+    });
+
+    it('refuses __proto__ as a metadata key (422 naming metadata), rather than storing what reads would lose', async () => {
+      const errors = await expectInvalid(await call('POST', '/v1/agents', '{"name":"x","metadata":{"__proto__":"v","team":"a"}}'));
+      expect(errors).toEqual([{ path: 'metadata', code: 'metadata', message: expect.stringContaining('__proto__') }]);
+    });
+
+    it.each([
+      ['toString', '{"name":"x","toString":"y"}'],
+      ['constructor', '{"name":"x","constructor":"y"}'],
+      ['hasOwnProperty', '{"name":"x","hasOwnProperty":{"a":1}}'],
+      ['__proto__', '{"name":"x","__proto__":{"admin":true}}'],
+      ['llm[0].valueOf', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","valueOf":1}]}'],
+      ['llm[0].timeouts.constructor', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","timeouts":{"constructor":1}}]}'],
+    ])('refuses the unknown property %s, named like an Object.prototype member', async (path, raw) => {
+      expect(await expectInvalid(await call('POST', '/v1/agents', raw))).toEqual([{ path, code: 'unknown_property', message: expect.any(String) }]);
+    });
+
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])('refuses the unknown query parameter %s on the list', async (name) => {
+      const errors = await expectInvalid(await call('GET', `/v1/agents?limit=1&${name}=1`));
+      expect(errors).toEqual([{ path: name, code: 'unknown_property', message: expect.any(String) }]);
     });
 
     it('an entry without a key on create is api_key_required', async () => {

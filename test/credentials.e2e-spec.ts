@@ -263,18 +263,38 @@ describe('credentials over HTTP', () => {
       const errors = await expectInvalid(
         await call('POST', '/v1/credentials', { name: 12, api_key: 34, allowed_origins: 'https://api.example.com' }),
       );
-      expect(errors).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ path: 'name', code: 'is_string' }),
-          expect.objectContaining({ path: 'api_key', code: 'is_string' }),
-          expect.objectContaining({ path: 'allowed_origins', code: 'is_array' }),
-        ]),
-      );
+      // One error per field: its type, not also the length or format a non-string cannot have.
+      expect(errors).toEqual([
+        { path: 'name', code: 'is_string', message: 'must be a string' },
+        { path: 'api_key', code: 'is_string', message: 'must be a string' },
+        { path: 'allowed_origins', code: 'is_array', message: 'must be an array' },
+      ]);
+      expect(await expectInvalid(await call('POST', '/v1/credentials', {}))).toEqual([
+        { path: 'name', code: 'required', message: 'is required' },
+        { path: 'api_key', code: 'required', message: 'is required' },
+        { path: 'allowed_origins', code: 'required', message: 'is required' },
+      ]);
       const items = await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, 42] }));
       expect(items).toEqual([{ path: 'allowed_origins[1]', code: 'is_string', message: 'must be a string' }]);
       // A JSON body that is not an object is not a credential.
       await expectInvalid(await call('POST', '/v1/credentials', 'null'));
       await expectInvalid(await call('POST', '/v1/credentials', '"text"'));
+    });
+
+    it('refuses NUL and unpaired surrogates, which PostgreSQL cannot store, naming the field', async () => {
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), name: 'prod\u0000' }))).toEqual([
+        { path: 'name', code: 'nul_character', message: expect.any(String) },
+      ]);
+      expect(
+        await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, { name: '\ud800prod', allowed_origins: [ORIGIN] })),
+      ).toEqual([{ path: 'name', code: 'unpaired_surrogate', message: expect.any(String) }]);
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, `${ORIGIN}\udfff`] }))).toEqual([
+        { path: 'allowed_origins[1]', code: 'unpaired_surrogate', message: expect.any(String) },
+      ]);
+      // An api_key is refused by its own rule, which never names the key.
+      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: `${providerKey(30)}\u0000` }))).toEqual([
+        { path: 'api_key', code: 'invalid_api_key', message: expect.any(String) },
+      ]);
     });
 
     it('refuses blank names and empty or oversized allowed_origins', async () => {
@@ -422,6 +442,35 @@ describe('credentials over HTTP', () => {
       const forged = Buffer.from(JSON.stringify(['yesterday', 'cred_x'])).toString('base64url');
       for (const after of ['zzz', 'not!base64', forged, Buffer.from('[1,2]').toString('base64url')]) {
         await expectProblem(await call('GET', `/v1/credentials?after=${encodeURIComponent(after)}`), 400, 'invalid_cursor');
+      }
+    });
+
+    it.each(['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z'])(
+      'answers 400 invalid_cursor for a forged cursor dated %s',
+      async (at) => {
+        const after = Buffer.from(JSON.stringify([at, 'cred_x'])).toString('base64url');
+        await expectProblem(await call('GET', `/v1/credentials?after=${after}`), 400, 'invalid_cursor');
+      },
+    );
+
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])(
+      'refuses the unknown query parameter %s on the list and on delete',
+      async (name) => {
+        expect(await expectInvalid(await call('GET', `/v1/credentials?${name}=1`))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
+        expect(await expectInvalid(await call('DELETE', `/v1/credentials/${existing.id}?${name}=1`))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
+      },
+    );
+
+    it('refuses a body property named like an Object.prototype member', async () => {
+      for (const name of ['toString', 'constructor', '__proto__']) {
+        const raw = JSON.stringify({ ...valid() }).replace(/}$/, `,"${name}":"x"}`);
+        expect(await expectInvalid(await call('POST', '/v1/credentials', raw))).toEqual([
+          { path: name, code: 'unknown_property', message: expect.any(String) },
+        ]);
       }
     });
 

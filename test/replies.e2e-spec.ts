@@ -699,6 +699,31 @@ describe('replies through the configured LLM', () => {
     for (const body of [{ messages: [] }, { messages: [{ role: 'robot', content: 'x' }] }, { messages: [{ role: 'tool', content: 'x' }] }, { messages: Array(501).fill({ role: 'user', content: 'x' }) }]) {
       await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, body), 422, 'validation_failed');
     }
+    const missing = await expectProblem(
+      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, { messages: [{ role: 'user' }, { role: 'tool', content: 'x' }] }),
+      422,
+      'validation_failed',
+    );
+    expect(missing.errors).toEqual([
+      { path: 'messages[0].content', code: 'required', message: 'is required' },
+      { path: 'messages[1].tool_call_id', code: 'required', message: 'is required' },
+    ]);
+    // Text no upstream or log should get: refused before anything is sent.
+    const seen = upstream.seen.length;
+    const unstorable = await expectProblem(
+      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {
+        messages: [{ role: 'user', content: 'hi\u0000' }, { role: 'user', content: 'there \ud800' }],
+        metadata: { call: '\u0000' },
+      }),
+      422,
+      'validation_failed',
+    );
+    expect(unstorable.errors).toEqual([
+      { path: 'messages[0].content', code: 'nul_character', message: expect.any(String) },
+      { path: 'messages[1].content', code: 'unpaired_surrogate', message: expect.any(String) },
+      { path: 'metadata.call', code: 'nul_character', message: expect.any(String) },
+    ]);
+    expect(upstream.seen.length).toBe(seen);
     // Fields of another role are refused here, not by the upstream later.
     const wrongRole = await expectProblem(
       await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {

@@ -20,6 +20,9 @@ export function decodeCursor(cursor: string): KeysetPosition | undefined {
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [at, id] = value as unknown[];
     if (typeof at !== 'string' || typeof id !== 'string' || !/^[a-z]+_[0-9a-z]{1,64}$/.test(id)) return undefined;
+    // Years 1..9999 only: JavaScript also prints year 0, negative and six-digit years, which
+    // PostgreSQL refuses or reads differently, and no row was created then.
+    if (!/^\d{4}-/.test(at) || at.startsWith('0000-')) return undefined;
     const createdAt = new Date(at);
     if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) return undefined;
     return { createdAt, id };

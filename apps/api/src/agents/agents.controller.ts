@@ -12,13 +12,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Agent, type AgentInput, agentEtag, AgentsService } from '@agentplane/agents';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import type { StoredResponse } from '@agentplane/idempotency';
+import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
-import { ListAgentsQueryDto } from './agent-query.dto.js';
 import { AgentRequestDto } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
-const DEFAULT_PAGE_SIZE = 20;
 const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
 
 @ApiTags('agents')
@@ -66,7 +65,7 @@ export class AgentsController {
   @ApiOkResponse({ type: AgentListResponseDto })
   @ApiProblemResponse(400, 'Invalid cursor')
   @ApiProblemResponse(422, 'Invalid limit')
-  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListAgentsQueryDto): Promise<AgentListResponseDto> {
+  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<AgentListResponseDto> {
     return AgentListResponseDto.from(await this.agents.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }
 

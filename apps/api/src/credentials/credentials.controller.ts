@@ -11,11 +11,10 @@ import type { FastifyReply } from 'fastify';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import { CredentialsService } from '@agentplane/credentials';
 import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
-import { DeleteCredentialQueryDto, ListCredentialsQueryDto } from './credential-query.dto.js';
+import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
+import { DeleteCredentialQueryDto } from './credential-query.dto.js';
 import { CreateCredentialDto, ReplaceCredentialDto } from './credential-request.dto.js';
 import { CredentialListResponseDto, CredentialResponseDto } from './credential-response.dto.js';
-
-const DEFAULT_PAGE_SIZE = 20;
 
 @ApiTags('credentials')
 @ApiBearerAuth()
@@ -47,7 +46,7 @@ export class CredentialsController {
   @ApiOkResponse({ type: CredentialListResponseDto })
   @ApiProblemResponse(400, 'Invalid cursor')
   @ApiProblemResponse(422, 'Invalid limit')
-  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListCredentialsQueryDto): Promise<CredentialListResponseDto> {
+  async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<CredentialListResponseDto> {
     return CredentialListResponseDto.from(
       await this.credentials.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after),
     );

@@ -31,7 +31,9 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
   // JSON only: every other body (form, text) is refused with 415 by Fastify itself. The app is
   // created with Nest's body parsers off (create-app.ts), so nothing re-adds form parsing.
   fastify.removeAllContentTypeParsers();
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  // `__proto__` is kept as JSON.parse keeps it, an own data property (no prototype is set): a
+  // metadata key like any other, and elsewhere refused by the validation pipe as unknown.
+  const parseJson = fastify.getDefaultJsonParser('ignore', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
     // Clients that send the JSON content type on every request (a DELETE, say) send no body.
     if (body === '') done(null, undefined);

@@ -4,9 +4,15 @@ export const METADATA_MAX_PAIRS = 50;
 export const METADATA_MAX_KEY = 40;
 export const METADATA_MAX_VALUE = 500;
 
-/** A `metadata` field: at most 50 string pairs, keys 1..40 and values up to 500 characters. */
+const RECORDS = new WeakMap<object, Set<string | symbol>>();
+
+/**
+ * A `metadata` field: at most 50 string pairs, keys 1..40 and values up to 500 characters. The
+ * validation pipe gives it the object as sent (recordProperties): class-transformer would drop
+ * keys named like Object.prototype members (`constructor`, `toString`), which are data here.
+ */
 export function IsMetadata(): PropertyDecorator {
-  return ValidateBy({
+  const validate = ValidateBy({
     name: 'metadata',
     validator: {
       validate: (value: unknown) =>
@@ -15,10 +21,22 @@ export function IsMetadata(): PropertyDecorator {
         !Array.isArray(value) &&
         Object.keys(value).length <= METADATA_MAX_PAIRS &&
         Object.entries(value).every(
-          ([k, v]) => k.length >= 1 && k.length <= METADATA_MAX_KEY && typeof v === 'string' && v.length <= METADATA_MAX_VALUE,
+          ([k, v]) =>
+            k.length >= 1 && k.length <= METADATA_MAX_KEY && k !== '__proto__' && typeof v === 'string' && v.length <= METADATA_MAX_VALUE,
         ),
+      // `__proto__` is refused rather than lost: the stored agent's reads drop it.
       defaultMessage: () =>
-        `must be an object of at most ${METADATA_MAX_PAIRS} string values, keys 1..${METADATA_MAX_KEY} and values up to ${METADATA_MAX_VALUE} characters`,
+        `must be an object of at most ${METADATA_MAX_PAIRS} string values, keys 1..${METADATA_MAX_KEY} (not __proto__) and values up to ${METADATA_MAX_VALUE} characters`,
     },
   });
+  return (target, property) => {
+    const records = RECORDS.get(target.constructor) ?? new Set();
+    RECORDS.set(target.constructor, records.add(property));
+    validate(target, property);
+  };
+}
+
+/** The properties of a DTO class that hold records of client data (IsMetadata). */
+export function recordProperties(dto: object): ReadonlySet<string | symbol> {
+  return RECORDS.get(dto) ?? new Set();
 }

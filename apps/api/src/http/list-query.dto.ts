@@ -2,8 +2,11 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-export class ListAgentsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** `?limit=&after=` of every list route: keyset pages, newest first. */
+export class ListQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE, type: 'integer' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
