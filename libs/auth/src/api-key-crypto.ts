@@ -16,8 +16,8 @@ export interface GeneratedApiKey {
 /**
  * API-key material. The stored verifier is SHA-256 of the key, deliberately unkeyed: a key holds
  * 256 random bits, so neither dictionary nor brute force reaches a preimage, and a deterministic
- * hash lets the guard find the key with one indexed lookup. A pepper (the keyed hash DESIGN.md asks
- * for when fingerprinting customer secrets, which may be guessable) would add a secret that every
+ * hash lets the guard find the key with one indexed lookup. A pepper (the keyed hash used to
+ * fingerprint customer secrets, which may be guessable) would add a secret that every
  * instance must share and that could never rotate without reissuing every key, for no gain here.
  * A slow password hash would only add latency to every request.
  */

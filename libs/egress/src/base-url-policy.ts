@@ -1,7 +1,7 @@
 import type { EgressAllowEntry } from '@agentplane/config';
 import { classifyAddress, isIpLiteral } from './address-policy.js';
 
-/** The stable codes DESIGN §4 gives a refused base_url. */
+/** The stable codes of a refused base_url (field error codes under its path). */
 export type BaseUrlRejectionCode = 'invalid_url' | 'https_required' | 'userinfo_not_allowed' | 'private_host' | 'unresolvable_host';
 
 export const BASE_URL_REJECTION_CODES: readonly BaseUrlRejectionCode[] = [
@@ -44,7 +44,7 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const reject = (code: BaseUrlRejectionCode, message: string): BaseUrlRejection => ({ ok: false, code, message });
 
 /**
- * The parse-time half of the base_url policy (DESIGN §4): decides on the WHATWG-parsed parts,
+ * The parse-time half of the base_url policy: decides on the WHATWG-parsed parts,
  * never on the raw string, except to refuse characters the parser would quietly drop or
  * reinterpret. DNS is the other half (EgressPolicy.check).
  */

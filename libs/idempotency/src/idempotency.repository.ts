@@ -52,10 +52,13 @@ export class IdempotencyRepository {
         FROM idempotency_keys WHERE org_id = ${orgId} AND key = ${key}`;
     const row = rows[0];
     if (row === undefined) return undefined;
-    const stored = row.response as { headers?: Record<string, string>; body?: unknown } | null;
+    const stored = row.response as { headers?: Record<string, string>; body?: string } | null;
     return {
       fingerprint: { keyId: row.fingerprint_key_id, digest: new Uint8Array(row.fingerprint) },
-      response: row.status_code === PENDING ? undefined : { status: row.status_code, headers: stored?.headers ?? {}, body: stored?.body ?? null },
+      response:
+        row.status_code === PENDING
+          ? undefined
+          : { status: row.status_code, headers: stored?.headers ?? {}, body: typeof stored?.body === 'string' ? (JSON.parse(stored.body) as unknown) : null },
       ageSeconds: Number(row.age),
     };
   }
@@ -73,7 +76,8 @@ export class IdempotencyRepository {
   async complete(tx: Transaction, orgId: OrgId, key: string, response: StoredResponse): Promise<void> {
     await tx.idempotencyKey.update({
       where: { orgId_key: { orgId, key } },
-      data: { statusCode: response.status, response: { headers: { ...response.headers }, body: response.body as Prisma.InputJsonValue } },
+      // The body as JSON text: jsonb would reorder its keys, and a replay sends what was sent.
+      data: { statusCode: response.status, response: { headers: { ...response.headers }, body: JSON.stringify(response.body) } },
     });
   }
 
