@@ -33,6 +33,64 @@ export class ReplyResponseDto {
   usage?: UsageDto;
 }
 
+// The events of a streamed reply: each `data:` payload has its own schema, named for its
+// `event:` line. Generated SSE clients (hey-api's) yield the parsed `data` of each event, so the
+// stream's schema is the union of these payloads; their required members tell them apart.
+
+@ApiSchema({ name: 'ReplyDelta', description: 'The `data` of a `reply.delta` event: the next piece of the reply text' })
+export class ReplyDeltaDto {
+  @ApiProperty({ example: 'Hello' })
+  text!: string;
+}
+
+@ApiSchema({ name: 'ReplyToolCall', description: 'The `data` of a `reply.tool_call` event: one complete tool call, sent once' })
+export class ReplyToolCallDto {
+  @ApiProperty({ example: 'call_9f2' })
+  id!: string;
+  @ApiProperty({ example: 'end_call' })
+  name!: string;
+  @ApiProperty({ description: 'The arguments as the model wrote them (JSON text)', example: '{"reason":"done"}' })
+  arguments!: string;
+}
+
+@ApiSchema({ name: 'ReplyCompleted', description: 'The `data` of a `reply.completed` event, the last event of a reply that ended well' })
+export class ReplyCompletedDto {
+  @ApiProperty({ example: 'stop' })
+  finish_reason!: string;
+  @ApiProperty({ type: 'integer', description: 'Which llm entry answered (0 unless a fallback did)', example: 0 })
+  entry_index!: number;
+  @ApiProperty({ example: 'gpt-4o-mini' })
+  model!: string;
+  @ApiProperty({ type: 'integer', description: 'From the start of the reply to its first token, fallbacks included', example: 412 })
+  ttft_ms!: number;
+  @ApiProperty({ type: 'integer', description: 'From the start of the reply to its end, fallbacks included', example: 1380 })
+  duration_ms!: number;
+  @ApiPropertyOptional({ type: UsageDto, description: 'When the upstream reported it' })
+  usage?: UsageDto;
+}
+
+@ApiSchema({ name: 'ReplyError', description: 'The `data` of an `error` event, the last event of a reply that failed' })
+export class ReplyErrorDto {
+  @ApiProperty({
+    example: 'upstream_timeout_first_token',
+    description:
+      'upstream_connect_failed, upstream_connection_lost, upstream_status_<nnn>, upstream_timeout_first_token, upstream_idle_timeout, ' +
+      'upstream_timeout_total, upstream_too_large, upstream_malformed, upstream_error, credential_unavailable, egress_refused, ' +
+      'no_llm_configured or internal_error',
+  })
+  code!: string;
+  @ApiProperty({ example: 'No token within 20000 ms.' })
+  message!: string;
+}
+
+/** The `event:` name each payload is sent under. */
+export const REPLY_EVENTS = {
+  'reply.delta': ReplyDeltaDto,
+  'reply.tool_call': ReplyToolCallDto,
+  'reply.completed': ReplyCompletedDto,
+  error: ReplyErrorDto,
+} as const;
+
 /** The `stream: false` answer. */
 export function toReplyResponse(whole: WholeReply): ReplyResponseDto {
   return { text: whole.text, tool_calls: whole.toolCalls.map(toToolCallDto), ...completion(whole.completion) };
