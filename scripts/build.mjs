@@ -25,7 +25,7 @@ function* files(dir) {
 try {
   const result = spawnSync(
     process.execPath,
-    [swc, 'apps', 'libs', 'scripts', 'bench', 'test/support', '-d', relative(root, staging), '--quiet', '--ignore', '**/*.spec.ts'],
+    [swc, 'apps', 'libs', 'scripts', 'bench', 'test/support', 'clients/typescript', '-d', relative(root, staging), '--quiet', '--ignore', '**/*.spec.ts'],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) process.exit(result.status ?? 1);
