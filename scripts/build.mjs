@@ -14,7 +14,7 @@ const swc = createRequire(import.meta.url).resolve('@swc/cli/bin/swc.js');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const result = spawnSync(
   process.execPath,
-  [swc, 'apps', 'libs', 'scripts', 'bench', 'test/support', '-d', 'dist', '--quiet', '--ignore', '**/*.spec.ts'],
+  [swc, 'apps', 'libs', 'scripts', 'bench', 'test/support', 'clients/typescript', '-d', 'dist', '--quiet', '--ignore', '**/*.spec.ts'],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

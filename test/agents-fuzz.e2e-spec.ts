@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { openTestDatabase } from './support/db-client.js';
 import { send } from './support/http.js';
-import { createApiKey, startApi, type RunningApi } from './support/processes.js';
-import { createTestStorage, type TestStorage } from './support/storage.js';
+import type { RunningApi } from './support/processes.js';
+import type { TestStorage } from './support/storage.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
 
 /**
  * Property: whatever JSON a client posts to the agents routes, the answer is never a 5xx, and a
@@ -92,15 +93,16 @@ const body = fc.oneof(
 );
 
 describe('agents routes under random JSON (fast-check)', () => {
+  let test: TestApi;
   let storage: TestStorage;
   let api: RunningApi;
   let key: string;
   let agentId: string;
 
   beforeAll(async () => {
-    storage = await createTestStorage();
-    api = await startApi(storage.env);
-    key = (await createApiKey('agents-fuzz', storage.env)).api_key;
+    test = await startTestApi(['agents-fuzz']);
+    ({ storage, api } = test);
+    key = test.keys['agents-fuzz']!;
     const res = await send(api.url, 'POST', '/v1/agents', key, {
       name: 'target',
       llm: [{ base_url: 'https://93.184.216.34/v1', model: 'm', api_key: 'sk-fuzz-target-key-000000000' }],
@@ -110,8 +112,7 @@ describe('agents routes under random JSON (fast-check)', () => {
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await storage?.dispose();
+    await test?.dispose();
   });
 
   it('never answers 5xx, and a refused body leaves every table as it was', async () => {

@@ -1,12 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Client } from '../clients/typescript/client/index.js';
+import {
+  type Agent,
+  type AgentList,
+  type AgentRequestWritable,
+  createAgent,
+  createCredential,
+  deleteAgent,
+  deleteCredential,
+  getAgent,
+  listAgents,
+  listCredentials,
+  type LlmEntry,
+  replaceAgent,
+} from '../clients/typescript/index.js';
+import { apiClient, expectClientInvalid, expectClientProblem, expectStatus, untyped } from './support/api-client.js';
 import { canaryLeaks } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
 import { type Body, expectInvalid, expectProblem, hintOf, ISO, providerKey, send } from './support/http.js';
-import { createApiKey, runCli, startApi, type RunningApi } from './support/processes.js';
+import { runCli, startApi } from './support/processes.js';
 import { openStoredSecrets } from './support/sealed-secrets.js';
-import { createTestStorage, type TestStorage, usingPostgres } from './support/storage.js';
+import { usingPostgres } from './support/storage.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
 
 // Public IP literals: the save-time check needs no DNS for them, and nothing here connects to
 // them (the runtime, which would, is not exercised by these tests).
@@ -14,73 +31,45 @@ const ORIGIN_A = 'https://93.184.216.34';
 const ORIGIN_B = 'https://93.184.216.34:8443';
 const ORIGIN_C = 'https://1.1.1.1';
 
-interface LlmEntryBody {
-  base_url: string;
-  model: string;
-  api: 'chat_completions' | 'responses';
-  api_key_hint: string;
-  credential_id?: string;
-}
-
-interface AgentBody {
-  id: string;
-  object: 'agent';
-  name: string;
-  instructions: string | null;
-  llm: LlmEntryBody[];
-  temperature: number | null;
-  max_tokens: number | null;
-  metadata: Record<string, string>;
-  created_at: string;
-  updated_at: string;
-}
-
-interface AgentList {
-  data: AgentBody[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
-
 describe('agents over HTTP', () => {
-  let storage: TestStorage;
-  let api: RunningApi;
-  let key: string;
-  let otherKey: string;
+  let test: TestApi;
+  let client: Client;
+  let other: Client;
 
   beforeAll(async () => {
-    storage = await createTestStorage();
-    api = await startApi(storage.env);
-    key = (await createApiKey('agents-main', storage.env)).api_key;
-    otherKey = (await createApiKey('agents-other', storage.env)).api_key;
+    test = await startTestApi(['agents-main', 'agents-other']);
+    client = test.client('agents-main');
+    other = test.client('agents-other');
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await storage?.dispose();
+    await test?.dispose();
   });
 
-  const call = (method: string, path: string, body?: Body, as: string = key, headers: Record<string, string> = {}): Promise<Response> =>
-    send(api.url, method, path, as, body, headers);
+  /** What no typed client sends (raw JSON text, unknown properties or query parameters): a plain request. */
+  const call = (method: string, path: string, body?: Body, headers: Record<string, string> = {}): Promise<Response> =>
+    send(test.api.url, method, path, test.keys['agents-main'], body, headers);
 
-  async function create(body: Record<string, unknown>, as = key): Promise<{ agent: AgentBody; etag: string }> {
-    const res = await call('POST', '/v1/agents', body, as);
-    expect({ status: res.status, body: res.status === 201 ? 'ok' : await res.text() }).toEqual({ status: 201, body: 'ok' });
-    return { agent: (await res.json()) as AgentBody, etag: res.headers.get('etag')! };
+  /** A client of a fresh organization. */
+  const newOrg = async (org: string): Promise<Client> => apiClient(test.api.url, await test.newKey(org));
+
+  async function create(body: AgentRequestWritable, as = client): Promise<{ agent: Agent; etag: string }> {
+    const created = await createAgent({ client: as, body });
+    return { agent: expectStatus(created, 201), etag: created.response!.headers.get('etag')! };
   }
 
-  async function read(id: string, as = key): Promise<{ agent: AgentBody; etag: string }> {
-    const res = await call('GET', `/v1/agents/${id}`, undefined, as);
-    expect(res.status).toBe(200);
-    return { agent: (await res.json()) as AgentBody, etag: res.headers.get('etag')! };
+  async function read(id: string, as = client): Promise<{ agent: Agent; etag: string }> {
+    const got = await getAgent({ client: as, path: { id } });
+    return { agent: expectStatus(got, 200), etag: got.response!.headers.get('etag')! };
   }
 
   /** Agent-owned credentials and each entry's credential, straight from the database. */
   async function storedKeys(agentId: string): Promise<{ owned: string[]; entries: string[] }> {
-    const db = await openTestDatabase(storage, { attach: true });
+    const db = await openTestDatabase(test.storage, { attach: true });
     try {
-      const client = await db.client();
-      const owned = await client.query<{ id: string }>('SELECT id FROM credentials WHERE owner_agent_id = $1 ORDER BY id', [agentId]);
-      const entries = await client.query<{ credential_id: string }>(
+      const pg = await db.client();
+      const owned = await pg.query<{ id: string }>('SELECT id FROM credentials WHERE owner_agent_id = $1 ORDER BY id', [agentId]);
+      const entries = await pg.query<{ credential_id: string }>(
         'SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1 ORDER BY position',
         [agentId],
       );
@@ -93,18 +82,20 @@ describe('agents over HTTP', () => {
   describe('happy paths', () => {
     it('creates an agent with an inline key: 201, Location, ETag, the exact shape, the key only as its hint', async () => {
       const apiKey = providerKey(51);
-      const res = await call('POST', '/v1/agents', {
-        name: 'Support line',
-        instructions: 'Be brief.',
-        llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', api_key: apiKey }],
-        temperature: 0.7,
-        max_tokens: 512,
-        metadata: { team: 'support' },
+      const res = await createAgent({
+        client,
+        body: {
+          name: 'Support line',
+          instructions: 'Be brief.',
+          llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', api_key: apiKey }],
+          temperature: 0.7,
+          max_tokens: 512,
+          metadata: { team: 'support' },
+        },
       });
-      expect(res.status).toBe(201);
-      const body = (await res.json()) as AgentBody;
-      expect(res.headers.get('location')).toBe(`/v1/agents/${body.id}`);
-      expect(res.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+      const body = expectStatus(res, 201);
+      expect(res.response!.headers.get('location')).toBe(`/v1/agents/${body.id}`);
+      expect(res.response!.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
       expect(body).toEqual({
         id: expect.stringMatching(/^agt_[0-9a-z]{26}$/),
         object: 'agent',
@@ -121,10 +112,10 @@ describe('agents over HTTP', () => {
 
       const again = await read(body.id);
       expect(again.agent).toEqual(body);
-      expect(again.etag).toBe(res.headers.get('etag'));
+      expect(again.etag).toBe(res.response!.headers.get('etag'));
 
       // The inline key is the agent's own: not among the organization's credentials.
-      const creds = (await (await call('GET', '/v1/credentials?limit=100')).json()) as { data: unknown[] };
+      const creds = expectStatus(await listCredentials({ client, query: { limit: 100 } }), 200);
       expect(creds.data).toEqual([]);
       const stored = await storedKeys(body.id);
       expect(stored.owned).toHaveLength(1);
@@ -139,7 +130,7 @@ describe('agents over HTTP', () => {
           { base_url: ORIGIN_C, model: 'c', api_key: providerKey(20) },
         ],
       });
-      expect(agent.llm.map((e) => (e as LlmEntryBody & { timeouts?: unknown }).timeouts)).toEqual([{ first_token_ms: 1500, idle_ms: 800 }, undefined]);
+      expect(agent.llm.map((e) => e.timeouts)).toEqual([{ first_token_ms: 1500, idle_ms: 800 }, undefined]);
     });
 
     it('applies defaults: llm [], api chat_completions, null instructions/temperature/max_tokens, {} metadata', async () => {
@@ -154,9 +145,10 @@ describe('agents over HTTP', () => {
 
     it('references an org credential allowed for the entry origin, and shows its id and hint', async () => {
       const credKey = providerKey(40);
-      const cred = (await (
-        await call('POST', '/v1/credentials', { name: 'shared', api_key: credKey, allowed_origins: [ORIGIN_A, ORIGIN_C] })
-      ).json()) as { id: string };
+      const cred = expectStatus(
+        await createCredential({ client, body: { name: 'shared', api_key: credKey, allowed_origins: [ORIGIN_A, ORIGIN_C] } }),
+        201,
+      );
       const { agent } = await create({
         name: 'Uses shared',
         llm: [
@@ -164,60 +156,62 @@ describe('agents over HTTP', () => {
           { base_url: `${ORIGIN_C}/openai`, model: 'c', credential_id: cred.id },
         ],
       });
-      expect(agent.llm.map((e) => [e.credential_id, e.api_key_hint])).toEqual([
+      expect(agent.llm.map((e: LlmEntry) => [e.credential_id, e.api_key_hint])).toEqual([
         [cred.id, hintOf(credKey)],
         [cred.id, hintOf(credKey)],
       ]);
 
       // In use: the credential cannot be deleted, unless forced, which removes the entries.
-      await expectProblem(await call('DELETE', `/v1/credentials/${cred.id}`), 409, 'credential_in_use');
-      expect((await call('DELETE', `/v1/credentials/${cred.id}?force=true`)).status).toBe(204);
+      expectClientProblem(await deleteCredential({ client, path: { id: cred.id } }), 409, 'credential_in_use');
+      expectStatus(await deleteCredential({ client, path: { id: cred.id }, query: { force: 'true' } }), 204);
       const after = await read(agent.id);
       expect(after.agent.llm).toEqual([]);
     });
 
     it('lists newest first with cursor pagination, stable under inserts; refuses a foreign cursor', async () => {
-      const orgKey = (await createApiKey('agents-pages', storage.env)).api_key;
+      const org = await newOrg('agents-pages');
       const made: string[] = [];
-      for (let i = 0; i < 5; i++) made.push((await create({ name: `p${i}` }, orgKey)).agent.id);
+      for (let i = 0; i < 5; i++) made.push((await create({ name: `p${i}` }, org)).agent.id);
       const seen: string[] = [];
       let cursor: string | null = null;
       const sizes: number[] = [];
       do {
-        const res = await call('GET', `/v1/agents?limit=2${cursor === null ? '' : `&after=${cursor}`}`, undefined, orgKey);
-        expect(res.status).toBe(200);
-        const page = (await res.json()) as AgentList;
+        const page: AgentList = expectStatus(await listAgents({ client: org, query: { limit: 2, ...(cursor === null ? {} : { after: cursor }) } }), 200);
         sizes.push(page.data.length);
         seen.push(...page.data.map((a) => a.id));
-        if (seen.length === 2) await create({ name: 'inserted meanwhile' }, orgKey); // newer: not in later pages
+        if (seen.length === 2) await create({ name: 'inserted meanwhile' }, org); // newer: not in later pages
         cursor = page.has_more ? page.next_cursor : null;
       } while (cursor !== null);
       expect(sizes).toEqual([2, 2, 1]);
       expect(seen).toEqual([...made].reverse());
 
-      await expectProblem(await call('GET', '/v1/agents?after=bm90LWEtY3Vyc29y', undefined, orgKey), 400, 'invalid_cursor');
+      expectClientProblem(await listAgents({ client: org, query: { after: 'bm90LWEtY3Vyc29y' } }), 400, 'invalid_cursor');
+      // A cursor forged with a year the database cannot hold is refused like any other foreign one.
       for (const at of ['-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z']) {
         const forged = Buffer.from(JSON.stringify([at, made[0]])).toString('base64url');
-        await expectProblem(await call('GET', `/v1/agents?after=${forged}`, undefined, orgKey), 400, 'invalid_cursor');
+        expectClientProblem(await listAgents({ client: org, query: { after: forged } }), 400, 'invalid_cursor');
       }
-      await expectInvalid(await call('GET', '/v1/agents?limit=0', undefined, orgKey));
-      await expectInvalid(await call('GET', '/v1/agents?limit=101', undefined, orgKey));
+      expectClientInvalid(await listAgents({ client: org, query: { limit: 0 } }));
+      expectClientInvalid(await listAgents({ client: org, query: { limit: 101 } }));
     });
 
     it('deletes: 204, then 404 everywhere, and the keys it owned are gone', async () => {
       const { agent } = await create({ name: 'Doomed', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] });
       expect((await storedKeys(agent.id)).owned).toHaveLength(1);
-      const res = await call('DELETE', `/v1/agents/${agent.id}`);
-      expect(res.status).toBe(204);
-      expect(await res.text()).toBe('');
-      await expectProblem(await call('GET', `/v1/agents/${agent.id}`), 404, 'not_found');
-      await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'x' }), 404, 'not_found');
-      await expectProblem(await call('DELETE', `/v1/agents/${agent.id}`), 404, 'not_found');
+      const res = await deleteAgent({ client, path: { id: agent.id } });
+      expectStatus(res, 204);
+      expect(await res.response!.text()).toBe('');
+      expectClientProblem(await getAgent({ client, path: { id: agent.id } }), 404, 'not_found');
+      expectClientProblem(await replaceAgent({ client, path: { id: agent.id }, body: { name: 'x' } }), 404, 'not_found');
+      expectClientProblem(await deleteAgent({ client, path: { id: agent.id } }), 404, 'not_found');
       expect(await storedKeys(agent.id)).toEqual({ owned: [], entries: [] });
     });
   });
 
   describe('replace (PUT)', () => {
+    const put = (id: string, body: AgentRequestWritable, ifMatch?: string, as = client) =>
+      replaceAgent({ client: as, path: { id }, body, ...(ifMatch === undefined ? {} : { headers: { 'If-Match': ifMatch } }) });
+
     it('a GET → edit → PUT round trip of the returned object keeps every key', async () => {
       const keys = [providerKey(48), providerKey(10)];
       const { agent } = await create({
@@ -230,12 +224,12 @@ describe('agents over HTTP', () => {
       const before = await storedKeys(agent.id);
       const { agent: fetched, etag } = await read(agent.id);
 
-      const res = await call('PUT', `/v1/agents/${agent.id}`, { ...fetched, name: 'Round trip, renamed' }, key, { 'if-match': etag });
-      expect(res.status).toBe(200);
-      const replaced = (await res.json()) as AgentBody;
+      // The read, sent back as it is (read-only members and hints included).
+      const res = await put(agent.id, untyped({ ...fetched, name: 'Round trip, renamed' }), etag);
+      const replaced = expectStatus(res, 200);
       expect(replaced.name).toBe('Round trip, renamed');
       expect(replaced.llm).toEqual(fetched.llm);
-      expect(res.headers.get('etag')).not.toBe(etag);
+      expect(res.response!.headers.get('etag')).not.toBe(etag);
       expect(await storedKeys(agent.id)).toEqual(before);
       roundTrip = { credentialIds: before.entries, keys };
     });
@@ -243,14 +237,14 @@ describe('agents over HTTP', () => {
     it('refuses the hint as api_key (masked_value_submitted) and keeps the key', async () => {
       const apiKey = providerKey(32);
       const { agent, etag } = await create({ name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: apiKey }] });
-      const problem = await expectProblem(
-        await call('PUT', `/v1/agents/${agent.id}`, { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: hintOf(apiKey) }] }),
+      const problem = expectClientProblem(
+        await put(agent.id, { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: hintOf(apiKey) }] }),
         422,
         'masked_value_submitted',
       );
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
-      await expectProblem(
-        await call('POST', '/v1/agents', { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: '****abcd' }] }),
+      expectClientProblem(
+        await createAgent({ client, body: { name: 'Masked', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: '****abcd' }] } }),
         422,
         'masked_value_submitted',
       );
@@ -261,31 +255,25 @@ describe('agents over HTTP', () => {
       const { agent, etag } = await create({ name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm', api_key: providerKey(24) }] });
       const before = await storedKeys(agent.id);
 
-      const problem = await expectProblem(
-        await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm' }] }),
-        422,
-        'api_key_required',
-      );
+      const problem = expectClientProblem(await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm' }] }), 422, 'api_key_required');
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
       expect((await read(agent.id)).etag).toBe(etag);
       expect(await storedKeys(agent.id)).toEqual(before);
 
       // Same host, other path: same origin, the key stays.
-      const samePlace = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v2`, model: 'm2' }] });
-      expect(samePlace.status).toBe(200);
+      expectStatus(await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v2`, model: 'm2' }] }), 200);
       expect(await storedKeys(agent.id)).toEqual(before);
 
       const newKey = providerKey(36);
-      const moved = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', api_key: newKey }] });
-      expect(moved.status).toBe(200);
-      expect(((await moved.json()) as AgentBody).llm[0]!.api_key_hint).toBe(hintOf(newKey));
+      const moved = expectStatus(await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', api_key: newKey }] }), 200);
+      expect(moved.llm[0]!.api_key_hint).toBe(hintOf(newKey));
       const after = await storedKeys(agent.id);
       expect(after.owned).toHaveLength(1);
       expect(after.owned[0]).not.toBe(before.owned[0]);
 
       // A new entry index has no key to keep.
-      await expectProblem(
-        await call('PUT', `/v1/agents/${agent.id}`, {
+      expectClientProblem(
+        await put(agent.id, {
           name: 'Mover',
           llm: [
             { base_url: `${ORIGIN_B}/v1`, model: 'm' },
@@ -306,92 +294,91 @@ describe('agents over HTTP', () => {
         ],
       });
       expect((await storedKeys(agent.id)).owned).toHaveLength(2);
-      const res = await call('PUT', `/v1/agents/${agent.id}`, { name: 'Clear', llm: [] });
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as AgentBody).llm).toEqual([]);
+      expect(expectStatus(await put(agent.id, { name: 'Clear', llm: [] }), 200).llm).toEqual([]);
       expect(await storedKeys(agent.id)).toEqual({ owned: [], entries: [] });
     });
 
     it('If-Match: a stale, weak or foreign ETag is 412 and changes nothing; * matches', async () => {
       const { agent, etag } = await create({ name: 'Versioned' });
       for (const ifMatch of ['"stale"', `W/${etag}`, '"a", "b"']) {
-        await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'changed' }, key, { 'if-match': ifMatch }), 412, 'precondition_failed');
+        expectClientProblem(await put(agent.id, { name: 'changed' }, ifMatch), 412, 'precondition_failed');
       }
       expect((await read(agent.id)).agent.name).toBe('Versioned');
-      const ok = await call('PUT', `/v1/agents/${agent.id}`, { name: 'changed' }, key, { 'if-match': `"x", ${etag}` });
-      expect(ok.status).toBe(200);
-      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'again' }, key, { 'if-match': '*' })).status).toBe(200);
+      expectStatus(await put(agent.id, { name: 'changed' }, `"x", ${etag}`), 200);
+      expectStatus(await put(agent.id, { name: 'again' }, '*'), 200);
     });
 
     it('20 parallel PUTs with the same If-Match: exactly one 200, the rest 412', async () => {
       const { agent, etag } = await create({ name: 'Race', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(22) }] });
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          call('PUT', `/v1/agents/${agent.id}`, { name: `Race ${i}`, llm: [{ base_url: ORIGIN_A, model: 'm' }] }, key, { 'if-match': etag }),
-        ),
+        Array.from({ length: 20 }, (_, i) => put(agent.id, { name: `Race ${i}`, llm: [{ base_url: ORIGIN_A, model: 'm' }] }, etag)),
       );
-      const statuses = results.map((r) => r.status).sort();
+      const statuses = results.map((r) => r.response!.status).sort();
       expect(statuses).toEqual([200, ...Array<number>(19).fill(412)]);
-      const winner = results.find((r) => r.status === 200)!;
+      const winner = results.find((r) => r.response!.status === 200)!;
       const { agent: final, etag: finalEtag } = await read(agent.id);
-      expect(final.name).toBe(((await winner.json()) as AgentBody).name);
-      expect(finalEtag).toBe(winner.headers.get('etag'));
+      expect(final.name).toBe(winner.data!.name);
+      expect(finalEtag).toBe(winner.response!.headers.get('etag'));
       expect((await storedKeys(agent.id)).owned).toHaveLength(1);
     });
   });
 
   describe('Idempotency-Key', () => {
+    /** A create whose body is kept as the exact text the API sent, so a replay can be compared byte for byte. */
+    const createRaw = (body: AgentRequestWritable, idem: string, as = client) =>
+      createAgent({ client: as, body, headers: { 'Idempotency-Key': idem }, parseAs: 'text' });
+
     it('replays the same request with the original status, body and ETag; refuses another body with 422', async () => {
       const idem = `idem-${randomBytes(6).toString('hex')}`;
       const body = { name: 'Once', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
-      const first = await call('POST', '/v1/agents', body, key, { 'idempotency-key': idem });
-      expect(first.status).toBe(201);
-      const firstBody = await first.text();
+      const first = await createRaw(body, idem);
+      const firstBody = expectStatus(first, 201) as unknown as string;
+      expect(typeof firstBody).toBe('string');
       // Key order does not make it another request.
       const reordered = { llm: body.llm, name: body.name };
-      const second = await call('POST', '/v1/agents', reordered, key, { 'idempotency-key': idem });
-      expect(second.status).toBe(201);
-      expect(await second.text()).toBe(firstBody);
-      expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
-      expect(second.headers.get('idempotent-replayed')).toBe('true');
+      const second = await createRaw(reordered, idem);
+      expect(expectStatus(second, 201)).toBe(firstBody);
+      expect(second.response!.headers.get('etag')).toBe(first.response!.headers.get('etag'));
+      expect(second.response!.headers.get('idempotent-replayed')).toBe('true');
 
-      await expectProblem(
-        await call('POST', '/v1/agents', { ...body, name: 'Other' }, key, { 'idempotency-key': idem }),
+      expectClientProblem(
+        await createAgent({ client, body: { ...body, name: 'Other' }, headers: { 'Idempotency-Key': idem } }),
         422,
         'idempotency_key_reused',
       );
       // The same key with only another api_key is another request too.
-      await expectProblem(
-        await call('POST', '/v1/agents', { ...body, llm: [{ ...body.llm[0], api_key: providerKey(30) }] }, key, { 'idempotency-key': idem }),
+      expectClientProblem(
+        await createAgent({ client, body: { ...body, llm: [{ ...body.llm[0]!, api_key: providerKey(30) }] }, headers: { 'Idempotency-Key': idem } }),
         422,
         'idempotency_key_reused',
       );
       // Keys are per organization.
-      expect((await call('POST', '/v1/agents', body, otherKey, { 'idempotency-key': idem })).status).toBe(201);
+      expectStatus(await createAgent({ client: other, body, headers: { 'Idempotency-Key': idem } }), 201);
     });
 
     it('20 parallel POSTs with the same key create one agent', async () => {
-      const orgKey = (await createApiKey('agents-idem', storage.env)).api_key;
+      const org = await newOrg('agents-idem');
       const idem = `par-${randomBytes(6).toString('hex')}`;
       const body = { name: 'Parallel', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
-      const results = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/v1/agents', body, orgKey, { 'idempotency-key': idem })));
-      expect(results.map((r) => r.status)).toEqual(Array<number>(20).fill(201));
-      const ids = new Set(await Promise.all(results.map(async (r) => ((await r.json()) as AgentBody).id)));
+      const results = await Promise.all(Array.from({ length: 20 }, () => createAgent({ client: org, body, headers: { 'Idempotency-Key': idem } })));
+      expect(results.map((r) => r.response!.status)).toEqual(Array<number>(20).fill(201));
+      const ids = new Set(results.map((r) => r.data!.id));
       expect(ids.size).toBe(1);
-      const list = (await (await call('GET', '/v1/agents?limit=100', undefined, orgKey)).json()) as AgentList;
+      const list = expectStatus(await listAgents({ client: org, query: { limit: 100 } }), 200);
       expect(list.data.map((a) => a.id)).toEqual([...ids]);
     });
 
     (usingPostgres ? it : it.skip)('the same key sent to two instances sharing one database creates one agent', async () => {
-      const second = await startApi(storage.env);
+      const second = await startApi(test.storage.env);
       try {
+        const clients = [client, apiClient(second.url, test.keys['agents-main'])];
         const idem = `two-${randomBytes(6).toString('hex')}`;
         const body = { name: 'Two instances', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
         const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => send(i % 2 === 0 ? api.url : second.url, 'POST', '/v1/agents', key, body, { 'idempotency-key': idem })),
+          Array.from({ length: 10 }, (_, i) => createAgent({ client: clients[i % 2]!, body, headers: { 'Idempotency-Key': idem } })),
         );
-        expect(results.map((r) => r.status)).toEqual(Array<number>(10).fill(201));
-        const ids = new Set(await Promise.all(results.map(async (r) => ((await r.json()) as AgentBody).id)));
+        expect(results.map((r) => r.response!.status)).toEqual(Array<number>(10).fill(201));
+        const ids = new Set(results.map((r) => r.data!.id));
         expect(ids.size).toBe(1);
       } finally {
         await second.stop();
@@ -399,7 +386,7 @@ describe('agents over HTTP', () => {
     });
 
     it('refuses a malformed key', async () => {
-      const errors = await expectInvalid(await call('POST', '/v1/agents', { name: 'x' }, key, { 'idempotency-key': 'has space' }));
+      const errors = expectClientInvalid(await createAgent({ client, body: { name: 'x' }, headers: { 'Idempotency-Key': 'has space' } }));
       expect(errors).toEqual([{ path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: expect.any(String) }]);
     });
   });
@@ -443,7 +430,7 @@ describe('agents over HTTP', () => {
       ['unpaired surrogate in a metadata value', { name: 'x', metadata: { team: '\udc00' } }, 'metadata.team', 'unpaired_surrogate'],
       ['unpaired surrogate in a metadata key', { name: 'x', metadata: { 'x-\ud83d': 'a' } }, 'metadata["x-\\ud83d"]', 'unpaired_surrogate'],
     ])('%s → 422', async (_label, body, path, code) => {
-      const errors = await expectInvalid(await call('POST', '/v1/agents', JSON.parse(JSON.stringify(body)) as Record<string, unknown>));
+      const errors = expectClientInvalid(await createAgent({ client, body: untyped(JSON.parse(JSON.stringify(body))) }));
       expect(errors).toContainEqual({ path, code, message: expect.any(String) });
     });
 
@@ -474,16 +461,16 @@ describe('agents over HTTP', () => {
       const metadata = Object.fromEntries(names.map((name, i) => [name, `v${i}`]));
       const res = await call('POST', '/v1/agents', JSON.stringify({ name: 'Prototype names', metadata }));
       expect(res.status).toBe(201);
-      const created = (await res.json()) as AgentBody;
+      const created = (await res.json()) as Agent;
       // Compared as pairs: toEqual would not see an own `__proto__`; jsonb orders keys its own way.
       const pairs = (record: Record<string, string>) => Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
       expect(pairs(created.metadata)).toEqual(pairs(metadata));
       const { agent, etag } = await read(created.id);
       expect(pairs(agent.metadata)).toEqual(pairs(metadata));
       // And through a replace: the read sent back as it is.
-      const replaced = await call('PUT', `/v1/agents/${created.id}`, JSON.stringify(agent), key, { 'if-match': etag });
+      const replaced = await call('PUT', `/v1/agents/${created.id}`, JSON.stringify(agent), { 'if-match': etag });
       expect(replaced.status).toBe(200);
-      expect(pairs(((await replaced.json()) as AgentBody).metadata)).toEqual(pairs(metadata));
+      expect(pairs(((await replaced.json()) as Agent).metadata)).toEqual(pairs(metadata));
     });
 
     it('refuses __proto__ as a metadata key (422 naming metadata), rather than storing what reads would lose', async () => {
@@ -508,68 +495,66 @@ describe('agents over HTTP', () => {
     });
 
     it('an entry without a key on create is api_key_required', async () => {
-      const problem = await expectProblem(await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] }), 422, 'api_key_required');
+      const problem = expectClientProblem(await createAgent({ client, body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] } }), 422, 'api_key_required');
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
     });
 
     it('a credential not allowed for the entry origin is credential_origin_mismatch; another org’s credential is not found', async () => {
-      const cred = (await (await call('POST', '/v1/credentials', { name: 'only A', api_key: providerKey(30), allowed_origins: [ORIGIN_A] })).json()) as {
-        id: string;
-      };
-      const problem = await expectProblem(
-        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', credential_id: cred.id }] }),
+      const cred = expectStatus(await createCredential({ client, body: { name: 'only A', api_key: providerKey(30), allowed_origins: [ORIGIN_A] } }), 201);
+      const problem = expectClientProblem(
+        await createAgent({ client, body: { name: 'x', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', credential_id: cred.id }] } }),
         422,
         'credential_origin_mismatch',
       );
       expect(problem.errors).toEqual([{ path: 'llm[0].credential_id', code: 'credential_origin_mismatch', message: expect.any(String) }]);
-      const errors = await expectInvalid(
-        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', credential_id: cred.id }] }, otherKey),
+      const errors = expectClientInvalid(
+        await createAgent({ client: other, body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', credential_id: cred.id }] } }),
       );
       expect(errors).toEqual([{ path: 'llm[0].credential_id', code: 'not_found', message: expect.any(String) }]);
     });
 
     it('nothing is stored for a refused body', async () => {
-      const orgKey = (await createApiKey('agents-refused', storage.env)).api_key;
-      await expectInvalid(
-        await call('POST', '/v1/agents', { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(20) }, { base_url: 'https://10.1.1.1', model: 'm', api_key: providerKey(20) }] }, orgKey),
+      const org = await newOrg('agents-refused');
+      expectClientInvalid(
+        await createAgent({
+          client: org,
+          body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(20) }, { base_url: 'https://10.1.1.1', model: 'm', api_key: providerKey(20) }] },
+        }),
       );
-      const list = (await (await call('GET', '/v1/agents', undefined, orgKey)).json()) as AgentList;
-      expect(list.data).toEqual([]);
+      expect(expectStatus(await listAgents({ client: org }), 200).data).toEqual([]);
     });
 
     it('413 for a body over 256 KB, 415 for another content type, 400 for malformed JSON', async () => {
-      await expectProblem(await call('POST', '/v1/agents', { name: 'x', instructions: 'y'.repeat(300 * 1024) }), 413, 'payload_too_large');
-      const text = await send(api.url, 'POST', '/v1/agents', key, undefined, { 'content-type': 'text/plain' });
-      expect(text.status).toBe(415);
-      const bad = await fetch(`${api.url}/v1/agents`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: '{"name": ',
-      });
-      expect(bad.status).toBe(400);
+      expectClientProblem(await createAgent({ client, body: { name: 'x', instructions: 'y'.repeat(300 * 1024) } }), 413, 'payload_too_large');
+      // What no typed client sends: raw requests.
+      const key = test.keys['agents-main'];
+      await expectProblem(await send(test.api.url, 'POST', '/v1/agents', key, undefined, { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+      await expectProblem(await send(test.api.url, 'POST', '/v1/agents', key, '{"name": '), 400, 'bad_request');
     });
   });
 
   describe('tenancy', () => {
     it('another organization cannot read, list, replace or delete an agent (404), and it stays unchanged', async () => {
       const { agent, etag } = await create({ name: 'Private', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(25) }] });
-      await expectProblem(await call('GET', `/v1/agents/${agent.id}`, undefined, otherKey), 404, 'not_found');
-      await expectProblem(await call('PUT', `/v1/agents/${agent.id}`, { name: 'stolen' }, otherKey), 404, 'not_found');
-      await expectProblem(await call('DELETE', `/v1/agents/${agent.id}`, undefined, otherKey), 404, 'not_found');
-      const list = (await (await call('GET', '/v1/agents?limit=100', undefined, otherKey)).json()) as AgentList;
+      expectClientProblem(await getAgent({ client: other, path: { id: agent.id } }), 404, 'not_found');
+      expectClientProblem(await replaceAgent({ client: other, path: { id: agent.id }, body: { name: 'stolen' } }), 404, 'not_found');
+      expectClientProblem(await deleteAgent({ client: other, path: { id: agent.id } }), 404, 'not_found');
+      const list = expectStatus(await listAgents({ client: other, query: { limit: 100 } }), 200);
       expect(list.data.map((a) => a.id)).not.toContain(agent.id);
       expect((await read(agent.id)).etag).toBe(etag);
     });
 
     it('answers 401 without a valid key', async () => {
-      for (const [method, path] of [
-        ['GET', '/v1/agents'],
-        ['POST', '/v1/agents'],
-        ['GET', '/v1/agents/agt_x'],
-        ['PUT', '/v1/agents/agt_x'],
-        ['DELETE', '/v1/agents/agt_x'],
-      ] as const) {
-        await expectProblem(await send(api.url, method, path, 'ap_wrong', method === 'POST' || method === 'PUT' ? { name: 'x' } : undefined), 401, 'unauthenticated');
+      const wrong = apiClient(test.api.url, 'ap_wrong');
+      const path = { id: 'agt_x' };
+      for (const result of [
+        await listAgents({ client: wrong }),
+        await createAgent({ client: wrong, body: { name: 'x' } }),
+        await getAgent({ client: wrong, path }),
+        await replaceAgent({ client: wrong, path, body: { name: 'x' } }),
+        await deleteAgent({ client: wrong, path }),
+      ]) {
+        expectClientProblem(result, 401, 'unauthenticated');
       }
     });
   });
@@ -578,29 +563,29 @@ describe('agents over HTTP', () => {
 
   it('the keys stored through the round trip still open to what was sent (checked with the API stopped)', async () => {
     expect(roundTrip).toBeDefined();
-    await api.stop();
+    await test.api.stop();
     const masterKeys =
-      storage.env.AGENTPLANE_MASTER_KEYS ??
-      (await readFile(join(storage.dataDir, 'master-keys'), 'utf8'))
+      test.storage.env.AGENTPLANE_MASTER_KEYS ??
+      (await readFile(join(test.storage.dataDir, 'master-keys'), 'utf8'))
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('#'))
         .join(',');
-    const secrets = await openStoredSecrets(storage, masterKeys);
+    const secrets = await openStoredSecrets(test.storage, masterKeys);
     expect(roundTrip!.credentialIds.map((id) => secrets.get(id))).toEqual(roundTrip!.keys);
   });
 });
 
 describe('a key given to an agent never leaves again (canary)', () => {
   it('is in no response, log line or table row after every agents route and error path', async () => {
-    const storage = await createTestStorage();
-    const api = await startApi({ ...storage.env, LOG_LEVEL: 'debug' });
+    // Raw requests: what is checked is every byte that comes back, error paths with malformed bodies included.
+    const { storage, api, keys } = await startTestApi(['agents-canary', 'agents-canary-other'], { LOG_LEVEL: 'debug' });
     const canary = randomBytes(48).toString('base64url');
     const rotated = randomBytes(48).toString('base64url');
     const responses: string[] = [];
     try {
-      const key = (await createApiKey('agents-canary', storage.env)).api_key;
-      const otherKey = (await createApiKey('agents-canary-other', storage.env)).api_key;
+      const key = keys['agents-canary']!;
+      const otherKey = keys['agents-canary-other']!;
       const call = async (method: string, path: string, body?: Body, headers: Record<string, string> = {}, as = key): Promise<Response> => {
         const res = await send(api.url, method, path, as, body, headers);
         const text = await res.text();
@@ -611,7 +596,7 @@ describe('a key given to an agent never leaves again (canary)', () => {
 
       const created = await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' });
       expect(created.status).toBe(201);
-      const agent = (await created.json()) as AgentBody;
+      const agent = (await created.json()) as Agent;
       const etag = created.headers.get('etag')!;
       expect((await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(201);
       expect((await call('POST', '/v1/agents', { name: 'Other', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(422);
@@ -628,7 +613,7 @@ describe('a key given to an agent never leaves again (canary)', () => {
       expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary, 'http://93.184.216.34')] })).status).toBe(422);
       expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary', llm: [entry(rotated)] }, { 'if-match': etag })).status).toBe(200);
       expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary kept', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm' }] })).status).toBe(200);
-      const doomed = (await (await call('POST', '/v1/agents', { name: 'Doomed', llm: [entry(canary, ORIGIN_C)] })).json()) as AgentBody;
+      const doomed = (await (await call('POST', '/v1/agents', { name: 'Doomed', llm: [entry(canary, ORIGIN_C)] })).json()) as Agent;
       expect((await call('DELETE', `/v1/agents/${doomed.id}`)).status).toBe(204);
       expect((await call('DELETE', `/v1/agents/${agent.id}`, undefined, {}, otherKey)).status).toBe(404);
       const cli = await runCli(['keys', 'status', '--json'], storage.env);

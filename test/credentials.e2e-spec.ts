@@ -1,33 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Client } from '../clients/typescript/client/index.js';
+import {
+  createCredential,
+  type CreateCredentialRequestWritable,
+  type Credential,
+  type CredentialList,
+  deleteCredential,
+  getCredential,
+  listCredentials,
+  replaceCredential,
+  type ReplaceCredentialRequestWritable,
+} from '../clients/typescript/index.js';
+import { apiClient, type ClientResult, expectClientInvalid, expectClientProblem, expectStatus, untyped } from './support/api-client.js';
 import { canaryLeaks, expectNoCanary } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
 import { type Body, expectInvalid, expectProblem, hintOf, ISO, type Problem, providerKey, send, sleep } from './support/http.js';
-import { createApiKey, runCli, startApi, type CliResult, type RunningApi } from './support/processes.js';
+import { runCli, type CliResult, type RunningApi } from './support/processes.js';
 import { openStoredSecrets } from './support/sealed-secrets.js';
-import { createTestStorage, usingPostgres, type TestStorage } from './support/storage.js';
-
-interface CredentialBody {
-  id: string;
-  object: 'credential';
-  name: string;
-  api_key_hint: string;
-  allowed_origins: string[];
-  created_at: string;
-  updated_at: string;
-  last_used_at: string | null;
-}
-
-interface CredentialList {
-  data: CredentialBody[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
+import { usingPostgres, type TestStorage } from './support/storage.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
 
 const ORIGIN = 'https://api.example.com';
 
-function expectCredentialShape(body: CredentialBody): void {
+function expectCredentialShape(body: Credential): void {
   expect(Object.keys(body).sort()).toEqual(
     ['allowed_origins', 'api_key_hint', 'created_at', 'id', 'last_used_at', 'name', 'object', 'updated_at'].sort(),
   );
@@ -44,41 +41,40 @@ function expectCredentialShape(body: CredentialBody): void {
 }
 
 describe('credentials over HTTP', () => {
-  let storage: TestStorage;
-  let api: RunningApi;
-  let key: string;
+  let test: TestApi;
+  let client: Client;
+
+  /** What no typed client sends (raw JSON text, strings it cannot store): a plain request. */
+  const call = (method: string, path: string, body?: Body): Promise<Response> => send(test.api.url, method, path, test.keys['creds-main'], body);
 
   beforeAll(async () => {
-    storage = await createTestStorage();
-    api = await startApi(storage.env);
-    key = (await createApiKey('creds-main', storage.env)).api_key;
+    test = await startTestApi(['creds-main']);
+    client = test.client('creds-main');
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await storage?.dispose();
+    await test?.dispose();
   });
 
-  /** `as`: the caller's API key; null sends no Authorization header. */
-  const call = (method: string, path: string, body?: Body, as: string | null = key): Promise<Response> =>
-    send(api.url, method, path, as ?? undefined, body);
+  /** `as`: the caller's client (another organization's, or one with a wrong or no key). */
+  const post = (body: CreateCredentialRequestWritable, as = client) => createCredential({ client: as, body });
+  const put = (id: string, body: ReplaceCredentialRequestWritable, as = client) => replaceCredential({ client: as, path: { id }, body });
+  const get = (id: string, as = client) => getCredential({ client: as, path: { id } });
+  const remove = (id: string, force?: string, as = client) =>
+    deleteCredential({ client: as, path: { id }, ...(force === undefined ? {} : { query: { force: untyped<'true'>(force) } }) });
+  const list = (query: { limit?: number | string; after?: string } = {}, as = client) => listCredentials({ client: as, query: untyped(query) });
+  const orgClient = (key: string) => apiClient(test.api.url, key);
 
-  async function create(input: { name: string; api_key: string; allowed_origins: string[] }, as = key): Promise<CredentialBody> {
-    const res = await call('POST', '/v1/credentials', input, as);
-    expect(res.status).toBe(201);
-    return (await res.json()) as CredentialBody;
+  async function create(input: CreateCredentialRequestWritable, as = client): Promise<Credential> {
+    return expectStatus(await post(input, as), 201);
   }
 
-  async function getOk(id: string, as = key): Promise<CredentialBody> {
-    const res = await call('GET', `/v1/credentials/${id}`, undefined, as);
-    expect(res.status).toBe(200);
-    return (await res.json()) as CredentialBody;
+  async function getOk(id: string, as = client): Promise<Credential> {
+    return expectStatus(await get(id, as), 200);
   }
 
-  async function listAll(as = key): Promise<CredentialBody[]> {
-    const res = await call('GET', '/v1/credentials?limit=100', undefined, as);
-    expect(res.status).toBe(200);
-    const page = (await res.json()) as CredentialList;
+  async function listAll(as = client): Promise<Credential[]> {
+    const page = expectStatus(await list({ limit: 100 }, as), 200);
     expect(page.has_more).toBe(false);
     return page.data;
   }
@@ -86,7 +82,7 @@ describe('credentials over HTTP', () => {
   describe('happy paths', () => {
     it('creates: 201, Location, the exact shape, normalized and de-duplicated origins, a hint for a 64-character key', async () => {
       const apiKey = providerKey(64);
-      const res = await call('POST', '/v1/credentials', {
+      const res = await post({
         name: 'OpenAI production',
         api_key: apiKey,
         allowed_origins: [
@@ -96,12 +92,11 @@ describe('credentials over HTTP', () => {
           'https://api.example.com/',
         ],
       });
-      expect(res.status).toBe(201);
-      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      const text = await res.text();
+      const body = expectStatus(res, 201);
+      expect(res.response!.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      const text = JSON.stringify(body);
       expect(text).not.toContain(apiKey);
       expect(text).not.toContain('"api_key"');
-      const body = JSON.parse(text) as CredentialBody;
       expectCredentialShape(body);
       expect(body).toEqual({
         id: body.id,
@@ -113,11 +108,11 @@ describe('credentials over HTTP', () => {
         updated_at: body.created_at,
         last_used_at: null,
       });
-      expect(res.headers.get('location')).toBe(`/v1/credentials/${body.id}`);
+      const location = res.response!.headers.get('location')!;
+      expect(location).toBe(`/v1/credentials/${body.id}`);
       // Location names the resource: reading it gives back the same representation.
-      const again = await fetch(api.url + res.headers.get('location')!, { headers: { authorization: `Bearer ${key}` } });
-      expect(again.status).toBe(200);
-      expect(await again.json()).toEqual(body);
+      const again = await client.get<{ 200: Credential }>({ url: location, security: [{ scheme: 'bearer', type: 'http' }] });
+      expect(expectStatus(again, 200)).toEqual(body);
     });
 
     it.each([
@@ -135,20 +130,15 @@ describe('credentials over HTTP', () => {
     it('gets and lists a credential without its key', async () => {
       const apiKey = providerKey(48);
       const created = await create({ name: 'get me', api_key: apiKey, allowed_origins: [ORIGIN] });
-      const res = await call('GET', `/v1/credentials/${created.id}`);
-      expect(res.status).toBe(200);
-      const text = await res.text();
-      expect(text).not.toContain(apiKey.slice(0, 40));
-      expect(JSON.parse(text)).toEqual(created);
+      const got = expectStatus(await get(created.id), 200);
+      expect(JSON.stringify(got)).not.toContain(apiKey.slice(0, 40));
+      expect(got).toEqual(created);
 
-      const listRes = await call('GET', '/v1/credentials');
-      expect(listRes.status).toBe(200);
-      const listText = await listRes.text();
-      expect(listText).not.toContain(apiKey.slice(0, 40));
-      const list = JSON.parse(listText) as CredentialList;
-      expect(Object.keys(list).sort()).toEqual(['data', 'has_more', 'next_cursor']);
-      expect(list.data[0]).toEqual(created); // the newest
-      for (const item of list.data) expectCredentialShape(item);
+      const page = expectStatus(await list(), 200);
+      expect(JSON.stringify(page)).not.toContain(apiKey.slice(0, 40));
+      expect(Object.keys(page).sort()).toEqual(['data', 'has_more', 'next_cursor']);
+      expect(page.data[0]).toEqual(created); // the newest
+      for (const item of page.data) expectCredentialShape(item);
     });
 
     it('replaces: rename + rotate changes hint and updated_at; rename alone keeps the hint; narrowing needs no key', async () => {
@@ -157,15 +147,8 @@ describe('credentials over HTTP', () => {
       await sleep(5);
 
       const second = providerKey(40);
-      const rotatedRes = await call('PUT', `/v1/credentials/${created.id}`, {
-        name: 'after',
-        api_key: second,
-        allowed_origins: [ORIGIN, 'https://eu.example.com'],
-      });
-      expect(rotatedRes.status).toBe(200);
-      const rotatedText = await rotatedRes.text();
-      expect(rotatedText).not.toContain(second.slice(0, 30));
-      const rotated = JSON.parse(rotatedText) as CredentialBody;
+      const rotated = expectStatus(await put(created.id, { name: 'after', api_key: second, allowed_origins: [ORIGIN, 'https://eu.example.com'] }), 200);
+      expect(JSON.stringify(rotated)).not.toContain(second.slice(0, 30));
       expectCredentialShape(rotated);
       expect(rotated).toEqual({
         ...created,
@@ -178,23 +161,13 @@ describe('credentials over HTTP', () => {
       expect(await getOk(created.id)).toEqual(rotated);
       await sleep(5);
 
-      const renamedRes = await call('PUT', `/v1/credentials/${created.id}`, {
-        name: 'renamed',
-        allowed_origins: [ORIGIN, 'https://eu.example.com'],
-      });
-      expect(renamedRes.status).toBe(200);
-      const renamed = (await renamedRes.json()) as CredentialBody;
+      const renamed = expectStatus(await put(created.id, { name: 'renamed', allowed_origins: [ORIGIN, 'https://eu.example.com'] }), 200);
       expect(renamed).toEqual({ ...rotated, name: 'renamed', updated_at: expect.stringMatching(ISO) });
       expect(Date.parse(renamed.updated_at)).toBeGreaterThan(Date.parse(rotated.updated_at));
       await sleep(5);
 
       // Removing an origin (and re-spelling a kept one) does not widen anything: no key needed.
-      const narrowedRes = await call('PUT', `/v1/credentials/${created.id}`, {
-        name: 'renamed',
-        allowed_origins: ['https://API.EXAMPLE.com:443'],
-      });
-      expect(narrowedRes.status).toBe(200);
-      const narrowed = (await narrowedRes.json()) as CredentialBody;
+      const narrowed = expectStatus(await put(created.id, { name: 'renamed', allowed_origins: ['https://API.EXAMPLE.com:443'] }), 200);
       expect(narrowed).toEqual({ ...renamed, allowed_origins: [ORIGIN], updated_at: expect.stringMatching(ISO) });
       expect(Date.parse(narrowed.updated_at)).toBeGreaterThan(Date.parse(renamed.updated_at));
       expect(await getOk(created.id)).toEqual(narrowed);
@@ -202,33 +175,28 @@ describe('credentials over HTTP', () => {
 
     it('deletes: 204 with no body, then 404 on every route and gone from the list', async () => {
       const created = await create({ name: 'doomed', api_key: providerKey(30), allowed_origins: [ORIGIN] });
-      const res = await call('DELETE', `/v1/credentials/${created.id}`);
-      expect(res.status).toBe(204);
-      expect(await res.text()).toBe('');
-      await expectProblem(await call('GET', `/v1/credentials/${created.id}`), 404, 'not_found');
-      await expectProblem(await call('DELETE', `/v1/credentials/${created.id}`), 404, 'not_found');
-      await expectProblem(
-        await call('PUT', `/v1/credentials/${created.id}`, { name: 'x', api_key: providerKey(30), allowed_origins: [ORIGIN] }),
-        404,
-        'not_found',
-      );
+      const res = await remove(created.id);
+      expectStatus(res, 204);
+      expect(await res.response!.text()).toBe('');
+      expectClientProblem(await get(created.id), 404, 'not_found');
+      expectClientProblem(await remove(created.id), 404, 'not_found');
+      expectClientProblem(await put(created.id, { name: 'x', api_key: providerKey(30), allowed_origins: [ORIGIN] }), 404, 'not_found');
       expect((await listAll()).map((c) => c.id)).not.toContain(created.id);
     });
 
     it('deletes an unreferenced credential with force=true (204) and refuses force=maybe (422)', async () => {
       const created = await create({ name: 'forced', api_key: providerKey(30), allowed_origins: [ORIGIN] });
-      const maybe = await expectInvalid(await call('DELETE', `/v1/credentials/${created.id}?force=maybe`));
+      const maybe = expectClientInvalid(await remove(created.id, 'maybe'));
       expect(maybe).toEqual([expect.objectContaining({ path: 'force', code: 'is_in' })]);
       expect((await getOk(created.id)).id).toBe(created.id);
 
-      const res = await call('DELETE', `/v1/credentials/${created.id}?force=true`);
-      expect(res.status).toBe(204);
-      await expectProblem(await call('GET', `/v1/credentials/${created.id}`), 404, 'not_found');
+      expectStatus(await remove(created.id, 'true'), 204);
+      expectClientProblem(await get(created.id), 404, 'not_found');
     });
   });
 
   describe('errors', () => {
-    let existing: CredentialBody;
+    let existing: Credential;
     let existingKey: string;
 
     beforeAll(async () => {
@@ -236,49 +204,42 @@ describe('credentials over HTTP', () => {
       existing = await create({ name: 'target', api_key: existingKey, allowed_origins: [ORIGIN] });
     });
 
-    const valid = (): { name: string; api_key: string; allowed_origins: string[] } => ({
-      name: 'valid',
-      api_key: providerKey(32),
-      allowed_origins: [ORIGIN],
-    });
+    const valid = (): CreateCredentialRequestWritable => ({ name: 'valid', api_key: providerKey(32), allowed_origins: [ORIGIN] });
 
     it('names every missing field', async () => {
-      const errors = await expectInvalid(await call('POST', '/v1/credentials', {}));
+      const errors = expectClientInvalid(await post(untyped({})));
       expect(new Set(errors.map((e) => e.path))).toEqual(new Set(['name', 'api_key', 'allowed_origins']));
-      const put = await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, {}));
+      const replaced = expectClientInvalid(await put(existing.id, untyped({})));
       // api_key is optional on PUT.
-      expect(new Set(put.map((e) => e.path))).toEqual(new Set(['name', 'allowed_origins']));
+      expect(new Set(replaced.map((e) => e.path))).toEqual(new Set(['name', 'allowed_origins']));
     });
 
     it('refuses an unknown property (unknown_property) rather than dropping it', async () => {
-      const errors = await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), extra: 1 }));
+      const errors = expectClientInvalid(await post(untyped({ ...valid(), extra: 1 })));
       expect(errors).toEqual([{ path: 'extra', code: 'unknown_property', message: expect.any(String) }]);
-      const put = await expectInvalid(
-        await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', allowed_origins: [ORIGIN], apiKey: providerKey(30) }),
-      );
-      expect(put).toEqual([{ path: 'apiKey', code: 'unknown_property', message: expect.any(String) }]);
+      const replaced = expectClientInvalid(await put(existing.id, untyped({ name: 'x', allowed_origins: [ORIGIN], apiKey: providerKey(30) })));
+      expect(replaced).toEqual([{ path: 'apiKey', code: 'unknown_property', message: expect.any(String) }]);
     });
 
     it('refuses wrong types', async () => {
-      const errors = await expectInvalid(
-        await call('POST', '/v1/credentials', { name: 12, api_key: 34, allowed_origins: 'https://api.example.com' }),
-      );
+      const errors = expectClientInvalid(await post(untyped({ name: 12, api_key: 34, allowed_origins: 'https://api.example.com' })));
       // One error per field: its type, not also the length or format a non-string cannot have.
       expect(errors).toEqual([
         { path: 'name', code: 'is_string', message: 'must be a string' },
         { path: 'api_key', code: 'is_string', message: 'must be a string' },
         { path: 'allowed_origins', code: 'is_array', message: 'must be an array' },
       ]);
-      expect(await expectInvalid(await call('POST', '/v1/credentials', {}))).toEqual([
+      expect(expectClientInvalid(await post(untyped({})))).toEqual([
         { path: 'name', code: 'required', message: 'is required' },
         { path: 'api_key', code: 'required', message: 'is required' },
         { path: 'allowed_origins', code: 'required', message: 'is required' },
       ]);
-      const items = await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, 42] }));
+      const items = expectClientInvalid(await post(untyped({ ...valid(), allowed_origins: [ORIGIN, 42] })));
       expect(items).toEqual([{ path: 'allowed_origins[1]', code: 'is_string', message: 'must be a string' }]);
-      // A JSON body that is not an object is not a credential.
-      await expectInvalid(await call('POST', '/v1/credentials', 'null'));
-      await expectInvalid(await call('POST', '/v1/credentials', '"text"'));
+      // A JSON body that is not an object is not a credential (the client would send no body for null).
+      const key = test.keys['creds-main'];
+      await expectInvalid(await send(test.api.url, 'POST', '/v1/credentials', key, 'null'));
+      expectClientInvalid(await post(untyped('text')));
     });
 
     it('refuses NUL and unpaired surrogates, which PostgreSQL cannot store, naming the field', async () => {
@@ -298,24 +259,22 @@ describe('credentials over HTTP', () => {
     });
 
     it('refuses blank names and empty or oversized allowed_origins', async () => {
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), name: '   ' }))).toEqual([
-        expect.objectContaining({ path: 'name', code: 'blank' }),
-      ]);
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [] }))).toEqual([
+      expect(expectClientInvalid(await post({ ...valid(), name: '   ' }))).toEqual([expect.objectContaining({ path: 'name', code: 'blank' })]);
+      expect(expectClientInvalid(await post({ ...valid(), allowed_origins: [] }))).toEqual([
         expect.objectContaining({ path: 'allowed_origins', code: 'array_min_size' }),
       ]);
       const many = Array.from({ length: 21 }, (_, i) => `https://a${i}.example.com`);
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: many }))).toEqual([
+      expect(expectClientInvalid(await post({ ...valid(), allowed_origins: many }))).toEqual([
         expect.objectContaining({ path: 'allowed_origins', code: 'array_max_size' }),
       ]);
-      expect(
-        await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', allowed_origins: [] })),
-      ).toEqual([expect.objectContaining({ path: 'allowed_origins', code: 'array_min_size' })]);
+      expect(expectClientInvalid(await put(existing.id, { name: 'x', allowed_origins: [] }))).toEqual([
+        expect.objectContaining({ path: 'allowed_origins', code: 'array_min_size' }),
+      ]);
     });
 
     it('names each bad origin by its index: https_required, invalid_origin', async () => {
-      const errors = await expectInvalid(
-        await call('POST', '/v1/credentials', {
+      const errors = expectClientInvalid(
+        await post({
           ...valid(),
           allowed_origins: [
             ORIGIN,
@@ -336,10 +295,8 @@ describe('credentials over HTTP', () => {
         { path: 'allowed_origins[5]', code: 'invalid_origin', message: expect.any(String) },
         { path: 'allowed_origins[6]', code: 'invalid_origin', message: expect.any(String) },
       ]);
-      const put = await expectInvalid(
-        await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', allowed_origins: ['http://api.example.com'] }),
-      );
-      expect(put).toEqual([{ path: 'allowed_origins[0]', code: 'https_required', message: expect.any(String) }]);
+      const replaced = expectClientInvalid(await put(existing.id, { name: 'x', allowed_origins: ['http://api.example.com'] }));
+      expect(replaced).toEqual([{ path: 'allowed_origins[0]', code: 'https_required', message: expect.any(String) }]);
     });
 
     it.each([
@@ -349,46 +306,33 @@ describe('credentials over HTTP', () => {
       ['a non-ASCII character', (k: string) => `${k}é`],
     ])('refuses an api_key with %s (invalid_api_key) on POST and PUT', async (_, spoil) => {
       const bad = spoil(providerKey(32));
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: bad }))).toEqual([
+      expect(expectClientInvalid(await post({ ...valid(), api_key: bad }))).toEqual([
         { path: 'api_key', code: 'invalid_api_key', message: expect.any(String) },
       ]);
-      expect(
-        await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', api_key: bad, allowed_origins: [ORIGIN] })),
-      ).toEqual([{ path: 'api_key', code: 'invalid_api_key', message: expect.any(String) }]);
+      expect(expectClientInvalid(await put(existing.id, { name: 'x', api_key: bad, allowed_origins: [ORIGIN] }))).toEqual([
+        { path: 'api_key', code: 'invalid_api_key', message: expect.any(String) },
+      ]);
     });
 
     it('refuses an empty or over-long api_key', async () => {
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: '' }))).toEqual(
-        expect.arrayContaining([expect.objectContaining({ path: 'api_key' })]),
-      );
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: 'k'.repeat(4097) }))).toEqual([
+      expect(expectClientInvalid(await post({ ...valid(), api_key: '' }))).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'api_key' })]));
+      expect(expectClientInvalid(await post({ ...valid(), api_key: 'k'.repeat(4097) }))).toEqual([
         expect.objectContaining({ path: 'api_key', code: 'is_length' }),
       ]);
     });
 
     it('refuses a hint-shaped api_key (masked_value_submitted) on POST and PUT, including the hint a read showed', async () => {
       for (const masked of ['****abcd', '****', '***', '*****', existing.api_key_hint]) {
-        const post = await expectProblem(
-          await call('POST', '/v1/credentials', { ...valid(), api_key: masked }),
-          422,
-          'masked_value_submitted',
-        );
-        expect(post.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
-        const put = await expectProblem(
-          await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }),
-          422,
-          'masked_value_submitted',
-        );
-        expect(put.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
+        const created = expectClientProblem(await post({ ...valid(), api_key: masked }), 422, 'masked_value_submitted');
+        expect(created.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
+        const replaced = expectClientProblem(await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }), 422, 'masked_value_submitted');
+        expect(replaced.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
       }
       // Other mask characters are not printable ASCII, so they never get as far as the mask check.
       for (const masked of ['••••abcd', '●●●●', '····abcd']) {
-        for (const res of [
-          await call('POST', '/v1/credentials', { ...valid(), api_key: masked }),
-          await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }),
-        ]) {
-          expect(res.status).toBe(422);
-          const { errors } = (await res.json()) as Problem;
+        for (const res of [await post({ ...valid(), api_key: masked }), await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] })]) {
+          expect(res.response!.status).toBe(422);
+          const { errors } = res.error as Problem;
           expect(errors).toEqual([
             { path: 'api_key', code: expect.stringMatching(/^(invalid_api_key|masked_value_submitted)$/), message: expect.any(String) },
           ]);
@@ -398,25 +342,15 @@ describe('credentials over HTTP', () => {
     });
 
     it('refuses to add an origin without the key (api_key_required) and leaves the credential as it was', async () => {
-      const res = await call('PUT', `/v1/credentials/${existing.id}`, {
-        name: 'widened',
-        allowed_origins: [ORIGIN, 'https://evil.example.net'],
-      });
-      const body = await expectProblem(res, 422, 'api_key_required');
+      const body = expectClientProblem(await put(existing.id, { name: 'widened', allowed_origins: [ORIGIN, 'https://evil.example.net'] }), 422, 'api_key_required');
       expect(body.errors).toEqual([{ path: 'api_key', code: 'api_key_required', message: expect.any(String) }]);
       // Replacing the only origin by another one also adds an origin.
-      await expectProblem(
-        await call('PUT', `/v1/credentials/${existing.id}`, { name: 'moved', allowed_origins: ['https://evil.example.net'] }),
-        422,
-        'api_key_required',
-      );
+      expectClientProblem(await put(existing.id, { name: 'moved', allowed_origins: ['https://evil.example.net'] }), 422, 'api_key_required');
       expect(await getOk(existing.id)).toEqual(existing);
     });
 
     it('treats api_key: null on PUT as an error, not as "keep the key"', async () => {
-      const errors = await expectInvalid(
-        await call('PUT', `/v1/credentials/${existing.id}`, { name: 'x', api_key: null, allowed_origins: [ORIGIN] }),
-      );
+      const errors = expectClientInvalid(await put(existing.id, untyped({ name: 'x', api_key: null, allowed_origins: [ORIGIN] })));
       expect(errors.length).toBeGreaterThan(0);
       for (const e of errors) expect(e.path).toBe('api_key');
       expect(await getOk(existing.id)).toEqual(existing);
@@ -424,15 +358,11 @@ describe('credentials over HTTP', () => {
 
     it('answers 404 for an unknown id on GET, PUT and DELETE', async () => {
       for (const id of ['cred_00000000000000000000000000', 'cred_nope', 'not-an-id', existing.id.toUpperCase()]) {
-        await expectProblem(await call('GET', `/v1/credentials/${id}`), 404, 'not_found');
-        await expectProblem(await call('PUT', `/v1/credentials/${id}`, { name: 'x', allowed_origins: [ORIGIN] }), 404, 'not_found');
-        await expectProblem(
-          await call('PUT', `/v1/credentials/${id}`, { name: 'x', api_key: providerKey(30), allowed_origins: [ORIGIN] }),
-          404,
-          'not_found',
-        );
-        await expectProblem(await call('DELETE', `/v1/credentials/${id}`), 404, 'not_found');
-        const forced = await expectProblem(await call('DELETE', `/v1/credentials/${id}?force=true`), 404, 'not_found');
+        expectClientProblem(await get(id), 404, 'not_found');
+        expectClientProblem(await put(id, { name: 'x', allowed_origins: [ORIGIN] }), 404, 'not_found');
+        expectClientProblem(await put(id, { name: 'x', api_key: providerKey(30), allowed_origins: [ORIGIN] }), 404, 'not_found');
+        expectClientProblem(await remove(id), 404, 'not_found');
+        const forced = expectClientProblem(await remove(id, 'true'), 404, 'not_found');
         // The problem does not repeat what the client put in the path.
         expect(JSON.stringify(forced)).not.toContain(id);
       }
@@ -441,7 +371,7 @@ describe('credentials over HTTP', () => {
     it('answers 400 invalid_cursor for a cursor it did not issue', async () => {
       const forged = Buffer.from(JSON.stringify(['yesterday', 'cred_x'])).toString('base64url');
       for (const after of ['zzz', 'not!base64', forged, Buffer.from('[1,2]').toString('base64url')]) {
-        await expectProblem(await call('GET', `/v1/credentials?after=${encodeURIComponent(after)}`), 400, 'invalid_cursor');
+        expectClientProblem(await list({ after }), 400, 'invalid_cursor');
       }
     });
 
@@ -475,44 +405,43 @@ describe('credentials over HTTP', () => {
     });
 
     it.each(['0', '101', 'abc', '-1', '2.5'])('refuses limit=%s with 422', async (limit) => {
-      const errors = await expectInvalid(await call('GET', `/v1/credentials?limit=${limit}`));
+      const errors = expectClientInvalid(await list({ limit }));
       expect(errors.length).toBeGreaterThan(0);
       for (const e of errors) expect(e.path).toBe('limit');
     });
 
     it('accepts limit=1 and limit=100', async () => {
       for (const limit of [1, 100]) {
-        const res = await call('GET', `/v1/credentials?limit=${limit}`);
-        expect(res.status).toBe(200);
-        expect(((await res.json()) as CredentialList).data.length).toBeLessThanOrEqual(limit);
+        expect(expectStatus(await list({ limit }), 200).data.length).toBeLessThanOrEqual(limit);
       }
     });
 
     it('answers malformed JSON with 400 on POST and PUT, without echoing it', async () => {
+      // Bytes no client would send: raw requests.
       const secret = providerKey(40);
       for (const [method, path] of [
         ['POST', '/v1/credentials'],
         ['PUT', `/v1/credentials/${existing.id}`],
       ] as const) {
-        const body = await expectProblem(await call(method, path, `{"name": "x", "api_key": "${secret}"`), 400, 'bad_request');
+        const body = await expectProblem(await send(test.api.url, method, path, test.keys['creds-main'], `{"name": "x", "api_key": "${secret}"`), 400, 'bad_request');
         expect(JSON.stringify(body)).not.toContain(secret.slice(0, 10));
       }
       expect(await getOk(existing.id)).toEqual(existing);
     });
 
     it('answers 401 on every route without a valid key', async () => {
-      for (const as of [null, 'ap_' + 'A'.repeat(43), `${key}x`]) {
-        for (const [method, path, body] of [
-          ['POST', '/v1/credentials', valid()],
-          ['GET', '/v1/credentials', undefined],
-          ['GET', `/v1/credentials/${existing.id}`, undefined],
-          ['PUT', `/v1/credentials/${existing.id}`, { name: 'x', allowed_origins: [ORIGIN] }],
-          ['DELETE', `/v1/credentials/${existing.id}`, undefined],
-          ['DELETE', `/v1/credentials/${existing.id}?force=true`, undefined],
-        ] as const) {
-          const res = await call(method, path, body, as);
-          await expectProblem(res, 401, 'unauthenticated');
-          expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      for (const as of [apiClient(test.api.url), orgClient('ap_' + 'A'.repeat(43)), orgClient(`${test.keys['creds-main']}x`)]) {
+        const results: ClientResult[] = [
+          await post(valid(), as),
+          await list({}, as),
+          await get(existing.id, as),
+          await put(existing.id, { name: 'x', allowed_origins: [ORIGIN] }, as),
+          await remove(existing.id, undefined, as),
+          await remove(existing.id, 'true', as),
+        ];
+        for (const res of results) {
+          expectClientProblem(res, 401, 'unauthenticated');
+          expect(res.response!.headers.get('www-authenticate')).toBe('Bearer');
         }
       }
       expect(await getOk(existing.id)).toEqual(existing);
@@ -521,10 +450,10 @@ describe('credentials over HTTP', () => {
 
   describe('pagination', () => {
     it('pages newest first in pages of 3, 3, 1 with no duplicates or gaps, and an old cursor still works after inserts', async () => {
-      const pageKey = (await createApiKey('creds-pages', storage.env)).api_key;
-      const created: CredentialBody[] = [];
+      const pager = orgClient(await test.newKey('creds-pages'));
+      const created: Credential[] = [];
       for (let i = 0; i < 7; i++) {
-        created.push(await create({ name: `page ${i}`, api_key: providerKey(24), allowed_origins: [ORIGIN] }, pageKey));
+        created.push(await create({ name: `page ${i}`, api_key: providerKey(24), allowed_origins: [ORIGIN] }, pager));
         await sleep(3); // distinct created_at, so "newest first" is exactly the reverse creation order
       }
       const newestFirst = [...created].reverse();
@@ -532,9 +461,7 @@ describe('credentials over HTTP', () => {
       const pages: CredentialList[] = [];
       let after: string | null = null;
       do {
-        const res = await call('GET', `/v1/credentials?limit=3${after === null ? '' : `&after=${after}`}`, undefined, pageKey);
-        expect(res.status).toBe(200);
-        const page = (await res.json()) as CredentialList;
+        const page: CredentialList = expectStatus(await list({ limit: 3, ...(after === null ? {} : { after }) }, pager), 200);
         pages.push(page);
         after = page.next_cursor;
         expect(pages.length).toBeLessThan(5);
@@ -555,26 +482,24 @@ describe('credentials over HTTP', () => {
 
       // New credentials are newer than everything: they belong before page 1, never after a cursor.
       const newer = [
-        await create({ name: 'late 1', api_key: providerKey(24), allowed_origins: [ORIGIN] }, pageKey),
-        await create({ name: 'late 2', api_key: providerKey(24), allowed_origins: [ORIGIN] }, pageKey),
+        await create({ name: 'late 1', api_key: providerKey(24), allowed_origins: [ORIGIN] }, pager),
+        await create({ name: 'late 2', api_key: providerKey(24), allowed_origins: [ORIGIN] }, pager),
       ];
-      const rest: CredentialBody[] = [];
+      const rest: Credential[] = [];
       let next: string | null = cursor1;
       while (next !== null) {
-        const res = await call('GET', `/v1/credentials?limit=3&after=${next}`, undefined, pageKey);
-        expect(res.status).toBe(200);
-        const page = (await res.json()) as CredentialList;
+        const page: CredentialList = expectStatus(await list({ limit: 3, after: next }, pager), 200);
         rest.push(...page.data);
         next = page.next_cursor;
       }
       expect(rest).toEqual(newestFirst.slice(3));
-      const first = (await (await call('GET', '/v1/credentials?limit=3', undefined, pageKey)).json()) as CredentialList;
+      const first = expectStatus(await list({ limit: 3 }, pager), 200);
       expect(first.data.map((c) => c.id)).toEqual([newer[1]!.id, newer[0]!.id, newestFirst[0]!.id]);
 
       // The default page holds them all, and a page that ends exactly at the end says so.
-      const all = (await (await call('GET', '/v1/credentials', undefined, pageKey)).json()) as CredentialList;
+      const all = expectStatus(await list({}, pager), 200);
       expect(all).toEqual({ data: [...[...newer].reverse(), ...newestFirst], has_more: false, next_cursor: null });
-      const exact = (await (await call('GET', '/v1/credentials?limit=9', undefined, pageKey)).json()) as CredentialList;
+      const exact = expectStatus(await list({ limit: 9 }, pager), 200);
       expect(exact.has_more).toBe(false);
       expect(exact.next_cursor).toBeNull();
     });
@@ -582,46 +507,44 @@ describe('credentials over HTTP', () => {
 
   describe('tenancy', () => {
     it('hides one organization’s credentials from another: 404 on GET/PUT/DELETE, absent from its list, unchanged', async () => {
-      const a = await createApiKey('creds-tenant-a', storage.env);
-      const b = await createApiKey('creds-tenant-b', storage.env);
-      expect(b.org_id).not.toBe(a.org_id);
+      const aKeyOrg = await test.newKey('creds-tenant-a');
+      const bKeyOrg = await test.newKey('creds-tenant-b');
+      const a = orgClient(aKeyOrg);
+      const b = orgClient(bKeyOrg);
+      const aOrg = expectStatus(await a.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }), 200);
+      const bOrg = expectStatus(await b.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }), 200);
+      expect(bOrg.id).not.toBe(aOrg.id);
       const aKey = providerKey(40);
-      const mine = await create({ name: 'A only', api_key: aKey, allowed_origins: [ORIGIN] }, a.api_key);
-      const theirs = await create({ name: 'B only', api_key: providerKey(40), allowed_origins: [ORIGIN] }, b.api_key);
+      const mine = await create({ name: 'A only', api_key: aKey, allowed_origins: [ORIGIN] }, a);
+      const theirs = await create({ name: 'B only', api_key: providerKey(40), allowed_origins: [ORIGIN] }, b);
 
-      const path = `/v1/credentials/${mine.id}`;
-      const attempts: Response[] = [
-        await call('GET', path, undefined, b.api_key),
-        await call('PUT', path, { name: 'stolen', allowed_origins: [ORIGIN] }, b.api_key),
-        await call('PUT', path, { name: 'stolen', api_key: providerKey(40), allowed_origins: ['https://evil.example.net'] }, b.api_key),
-        await call('DELETE', path, undefined, b.api_key),
-        await call('DELETE', `${path}?force=true`, undefined, b.api_key),
+      const attempts: ClientResult[] = [
+        await get(mine.id, b),
+        await put(mine.id, { name: 'stolen', allowed_origins: [ORIGIN] }, b),
+        await put(mine.id, { name: 'stolen', api_key: providerKey(40), allowed_origins: ['https://evil.example.net'] }, b),
+        await remove(mine.id, undefined, b),
+        await remove(mine.id, 'true', b),
       ];
       const problems = [];
       for (const res of attempts) {
-        const problem = await expectProblem(res, 404, 'not_found');
+        const problem = expectClientProblem(res, 404, 'not_found');
         problems.push({ ...problem, request_id: undefined });
       }
       // Indistinguishable from an id that does not exist anywhere.
-      const unknown = await expectProblem(
-        await call('GET', '/v1/credentials/cred_00000000000000000000000000', undefined, b.api_key),
-        404,
-        'not_found',
-      );
+      const unknown = expectClientProblem(await get('cred_00000000000000000000000000', b), 404, 'not_found');
       for (const p of problems) expect(p).toEqual({ ...unknown, request_id: undefined });
 
-      const bList = await listAll(b.api_key);
+      const bList = await listAll(b);
       expect(bList.map((c) => c.id)).toEqual([theirs.id]);
-      const aList = await listAll(a.api_key);
+      const aList = await listAll(a);
       expect(aList.map((c) => c.id)).toEqual([mine.id]);
-      expect(await getOk(mine.id, a.api_key)).toEqual(mine);
+      expect(await getOk(mine.id, a)).toEqual(mine);
       // And the other way round.
-      await expectProblem(await call('GET', `/v1/credentials/${theirs.id}`, undefined, a.api_key), 404, 'not_found');
+      expectClientProblem(await get(theirs.id, a), 404, 'not_found');
       // Paging from a cursor does not cross organizations either.
       const cursor = Buffer.from(JSON.stringify(['2999-01-01T00:00:00.000Z', 'cred_zzzzzzzzzzzzzzzzzzzzzzzzzz'])).toString('base64url');
-      const fromFuture = await call('GET', `/v1/credentials?after=${cursor}`, undefined, b.api_key);
-      expect(fromFuture.status).toBe(200);
-      expect(((await fromFuture.json()) as CredentialList).data.map((c) => c.id)).toEqual([theirs.id]);
+      const fromFuture = expectStatus(await list({ after: cursor }, b), 200);
+      expect(fromFuture.data.map((c) => c.id)).toEqual([theirs.id]);
     });
   });
 });
@@ -655,26 +578,28 @@ describe('a submitted key never leaves again (canary)', () => {
     ['rotation canary', rotatedCanary],
   ] as const;
 
+  // Raw requests throughout: what is checked is every byte that comes back, error paths with
+  // malformed bodies, wrong content types and odd headers included.
+  let test: TestApi;
   let storage: TestStorage;
   let api: RunningApi;
   let key: string;
   let otherKey: string;
   const exchanges: Exchange[] = [];
   const cliRuns: { label: string; result: CliResult }[] = [];
-  let kept: CredentialBody; // created with the canary, then rotated to the rotation canary
-  let untouched: CredentialBody; // created with the canary, kept as it is
+  let kept: Credential; // created with the canary, then rotated to the rotation canary
+  let untouched: Credential; // created with the canary, kept as it is
   let stopped: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   beforeAll(async () => {
-    storage = await createTestStorage();
-    api = await startApi({ ...storage.env, LOG_LEVEL: 'trace' });
-    key = (await createApiKey('canary-org', storage.env)).api_key;
-    otherKey = (await createApiKey('canary-other-org', storage.env)).api_key;
+    test = await startTestApi(['canary-org', 'canary-other-org'], { LOG_LEVEL: 'trace' });
+    ({ storage, api } = test);
+    key = test.keys['canary-org']!;
+    otherKey = test.keys['canary-other-org']!;
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await storage?.dispose();
+    await test?.dispose();
   });
 
   /** Sends a request and records its status, every header and the body text. */
@@ -721,17 +646,17 @@ describe('a submitted key never leaves again (canary)', () => {
     // Happy paths.
     const created = await create('create', 'canary');
     expectStatus(created, 201);
-    kept = JSON.parse(created.body) as CredentialBody;
+    kept = JSON.parse(created.body) as Credential;
     expect(kept.api_key_hint).toBe(hintOf(canary));
     const second = await create('create again', 'canary 2');
     expectStatus(second, 201);
-    untouched = JSON.parse(second.body) as CredentialBody;
+    untouched = JSON.parse(second.body) as Credential;
     const third = await create('create to delete', 'canary 3');
     expectStatus(third, 201);
-    const doomed = JSON.parse(third.body) as CredentialBody;
+    const doomed = JSON.parse(third.body) as Credential;
     const fourth = await create('create to force-delete', 'canary 4');
     expectStatus(fourth, 201);
-    const forced = JSON.parse(fourth.body) as CredentialBody;
+    const forced = JSON.parse(fourth.body) as Credential;
 
     expectStatus(await record('get', 'GET', `/v1/credentials/${kept.id}`), 200);
     expectStatus(await record('list', 'GET', '/v1/credentials'), 200);
@@ -754,7 +679,7 @@ describe('a submitted key never leaves again (canary)', () => {
       allowed_origins: [...origins, 'https://eu.example.com'],
     });
     expectStatus(rotated, 200);
-    expect((JSON.parse(rotated.body) as CredentialBody).api_key_hint).toBe(hintOf(rotatedCanary));
+    expect((JSON.parse(rotated.body) as Credential).api_key_hint).toBe(hintOf(rotatedCanary));
     expectStatus(await record('get rotated', 'GET', `/v1/credentials/${kept.id}`), 200);
     expectStatus(await record('delete', 'DELETE', `/v1/credentials/${doomed.id}`), 204);
     expectStatus(await record('delete, force', 'DELETE', `/v1/credentials/${forced.id}?force=true`), 204);

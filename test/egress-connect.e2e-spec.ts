@@ -1,11 +1,8 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { request as undiciRequest } from 'undici';
@@ -24,6 +21,7 @@ import {
 } from '@agentplane/egress';
 import { createLogger } from '@agentplane/logging';
 import { baseEnv, ROOT } from './support/processes.js';
+import { type SeenRequest, startTlsUpstream, TEST_CA as CA, TLS_DIR } from './support/tls-upstream.js';
 
 /**
  * Connect-time egress checks against real TLS servers on loopback, signed by the test CA in
@@ -32,20 +30,10 @@ import { baseEnv, ROOT } from './support/processes.js';
  * is only ever handed to the save-time check, or refused before any connect).
  */
 
-const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
-const CA = readFileSync(join(TLS_DIR, 'ca.crt'));
-const SERVER_TLS = { key: readFileSync(join(TLS_DIR, 'server.key')), cert: readFileSync(join(TLS_DIR, 'server.crt')) };
 const SECRET = 'sk-egress-test-authorization-value-0123456789';
 const PUBLIC_ADDRESS = '93.184.216.34';
 
-interface SeenRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** A TLS server on 127.0.0.1 that records every TCP connection, SNI name and request. */
+/** The shared TLS upstream (test/support/tls-upstream), with a connection count read as a number. */
 interface Upstream {
   readonly port: number;
   readonly connections: number;
@@ -57,33 +45,15 @@ interface Upstream {
 type Handler = (request: SeenRequest, respond: (status: number, headers: Record<string, string>, body?: string) => void, raw: ServerResponse) => void;
 
 async function startUpstream(handler: Handler): Promise<Upstream> {
-  const state = { connections: 0, servernames: [] as (string | false | null)[], requests: [] as SeenRequest[] };
-  const server: HttpsServer = createHttpsServer(SERVER_TLS, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      state.requests.push(seen);
-      handler(seen, (status, headers, body) => res.writeHead(status, headers).end(body), res);
-    });
-  });
-  server.on('connection', () => state.connections++);
-  server.on('secureConnection', (socket: TLSSocket) => state.servernames.push(socket.servername));
-  server.on('tlsClientError', () => undefined);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
+  const upstream = await startTlsUpstream((request, res) => handler(request, (status, headers, body) => res.writeHead(status, headers).end(body), res));
   return {
-    port,
+    port: upstream.port,
     get connections() {
-      return state.connections;
+      return upstream.connections();
     },
-    servernames: state.servernames,
-    requests: state.requests,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    servernames: upstream.servernames,
+    requests: upstream.requests,
+    close: () => upstream.close(),
   };
 }
 

@@ -1,20 +1,20 @@
-import { createApiKey, startApi, type RunningApi } from './support/processes.js';
-import { createTestStorage, type TestStorage } from './support/storage.js';
+import type { RunningApi } from './support/processes.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
 
 describe('problem+json for every error', () => {
-  let storage: TestStorage;
+  // Raw requests: these are the bytes and routes no generated client sends.
+  let test: TestApi;
   let api: RunningApi;
   let key: string;
 
   beforeAll(async () => {
-    storage = await createTestStorage();
-    api = await startApi(storage.env);
-    key = (await createApiKey('errors', storage.env)).api_key;
+    test = await startTestApi(['errors']);
+    api = test.api;
+    key = test.keys.errors!;
   });
 
   afterAll(async () => {
-    await api?.stop();
-    await storage?.dispose();
+    await test?.dispose();
   });
 
   const expectProblem = async (res: Response, status: number, code: string): Promise<Record<string, unknown>> => {

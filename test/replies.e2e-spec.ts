@@ -1,33 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import { connect, createServer as createTcpServer, type Server as NetServer } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { Client } from '../clients/typescript/client/index.js';
+import {
+  createAgent,
+  createCredential,
+  createReply,
+  deleteCredential,
+  type LlmEntryRequest,
+  replaceCredential,
+  type ReplyRequest,
+} from '../clients/typescript/index.js';
+import { apiClient, expectClientProblem, expectStatus, postReply, type ReplyStreamEvent, streamReply, untyped } from './support/api-client.js';
 import { canaryLeaks } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
-import { expectProblem, send } from './support/http.js';
-import { createApiKey, ROOT, startApi, type RunningApi } from './support/processes.js';
-import { createTestStorage, type TestStorage } from './support/storage.js';
+import { startTestApi, type TestApi } from './support/test-api.js';
+import { closedPort, startTlsUpstream, type TlsUpstream, UPSTREAM_ENV } from './support/tls-upstream.js';
 
 /**
- * Replies relayed from fake OpenAI-compatible upstreams: real TLS servers on 127.0.0.1 signed by
- * the test CA (trusted by the API process through NODE_EXTRA_CA_CERTS), reached because the
- * API's egress allowlist names 127.0.0.1. Each scenario is a path prefix of one server.
+ * Replies relayed from fake OpenAI-compatible upstreams (test/support/tls-upstream), asked for
+ * and read through the generated client. Each scenario is a path prefix of one server.
  */
 
-const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
 const UPSTREAM_HEADERS = ['accept', 'authorization', 'connection', 'content-length', 'content-type', 'host'];
 const MULTIBYTE = 'Grüße, 世界! 👋🏽 — done.';
-
-interface Seen {
-  readonly path: string;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-}
 
 type Scenario = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
 
@@ -236,137 +235,57 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-interface Upstream {
-  readonly port: number;
-  readonly seen: Seen[];
-  /** TCP connections accepted so far. */
-  connections(): number;
-  /** The most requests of one scenario that were open at once. */
-  peak(scenario: string): number;
-  /** Resolves when a request for `scenario` sees its connection close. */
-  closed(scenario: string): Promise<number>;
-  close(): Promise<void>;
-}
-
-async function startUpstream(): Promise<Upstream> {
-  const seen: Seen[] = [];
-  const closedAt = new Map<string, (at: number) => void>();
-  const open = new Map<string, number>();
-  const peaks = new Map<string, number>();
-  const server: Server = createServer({ key: readFileSync(join(TLS_DIR, 'server.key')), cert: readFileSync(join(TLS_DIR, 'server.crt')) }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const scenario = (req.url ?? '').split('/')[1] ?? '';
-      seen.push({ path: req.url ?? '', headers: req.headers, body });
-      open.set(scenario, (open.get(scenario) ?? 0) + 1);
-      peaks.set(scenario, Math.max(peaks.get(scenario) ?? 0, open.get(scenario)!));
-      res.on('close', () => {
-        open.set(scenario, open.get(scenario)! - 1);
-        closedAt.get(scenario)?.(Date.now());
-      });
-      void scenarios[scenario]?.(req, res, body);
-    });
-  });
-  let connections = 0;
-  server.on('connection', () => connections++);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as { port: number }).port,
-    seen,
-    connections: () => connections,
-    peak: (scenario) => peaks.get(scenario) ?? 0,
-    closed: (scenario) => new Promise((resolve) => closedAt.set(scenario, resolve)),
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A port nothing listens on (connection refused). */
-async function closedPort(): Promise<number> {
-  const server = createTcpServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function parseEvents(text: string): EventSourceMessage[] {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (e) => events.push(e) });
-  parser.feed(text);
-  return events;
-}
+/** A scenario's requests: the first path segment names it. */
+const scenario = (name: string) => (request: { url: string }) => request.url.startsWith(`/${name}/`);
 
 describe('replies through the configured LLM', () => {
-  let storage: TestStorage;
-  let api: RunningApi;
-  let upstream: Upstream;
-  let key: string;
+  let test: TestApi;
+  let upstream: TlsUpstream;
+  let client: Client;
   let refusedPort: number;
   let silentPort: number;
   let silent: NetServer;
   const upstreamKey = `sk-${randomBytes(30).toString('base64url')}`;
 
   beforeAll(async () => {
-    upstream = await startUpstream();
+    upstream = await startTlsUpstream((request, res, req) => scenarios[request.url.split('/')[1] ?? '']?.(req, res, request.body));
     refusedPort = await closedPort();
     // Accepts TCP connections and never answers the TLS handshake.
     silent = createTcpServer(() => undefined).listen(0, '127.0.0.1');
     await once(silent, 'listening');
     silentPort = (silent.address() as { port: number }).port;
-    storage = await createTestStorage();
-    api = await startApi({
-      ...storage.env,
-      AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1',
-      NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt'),
-      AGENTPLANE_REPLY_HEARTBEAT_MS: '200',
-    });
-    key = (await createApiKey('replies', storage.env)).api_key;
+    test = await startTestApi(['replies'], { ...UPSTREAM_ENV, AGENTPLANE_REPLY_HEARTBEAT_MS: '200' });
+    client = test.client('replies');
   });
 
   afterAll(async () => {
-    await api?.stop();
+    await test?.dispose();
     await upstream?.close();
     silent?.close();
-    await storage?.dispose();
   });
 
-  const base = (scenario: string, port = upstream.port) => `https://127.0.0.1:${port}/${scenario}/v1`;
+  const base = (name: string, port = upstream.port) => `https://127.0.0.1:${port}/${name}/v1`;
+  const HI: ReplyRequest = { messages: [{ role: 'user', content: 'Hi' }] };
 
-  async function agentWith(llm: Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<string> {
-    const res = await send(api.url, 'POST', '/v1/agents', key, {
-      name: 'relay',
-      instructions: 'Be brief.',
-      llm: llm.map((e) => ({ model: 'fake-model', api_key: upstreamKey, ...e })),
-      ...extra,
+  async function agentWith(llm: Omit<LlmEntryRequest, 'model'>[], extra: { temperature?: number; max_tokens?: number } = {}): Promise<string> {
+    const created = await createAgent({
+      client,
+      body: { name: 'relay', instructions: 'Be brief.', llm: llm.map((e) => ({ model: 'fake-model', api_key: upstreamKey, ...e })), ...extra },
     });
-    expect({ status: res.status, body: res.status === 201 ? '' : await res.text() }).toEqual({ status: 201, body: '' });
-    return ((await res.json()) as { id: string }).id;
+    return expectStatus(created, 201).id;
   }
 
-  const ask = (agentId: string, body: Record<string, unknown> = {}, signal?: AbortSignal) =>
-    fetch(`${api.url}/v1/agents/${agentId}/replies`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], ...body }),
-      ...(signal === undefined ? {} : { signal }),
-    });
-
-  async function events(agentId: string, body: Record<string, unknown> = {}): Promise<EventSourceMessage[]> {
-    const res = await ask(agentId, body);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    return parseEvents(await res.text());
+  /** The events of one streamed reply, after checking it is a 200 event stream. */
+  async function events(agentId: string, body: ReplyRequest = HI): Promise<ReplyStreamEvent[]> {
+    const reply = await streamReply(client, agentId, body);
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    return reply.events;
   }
 
   /** The API's log lines for one reply (by its x-request-id), and its runtime lines for one agent. */
   const logLines = (match: (line: Record<string, unknown>) => boolean) =>
-    api
+    test.api
       .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -382,16 +301,17 @@ describe('replies through the configured LLM', () => {
   }
   const attemptFailed = (agentId: string) => (l: Record<string, unknown>) => l.agent_id === agentId && l.msg === 'llm attempt failed';
 
-  const deltas = (evs: EventSourceMessage[]) =>
+  const deltas = (evs: ReplyStreamEvent[]) =>
     evs
       .filter((e) => e.event === 'reply.delta')
-      .map((e) => (JSON.parse(e.data) as { text: string }).text)
+      .map((e) => e.data.text)
       .join('');
-  const last = (evs: EventSourceMessage[]) => ({ event: evs.at(-1)!.event, data: JSON.parse(evs.at(-1)!.data) as Record<string, unknown> });
+  const toolCalls = (evs: ReplyStreamEvent[]) => evs.flatMap((e) => (e.event === 'reply.tool_call' ? [e.data] : []));
+  const last = (evs: ReplyStreamEvent[]): ReplyStreamEvent => evs.at(-1)!;
 
   it('relays a chat-completions stream in order, byte-exact across split multi-byte characters, and sends exactly the expected request', async () => {
     const agentId = await agentWith([{ base_url: base('chat') }], { temperature: 0.2, max_tokens: 64 });
-    const before = upstream.seen.length;
+    const before = upstream.requests.length;
     const evs = await events(agentId, { messages: [{ role: 'user', content: 'Hi' }] });
     expect(deltas(evs)).toBe(MULTIBYTE);
     expect(evs.slice(0, -1).every((e) => e.event === 'reply.delta')).toBe(true);
@@ -406,8 +326,8 @@ describe('replies through the configured LLM', () => {
         usage: { input_tokens: 11, output_tokens: 5, total_tokens: 16 },
       },
     });
-    const [request] = upstream.seen.slice(before);
-    expect(request!.path).toBe('/chat/v1/chat/completions');
+    const [request] = upstream.requests.slice(before);
+    expect(request!.url).toBe('/chat/v1/chat/completions');
     expect(request!.headers.authorization).toBe(`Bearer ${upstreamKey}`);
     expect(request!.headers['content-type']).toBe('application/json');
     // Exactly these headers: nothing else that could carry a secret or a caller's data.
@@ -427,9 +347,9 @@ describe('replies through the configured LLM', () => {
 
   it('logs one line per streamed reply saying how it ended, and no warning or error for a good one', async () => {
     const agentId = await agentWith([{ base_url: base('chat') }]);
-    const res = await ask(agentId);
-    await res.text();
-    const requestId = res.headers.get('x-request-id');
+    const reply = await streamReply(client, agentId, HI);
+    const requestId = reply.headers.get('x-request-id');
+    expect(requestId).toEqual(expect.any(String));
     await awaitLog((l) => l.request_id === requestId && l.msg === 'reply streamed');
     const lines = logLines((l) => l.request_id === requestId);
     expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
@@ -439,12 +359,19 @@ describe('replies through the configured LLM', () => {
   });
 
   it('sends comment heartbeats while the upstream is silent', async () => {
+    // About the bytes on the wire (comment lines, which no event parser hands on): read raw.
     const agentId = await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 1_500 } }]);
-    const res = await ask(agentId);
+    const res = await fetch(`${test.api.url}/v1/agents/${agentId}/replies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${test.keys.replies}`, 'content-type': 'application/json' },
+      body: JSON.stringify(HI),
+    });
     const raw = await res.text();
     // After every 200 ms (AGENTPLANE_REPLY_HEARTBEAT_MS) of silence: about 7 before the timeout ends it.
     expect(raw.match(/^: heartbeat$/gm)?.length).toBeGreaterThanOrEqual(4);
-    expect(last(parseEvents(raw)).data).toMatchObject({ code: 'upstream_timeout_first_token' });
+    const parsed: EventSourceMessage[] = [];
+    createParser({ onEvent: (e) => parsed.push(e) }).feed(raw);
+    expect(JSON.parse(parsed.at(-1)!.data)).toMatchObject({ code: 'upstream_timeout_first_token' });
   });
 
   it('reuses the upstream connection for the next reply once one has completed', async () => {
@@ -463,34 +390,34 @@ describe('replies through the configured LLM', () => {
 
   it('relays a Responses API stream', async () => {
     const agentId = await agentWith([{ base_url: base('responses'), api: 'responses' }]);
-    const before = upstream.seen.length;
+    const before = upstream.requests.length;
     const evs = await events(agentId);
     expect(deltas(evs)).toBe(MULTIBYTE);
-    expect(last(evs).data).toMatchObject({ finish_reason: 'stop', model: 'fake-responses', usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } });
-    const [request] = upstream.seen.slice(before);
-    expect(request!.path).toBe('/responses/v1/responses');
+    expect(last(evs)).toMatchObject({
+      event: 'reply.completed',
+      data: { finish_reason: 'stop', model: 'fake-responses', usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } },
+    });
+    const [request] = upstream.requests.slice(before);
+    expect(request!.url).toBe('/responses/v1/responses');
     expect(JSON.parse(request!.body)).toEqual({ model: 'fake-model', instructions: 'Be brief.', input: [{ role: 'user', content: 'Hi' }], stream: true });
   });
 
   it('emits a streamed tool call once, complete (an end_call with JSON arguments)', async () => {
     const agentId = await agentWith([{ base_url: base('tools') }]);
     const evs = await events(agentId);
-    const calls = evs.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as Record<string, string>);
-    expect(calls).toEqual([{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }]);
-    expect(last(evs).data).toMatchObject({ finish_reason: 'tool_calls' });
+    expect(toolCalls(evs)).toEqual([{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }]);
+    expect(last(evs)).toMatchObject({ event: 'reply.completed', data: { finish_reason: 'tool_calls' } });
   });
 
   it('relays calls interleaved by index, and a Responses API function call, each once and complete', async () => {
     const chat = await events(await agentWith([{ base_url: base('twoTools') }]));
-    expect(chat.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as unknown)).toEqual([
+    expect(toolCalls(chat)).toEqual([
       { id: 'call_a', name: 'lookup', arguments: '{"q":"zürich"}' },
       { id: 'call_b', name: 'end_call', arguments: '{"reason":"bye"}' },
     ]);
     const responses = await events(await agentWith([{ base_url: base('responsesTool'), api: 'responses' }]));
-    expect(responses.filter((e) => e.event === 'reply.tool_call').map((e) => JSON.parse(e.data) as unknown)).toEqual([
-      { id: 'call_r', name: 'end_call', arguments: '{"reason":"done"}' },
-    ]);
-    expect(last(responses).data).toMatchObject({ finish_reason: 'tool_calls', model: 'fake-responses' });
+    expect(toolCalls(responses)).toEqual([{ id: 'call_r', name: 'end_call', arguments: '{"reason":"done"}' }]);
+    expect(last(responses)).toMatchObject({ event: 'reply.completed', data: { finish_reason: 'tool_calls', model: 'fake-responses' } });
   });
 
   it.each([
@@ -504,7 +431,7 @@ describe('replies through the configured LLM', () => {
     const agentId = await agentWith([{ base_url: url(), ...extra }, { base_url: base('chat') }]);
     const evs = await events(agentId);
     expect(deltas(evs)).toBe(MULTIBYTE);
-    expect(last(evs).data).toMatchObject({ entry_index: 1 });
+    expect(last(evs)).toMatchObject({ event: 'reply.completed', data: { entry_index: 1 } });
     await awaitLog(attemptFailed(agentId));
     // The failed attempt is logged with its reason.
     expect(logLines(attemptFailed(agentId))).toEqual([
@@ -514,19 +441,19 @@ describe('replies through the configured LLM', () => {
 
   it('does not fall back after the first token: the stream ends with error', async () => {
     const agentId = await agentWith([{ base_url: base('breaksAfterFirstToken') }, { base_url: base('chat') }]);
-    const before = upstream.seen.filter((s) => s.path.startsWith('/chat/')).length;
+    const before = upstream.requests.filter(scenario('chat')).length;
     const evs = await events(agentId);
     expect(evs.map((e) => e.event)).toEqual(['reply.delta', 'error']);
-    expect(last(evs).data).toEqual({ code: 'upstream_connection_lost', message: expect.any(String) });
-    expect(upstream.seen.filter((s) => s.path.startsWith('/chat/')).length).toBe(before);
+    expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_connection_lost', message: expect.any(String) } });
+    expect(upstream.requests.filter(scenario('chat')).length).toBe(before);
   });
 
   it('does not time out a tool call still streaming its arguments past the first-token timeout', async () => {
     // Its arguments take 1.2 s to arrive, after a first chunk at once.
     const agentId = await agentWith([{ base_url: base('slowToolCall'), timeouts: { first_token_ms: 1_000 } }, { base_url: base('chat') }]);
     const evs = await events(agentId);
-    expect(evs.filter((e) => e.event === 'reply.tool_call').map((e) => (JSON.parse(e.data) as { id: string }).id)).toEqual(['call_slow']);
-    expect(last(evs).data).toMatchObject({ finish_reason: 'tool_calls', entry_index: 0 });
+    expect(toolCalls(evs).map((c) => c.id)).toEqual(['call_slow']);
+    expect(last(evs)).toMatchObject({ event: 'reply.completed', data: { finish_reason: 'tool_calls', entry_index: 0 } });
   });
 
   it.each([
@@ -537,8 +464,8 @@ describe('replies through the configured LLM', () => {
     ['egress_refused', 'redirect', {}],
     ['upstream_malformed', 'garbage', {}],
     ['upstream_too_large', 'hugeLine', {}],
-  ] as [string, string, Record<string, number>, Record<string, number>?][])('ends with %s when the only entry fails that way', async (code, scenario, timeouts, extra = {}) => {
-    const agentId = await agentWith([{ base_url: base(scenario), timeouts }]);
+  ] as [string, string, Record<string, number>, Record<string, number>?][])('ends with %s when the only entry fails that way', async (code, name, timeouts, extra = {}) => {
+    const agentId = await agentWith([{ base_url: base(name), timeouts }]);
     const evs = await events(agentId);
     expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String), ...extra } });
   });
@@ -551,9 +478,9 @@ describe('replies through the configured LLM', () => {
   });
 
   it('answers stream: false with one JSON object, and with the failure’s own code when every entry fails', async () => {
-    const ok = await ask(await agentWith([{ base_url: base('tools') }]), { stream: false });
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({
+    const ok = await postReply(client, await agentWith([{ base_url: base('tools') }]), { ...HI, stream: false });
+    expect(ok.response?.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(expectStatus(ok, 200)).toEqual({
       text: '',
       tool_calls: [{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }],
       finish_reason: 'tool_calls',
@@ -562,36 +489,41 @@ describe('replies through the configured LLM', () => {
       ttft_ms: expect.any(Number),
       duration_ms: expect.any(Number),
     });
-    const failed = await ask(await agentWith([{ base_url: base('status500') }]), { stream: false });
-    const problem = await expectProblem(failed, 502, 'upstream_status');
+    const failed = await postReply(client, await agentWith([{ base_url: base('status500') }]), { ...HI, stream: false });
+    const problem = expectClientProblem(failed, 502, 'upstream_status');
     expect(problem).toMatchObject({ upstream_status: 500 });
-    const timedOut = await ask(await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 300 } }]), { stream: false });
-    await expectProblem(timedOut, 504, 'upstream_timeout_first_token');
+    const timedOut = await postReply(client, await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 300 } }]), { ...HI, stream: false });
+    expectClientProblem(timedOut, 504, 'upstream_timeout_first_token');
   });
 
   it('answers stream: false for an agent without llm entries with 409 no_llm_configured (the stream ends with that code)', async () => {
     const agentId = await agentWith([]);
-    await expectProblem(await ask(agentId, { stream: false }), 409, 'no_llm_configured');
+    expectClientProblem(await postReply(client, agentId, { ...HI, stream: false }), 409, 'no_llm_configured');
     expect(last(await events(agentId))).toEqual({ event: 'error', data: { code: 'no_llm_configured', message: expect.any(String) } });
   });
 
   it('aborts the upstream request at once when the caller disconnects', async () => {
     const agentId = await agentWith([{ base_url: base('endless') }]);
-    const closed = upstream.closed('endless');
+    const closed = upstream.closed(scenario('endless'));
     const controller = new AbortController();
-    const res = await ask(agentId, {}, controller.signal);
-    const reader = res.body!.getReader();
-    await reader.read(); // the stream is flowing
-    const abortedAt = Date.now();
-    controller.abort();
+    const { stream } = await createReply({ client, path: { id: agentId }, body: HI, signal: controller.signal, sseMaxRetryAttempts: 1 });
+    let abortedAt = 0;
+    for await (const data of stream) {
+      // The stream is flowing: hang up.
+      expect(data).toEqual({ text: '0 ' });
+      abortedAt = Date.now();
+      controller.abort();
+      break;
+    }
     const closedAt = await closed;
+    expect(abortedAt).toBeGreaterThan(0);
     expect(closedAt - abortedAt).toBeLessThan(1000);
   });
 
   it('closes the connection of a caller that stops reading, soon after the reply deadline', async () => {
     const agentId = await agentWith([{ base_url: base('flood'), timeouts: { total_ms: 1_000 } }]);
-    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }] });
-    const { hostname, port } = new URL(api.url);
+    const body = JSON.stringify(HI);
+    const { hostname, port } = new URL(test.api.url);
     const requestId = `stalled-${randomBytes(6).toString('hex')}`;
     const socket = connect(Number(port), hostname);
     // A reset counts as closed too.
@@ -600,7 +532,7 @@ describe('replies through the configured LLM', () => {
     await once(socket, 'connect');
     socket.pause();
     socket.write(
-      `POST /v1/agents/${agentId}/replies HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${key}\r\nX-Request-Id: ${requestId}\r\n` +
+      `POST /v1/agents/${agentId}/replies HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${test.keys.replies}\r\nX-Request-Id: ${requestId}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
     try {
@@ -619,114 +551,108 @@ describe('replies through the configured LLM', () => {
     ]);
   });
 
+  it.each([
+    ['is deleted (force)', 'credential_unavailable', (c: Client, id: string) => deleteCredential({ client: c, path: { id }, query: { force: 'true' } })],
+    [
+      'no longer allows the origin',
+      'egress_refused',
+      (c: Client, id: string) => replaceCredential({ client: c, path: { id }, body: { name: 'fallback', allowed_origins: ['https://elsewhere.example'] } }),
+    ],
+  ])('does not fall back to an entry whose org credential %s after the reply began', async (_label, code, change) => {
+    const fallbackKey = `sk-fallback-${randomBytes(24).toString('base64url')}`;
+    const created = await createCredential({
+      client,
+      body: { name: 'fallback', api_key: fallbackKey, allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'] },
+    });
+    const credentialId = expectStatus(created, 201).id;
+    const agentId = expectStatus(
+      await createAgent({
+        client,
+        body: {
+          name: 'relay',
+          llm: [
+            { base_url: base('held'), model: 'fake-model', api_key: upstreamKey },
+            { base_url: base('chat'), model: 'fake-model', credential_id: credentialId },
+          ],
+        },
+      }),
+      201,
+    ).id;
+    heldGate = gate();
+    const reply = events(agentId);
+    // Entry 0 is waiting upstream: the reply has begun, its agent and credentials are loaded.
+    await heldGate.reached;
+    try {
+      const changed = await change(client, credentialId);
+      expect(changed.response?.status).toBeLessThan(300);
+    } finally {
+      heldGate.open();
+    }
+    expect(last(await reply)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+    expect(upstream.requests.filter((r) => r.headers.authorization === `Bearer ${fallbackKey}`)).toEqual([]);
+  });
+
   it('never relays or logs an upstream error body that echoes the key', async () => {
     const agentId = await agentWith([{ base_url: base('echo401') }]);
     const evs = await events(agentId);
-    expect(last(evs).data).toEqual({ code: 'upstream_status', message: expect.any(String), upstream_status: 401 });
-    const failed = await ask(agentId, { stream: false });
-    const text = await failed.text();
+    expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_status', message: expect.any(String), upstream_status: 401 } });
+    const failed = await postReply(client, agentId, { ...HI, stream: false });
+    expectClientProblem(failed, 502, 'upstream_status');
     // Both attempts' lines have landed before the log is searched.
     await awaitLog(attemptFailed(agentId), 2);
-    expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
+    const answered = JSON.stringify(evs) + JSON.stringify(failed.error);
+    expect([...canaryLeaks(answered, upstreamKey, 'responses'), ...canaryLeaks(test.api.output(), upstreamKey, 'API log')]).toEqual([]);
   });
 
   it('never relays or logs a key an upstream puts in an in-stream error', async () => {
     const agentId = await agentWith([{ base_url: base('streamErrorEcho') }]);
     const evs = await events(agentId);
-    expect(last(evs).data).toEqual({ code: 'upstream_error', message: 'The upstream reported an error in the stream.' });
-    const failed = await ask(agentId, { stream: false });
-    const text = await failed.text();
-    expect(failed.status).toBe(502);
+    expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_error', message: 'The upstream reported an error in the stream.' } });
+    const failed = await postReply(client, agentId, { ...HI, stream: false });
+    expect(failed.response?.status).toBe(502);
     await awaitLog(attemptFailed(agentId), 2);
-    expect([...canaryLeaks(JSON.stringify(evs) + text, upstreamKey, 'responses'), ...canaryLeaks(api.output(), upstreamKey, 'API log')]).toEqual([]);
+    const answered = JSON.stringify(evs) + JSON.stringify(failed.error);
+    expect([...canaryLeaks(answered, upstreamKey, 'responses'), ...canaryLeaks(test.api.output(), upstreamKey, 'API log')]).toEqual([]);
   });
 
   it('ends with credential_unavailable when the stored key does not open, and egress_refused when its origins no longer allow the base_url', async () => {
     const damaged = await agentWith([{ base_url: base('chat') }]);
     const narrowed = await agentWith([{ base_url: base('chat') }]);
-    const db = await openTestDatabase(storage, { attach: true });
+    const db = await openTestDatabase(test.storage, { attach: true });
     try {
-      const client = await db.client();
+      const pg = await db.client();
       const credentialOf = async (agentId: string) =>
-        (await client.query<{ credential_id: string }>('SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1', [agentId])).rows[0]!.credential_id;
-      await client.query(`UPDATE credentials SET ciphertext = decode(repeat('00', length(ciphertext)), 'hex') WHERE id = $1`, [await credentialOf(damaged)]);
-      await client.query(`UPDATE credentials SET allowed_origins = ARRAY['https://elsewhere.example'] WHERE id = $1`, [await credentialOf(narrowed)]);
+        (await pg.query<{ credential_id: string }>('SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1', [agentId])).rows[0]!.credential_id;
+      await pg.query(`UPDATE credentials SET ciphertext = decode(repeat('00', length(ciphertext)), 'hex') WHERE id = $1`, [await credentialOf(damaged)]);
+      await pg.query(`UPDATE credentials SET allowed_origins = ARRAY['https://elsewhere.example'] WHERE id = $1`, [await credentialOf(narrowed)]);
     } finally {
       await db.close();
     }
-    const before = upstream.seen.length;
-    expect(last(await events(damaged)).data).toEqual({ code: 'credential_unavailable', message: expect.any(String) });
-    expect(last(await events(narrowed)).data).toEqual({ code: 'egress_refused', message: expect.any(String) });
+    const before = upstream.requests.length;
+    expect(last(await events(damaged))).toEqual({ event: 'error', data: { code: 'credential_unavailable', message: expect.any(String) } });
+    expect(last(await events(narrowed))).toEqual({ event: 'error', data: { code: 'egress_refused', message: expect.any(String) } });
     // Neither reached the upstream.
-    expect(upstream.seen.length).toBe(before);
-  });
-
-  it.each([
-    ['is deleted (force)', 'credential_unavailable', (id: string) => send(api.url, 'DELETE', `/v1/credentials/${id}?force=true`, key)],
-    [
-      'no longer allows the origin',
-      'egress_refused',
-      (id: string) => send(api.url, 'PUT', `/v1/credentials/${id}`, key, { name: 'fallback', allowed_origins: ['https://elsewhere.example'] }),
-    ],
-  ])('does not fall back to an entry whose org credential %s after the reply began', async (_label, code, change) => {
-    const fallbackKey = `sk-fallback-${randomBytes(24).toString('base64url')}`;
-    const created = await send(api.url, 'POST', '/v1/credentials', key, {
-      name: 'fallback',
-      api_key: fallbackKey,
-      allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'],
-    });
-    expect(created.status).toBe(201);
-    const credentialId = ((await created.json()) as { id: string }).id;
-    const agentId = await agentWith([{ base_url: base('held') }, { base_url: base('chat'), credential_id: credentialId, api_key: undefined }]);
-    heldGate = gate();
-    const reply = ask(agentId).then(async (res) => parseEvents(await res.text()));
-    // Entry 0 is waiting upstream: the reply has begun, its agent and credentials are loaded.
-    await heldGate.reached;
-    try {
-      expect((await change(credentialId)).status).toBeLessThan(300);
-    } finally {
-      heldGate.open();
-    }
-    const evs = await reply;
-    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
-    expect(upstream.seen.filter((s) => s.headers.authorization === `Bearer ${fallbackKey}`)).toEqual([]);
+    expect(upstream.requests.length).toBe(before);
   });
 
   it('answers 404 for another organization’s agent, and 422 for bad messages', async () => {
     const agentId = await agentWith([{ base_url: base('chat') }]);
-    const otherKey = (await createApiKey('replies-other', storage.env)).api_key;
-    await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, otherKey, { messages: [{ role: 'user', content: 'x' }] }), 404, 'not_found');
-    for (const body of [{ messages: [] }, { messages: [{ role: 'robot', content: 'x' }] }, { messages: [{ role: 'tool', content: 'x' }] }, { messages: Array(501).fill({ role: 'user', content: 'x' }) }]) {
-      await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, body), 422, 'validation_failed');
+    const other = apiClient(test.api.url, await test.newKey('replies-other'));
+    expectClientProblem(await postReply(other, agentId, { messages: [{ role: 'user', content: 'x' }] }), 404, 'not_found');
+    // The streaming call sees the same refusal: a 404 and no event.
+    const refused = await streamReply(other, agentId, { messages: [{ role: 'user', content: 'x' }] });
+    expect({ status: refused.status, events: refused.events }).toEqual({ status: 404, events: [] });
+    for (const body of [
+      { messages: [] },
+      { messages: [{ role: 'robot', content: 'x' }] },
+      { messages: [{ role: 'tool', content: 'x' }] },
+      { messages: Array(501).fill({ role: 'user', content: 'x' }) },
+    ]) {
+      expectClientProblem(await postReply(client, agentId, untyped(body)), 422, 'validation_failed');
     }
-    const missing = await expectProblem(
-      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, { messages: [{ role: 'user' }, { role: 'tool', content: 'x' }] }),
-      422,
-      'validation_failed',
-    );
-    expect(missing.errors).toEqual([
-      { path: 'messages[0].content', code: 'required', message: 'is required' },
-      { path: 'messages[1].tool_call_id', code: 'required', message: 'is required' },
-    ]);
-    // Text no upstream or log should get: refused before anything is sent.
-    const seen = upstream.seen.length;
-    const unstorable = await expectProblem(
-      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {
-        messages: [{ role: 'user', content: 'hi\u0000' }, { role: 'user', content: 'there \ud800' }],
-        metadata: { call: '\u0000' },
-      }),
-      422,
-      'validation_failed',
-    );
-    expect(unstorable.errors).toEqual([
-      { path: 'messages[0].content', code: 'nul_character', message: expect.any(String) },
-      { path: 'messages[1].content', code: 'unpaired_surrogate', message: expect.any(String) },
-      { path: 'metadata.call', code: 'nul_character', message: expect.any(String) },
-    ]);
-    expect(upstream.seen.length).toBe(seen);
     // Fields of another role are refused here, not by the upstream later.
-    const wrongRole = await expectProblem(
-      await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, {
+    const wrongRole = expectClientProblem(
+      await postReply(client, agentId, {
         messages: [
           { role: 'user', content: 'x', tool_calls: [{ id: 'c', name: 'f', arguments: '{}' }] },
           { role: 'assistant', content: 'y', tool_call_id: 'c' },
@@ -740,7 +666,8 @@ describe('replies through the configured LLM', () => {
       expect.objectContaining({ path: 'messages[1].tool_call_id', code: 'only_for_role' }),
     ]);
     // Over 256 KB.
-    await expectProblem(await send(api.url, 'POST', `/v1/agents/${agentId}/replies`, key, { messages: [{ role: 'user', content: 'x'.repeat(150_000) }, { role: 'user', content: 'x'.repeat(150_000) }] }), 413, 'payload_too_large');
+    const huge = { messages: [{ role: 'user' as const, content: 'x'.repeat(150_000) }, { role: 'user' as const, content: 'x'.repeat(150_000) }] };
+    expectClientProblem(await postReply(client, agentId, huge), 413, 'payload_too_large');
   });
 
   it('relays 200 concurrent streams against a slow upstream, each complete and in order', async () => {
@@ -751,6 +678,6 @@ describe('replies through the configured LLM', () => {
       expect(last(evs).event).toBe('reply.completed');
     }
     // They really were open upstream at the same time: the upstream held every one until all were.
-    expect(upstream.peak('longSlow')).toBe(200);
+    expect(upstream.peak(scenario('longSlow'))).toBe(200);
   });
 });

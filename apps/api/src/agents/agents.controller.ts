@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiBody,
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
@@ -14,15 +15,57 @@ import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import type { StoredResponse } from '@agentplane/idempotency';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
-import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
+import {
+  ApiAuthenticatedProblems,
+  ApiJsonBodyProblems,
+  ApiProblemResponse,
+  invalid,
+  notFound,
+  PROBLEMS,
+  refused,
+} from '../problem/api-problem-response.decorator.js';
 import { AgentRequestDto } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
 const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
+const CREATED_HEADERS = {
+  ...ETAG_HEADER,
+  Location: { description: 'Path of the new agent', schema: { type: 'string', example: '/v1/agents/agt_5k2mc8q1vz3x0r9d7t4b6n8p2a' } },
+  'Idempotent-Replayed': {
+    description: 'Present (true) when this is the stored response of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+// Swagger UI's "Try it out" sends these as written: a body generated from the schema alone
+// would carry both api_key and credential_id, which the API refuses.
+const AGENT_EXAMPLE = {
+  name: 'Support line',
+  instructions: 'Answer in one sentence.',
+  llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini', api_key: 'sk-proj-replace-with-your-own-key-0123' }],
+  temperature: 0.7,
+  max_tokens: 512,
+  metadata: { team: 'support' },
+};
+const AGENT_NOT_FOUND = notFound('Agent');
+const INVALID_BASE_URL = invalid('llm[0].base_url', 'https_required', 'must use https');
+const API_KEY_REQUIRED = refused(
+  'api_key_required',
+  'API key required',
+  'An llm entry needs a key: a stored key is only kept for the same origin at the same index.',
+  'llm[0].api_key',
+  'is required: no key is stored for this origin at this index',
+);
+const MASKED_VALUE = refused(
+  'masked_value_submitted',
+  'Masked value submitted',
+  'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
+  'llm[0].api_key',
+  'is a masked hint, not a key',
+);
 
 @ApiTags('agents')
 @ApiBearerAuth()
-@ApiProblemResponse(401, 'Missing, unknown or revoked API key')
+@ApiAuthenticatedProblems()
 @Controller('v1/agents')
 export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
@@ -35,11 +78,21 @@ export class AgentsController {
     description: 'Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422',
     schema: { type: 'string', maxLength: 255 },
   })
-  @ApiCreatedResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
-  @ApiProblemResponse(400, 'Malformed JSON')
-  @ApiProblemResponse(413, 'Body over 256 KB')
-  @ApiProblemResponse(415, 'Body is not application/json')
-  @ApiProblemResponse(422, 'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused')
+  @ApiBody({ type: AgentRequestDto, examples: { inline_key: { summary: 'One endpoint, its key inline', value: AGENT_EXAMPLE } } })
+  @ApiCreatedResponse({ type: AgentResponseDto, headers: CREATED_HEADERS })
+  @ApiJsonBodyProblems()
+  @ApiProblemResponse(
+    422,
+    'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused',
+    INVALID_BASE_URL,
+    API_KEY_REQUIRED,
+    MASKED_VALUE,
+    {
+      code: 'idempotency_key_reused',
+      title: 'Idempotency key reused',
+      detail: 'This Idempotency-Key was used with a different request in the last 24 hours.',
+    },
+  )
   async create(
     @CurrentAuth() auth: AuthContext,
     @Body() body: AgentRequestDto,
@@ -63,8 +116,8 @@ export class AgentsController {
   @Get()
   @ApiOperation({ operationId: 'listAgents', summary: 'List agents, newest first' })
   @ApiOkResponse({ type: AgentListResponseDto })
-  @ApiProblemResponse(400, 'Invalid cursor')
-  @ApiProblemResponse(422, 'Invalid limit')
+  @ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor)
+  @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<AgentListResponseDto> {
     return AgentListResponseDto.from(await this.agents.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }
@@ -72,7 +125,7 @@ export class AgentsController {
   @Get(':id')
   @ApiOperation({ operationId: 'getAgent', summary: 'Get an agent (keys only as hints)' })
   @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
-  @ApiProblemResponse(404, 'No such agent in this organization')
+  @ApiProblemResponse(404, 'No such agent in this organization', AGENT_NOT_FOUND)
   async get(
     @CurrentAuth() auth: AuthContext,
     @Param('id') id: string,
@@ -84,13 +137,18 @@ export class AgentsController {
   @Put(':id')
   @ApiOperation({ operationId: 'replaceAgent', summary: 'Replace an agent (keys are kept per entry only for the same origin)' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Replace only if the agent still has this ETag', schema: { type: 'string' } })
+  @ApiBody({ type: AgentRequestDto, examples: { rename_keep_key: { summary: 'Rename, keeping the stored key of entry 0', value: { ...AGENT_EXAMPLE, name: 'Support line (renamed)', llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini' }] } } } })
   @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
-  @ApiProblemResponse(400, 'Malformed JSON')
-  @ApiProblemResponse(413, 'Body over 256 KB')
-  @ApiProblemResponse(415, 'Body is not application/json')
-  @ApiProblemResponse(404, 'No such agent in this organization')
-  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)')
-  @ApiProblemResponse(422, 'Invalid body (api_key_required when an entry keeps no key for a new origin, credential_origin_mismatch, …)')
+  @ApiJsonBodyProblems()
+  @ApiProblemResponse(404, 'No such agent in this organization', AGENT_NOT_FOUND)
+  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)', PROBLEMS.preconditionFailed)
+  @ApiProblemResponse(
+    422,
+    'Invalid body (api_key_required when an entry keeps no key for a new origin, credential_origin_mismatch, …)',
+    API_KEY_REQUIRED,
+    INVALID_BASE_URL,
+    MASKED_VALUE,
+  )
   async replace(
     @CurrentAuth() auth: AuthContext,
     @Param('id') id: string,
@@ -106,8 +164,8 @@ export class AgentsController {
   @ApiOperation({ operationId: 'deleteAgent', summary: 'Delete an agent and the keys it owns' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Delete only if the agent still has this ETag', schema: { type: 'string' } })
-  @ApiProblemResponse(404, 'No such agent in this organization')
-  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)')
+  @ApiProblemResponse(404, 'No such agent in this organization', AGENT_NOT_FOUND)
+  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)', PROBLEMS.preconditionFailed)
   async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
     await this.agents.delete(auth.orgId, id, parseIfMatch(ifMatch));
   }

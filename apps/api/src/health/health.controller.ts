@@ -4,7 +4,7 @@ import { Public } from '@agentplane/auth';
 import { DatabaseHealth } from '@agentplane/db';
 import { CommonError, CommonErrorCode } from '@agentplane/errors';
 import { HealthResponseDto } from './health-response.dto.js';
-import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
+import { ApiProblemResponse, PROBLEMS } from '../problem/api-problem-response.decorator.js';
 
 @ApiTags('operations')
 @Controller('healthz')
@@ -16,7 +16,7 @@ export class HealthController {
   // `security: []`: stated, not omitted, so the spec says this route needs no key.
   @ApiOperation({ operationId: 'getHealth', summary: 'Liveness and database readiness', security: [] })
   @ApiOkResponse({ type: HealthResponseDto })
-  @ApiProblemResponse(503, 'The database does not answer')
+  @ApiProblemResponse(503, 'The database does not answer', { ...PROBLEMS.databaseUnavailable, detail: 'The database did not answer.' })
   async check(): Promise<HealthResponseDto> {
     if (!(await this.database.isHealthy())) {
       throw new CommonError(CommonErrorCode.DatabaseUnavailable, 'The database did not answer.');

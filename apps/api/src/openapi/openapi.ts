@@ -24,7 +24,34 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       description: 'An organization API key, issued by `npm run cli -- api-keys create`',
     })
     .build();
-  return sortKeys(SwaggerModule.createDocument(app, config)) as OpenAPIObject;
+  return sortKeys(withRequestIdHeader(SwaggerModule.createDocument(app, config))) as OpenAPIObject;
+}
+
+/**
+ * Every response carries X-Request-Id (set before any route runs, also on errors and on the
+ * event stream): declared once as a component and referenced from each response, since Nest's
+ * decorators only document headers one response at a time.
+ */
+function withRequestIdHeader(document: OpenAPIObject): OpenAPIObject {
+  document.components = {
+    ...document.components,
+    headers: {
+      ...document.components?.headers,
+      XRequestId: {
+        description: 'Identifies this request in the logs: the caller\'s X-Request-Id when it is 1 to 64 of A-Z a-z 0-9 . _ : -, else a new id',
+        schema: { type: 'string', example: 'req_Q2xKt7m1Vb9sXy3dLp0a' },
+      },
+    },
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const) {
+      for (const response of Object.values(item[method]?.responses ?? {})) {
+        if (response === undefined || '$ref' in response) continue;
+        response.headers = { ...response.headers, 'X-Request-Id': { $ref: '#/components/headers/XRequestId' } };
+      }
+    }
+  }
+  return document;
 }
 
 /** Serves Swagger UI at /docs and the document at /openapi.json. */

@@ -2,11 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthContext, CurrentAuth, OrganizationService } from '@agentplane/auth';
 import { OrganizationResponseDto } from './organization-response.dto.js';
-import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
+import { ApiAuthenticatedProblems } from '../problem/api-problem-response.decorator.js';
 
 @ApiTags('organization')
 @ApiBearerAuth()
-@ApiProblemResponse(401, 'Missing, unknown or revoked API key')
+@ApiAuthenticatedProblems()
 @Controller('v1/organization')
 export class OrganizationController {
   constructor(private readonly organizations: OrganizationService) {}

@@ -1,19 +1,29 @@
 import type { ServerResponse } from 'node:http';
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthContext, CurrentAuth } from '@agentplane/auth';
 import { APP_CONFIG, type AppConfig } from '@agentplane/config';
 import { CommonErrorCode } from '@agentplane/errors';
 import { type ReplyRequest, ReplyService } from '@agentplane/runtime';
-import { ApiProblemResponse } from '../problem/api-problem-response.decorator.js';
+import {
+  ApiAuthenticatedProblems,
+  ApiJsonBodyProblems,
+  ApiProblemResponse,
+  invalid,
+  notFound,
+  PROBLEMS,
+} from '../problem/api-problem-response.decorator.js';
 import { ReplyRequestDto } from './reply-request.dto.js';
-import { ReplyResponseDto, toReplyResponse, toServerSentEvent } from './reply-response.dto.js';
+import { REPLY_EVENTS, ReplyResponseDto, toReplyResponse, toServerSentEvent } from './reply-response.dto.js';
 import { SseStream } from './sse-stream.js';
+
+const MESSAGES_EXAMPLE = [{ role: 'user', content: 'Hi! What can you do for me?' }];
 
 @ApiTags('replies')
 @ApiBearerAuth()
-@ApiProblemResponse(401, 'Missing, unknown or revoked API key')
+@ApiAuthenticatedProblems()
+@ApiExtraModels(ReplyResponseDto, ...Object.values(REPLY_EVENTS))
 @Controller('v1/agents/:id/replies')
 export class RepliesController {
   constructor(
@@ -34,17 +44,29 @@ export class RepliesController {
       '`upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, ' +
       '`credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.',
   })
-  @ApiProduces('text/event-stream', 'application/json')
-  @ApiOkResponse({ type: ReplyResponseDto, description: 'The reply (stream: false), or the event stream' })
-  @ApiProblemResponse(400, 'Malformed JSON')
-  @ApiProblemResponse(404, 'No such agent in this organization')
-  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)')
-  @ApiProblemResponse(413, 'Body over 256 KB')
-  @ApiProblemResponse(415, 'Body is not application/json')
-  @ApiProblemResponse(422, 'Invalid body')
-  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)')
-  @ApiProblemResponse(502, 'stream: false, and every llm entry failed: the code says why, as in the stream\'s error event')
-  @ApiProblemResponse(504, 'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)')
+  @ApiBody({
+    type: ReplyRequestDto,
+    examples: {
+      streamed: { summary: 'Streamed (text/event-stream)', value: { messages: MESSAGES_EXAMPLE } },
+      whole: { summary: 'One JSON answer (stream: false)', value: { messages: MESSAGES_EXAMPLE, stream: false } },
+    },
+  })
+  @ApiOkResponse({
+    description:
+      'With `stream` (default): `text/event-stream`, each event an `event:` line (`reply.delta`, `reply.tool_call`, ' +
+      '`reply.completed` or `error`) and a `data:` line holding that event\'s JSON payload (ReplyDelta, ReplyToolCall, ' +
+      'ReplyCompleted, ReplyError). With `stream: false`: the whole reply as application/json.',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ReplyResponseDto) } },
+      'text/event-stream': { schema: { oneOf: Object.values(REPLY_EVENTS).map((dto) => ({ $ref: getSchemaPath(dto) })) } },
+    },
+  })
+  @ApiJsonBodyProblems()
+  @ApiProblemResponse(404, 'No such agent in this organization', notFound('Agent'))
+  @ApiProblemResponse(422, 'Invalid body', invalid('messages', 'array_min_size', 'must contain at least 1 elements'))
+  @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)', PROBLEMS.noLlmConfigured)
+  @ApiProblemResponse(502, "stream: false, and every llm entry failed: the code says why, as the stream's error event would", PROBLEMS.upstreamStatus)
+  @ApiProblemResponse(504, 'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)', PROBLEMS.upstreamTimeout)
   // The response is written here (not passed through): Nest would otherwise send again after
   // the stream has been written to the socket.
   async create(
