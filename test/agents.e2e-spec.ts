@@ -308,6 +308,17 @@ describe('agents over HTTP', () => {
       expectStatus(await put(agent.id, { name: 'again' }, '*'), 200);
     });
 
+    it('DELETE honours If-Match too: a stale ETag is 412 and the agent stays', async () => {
+      const { agent, etag } = await create({ name: 'Guarded', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(22) }] });
+      expectStatus(await put(agent.id, { name: 'Guarded v2', llm: [{ base_url: ORIGIN_A, model: 'm' }] }, etag), 200);
+      expectClientProblem(await deleteAgent({ client, path: { id: agent.id }, headers: { 'If-Match': etag } }), 412, 'precondition_failed');
+      expect((await read(agent.id)).agent.name).toBe('Guarded v2');
+      expect((await storedKeys(agent.id)).owned).toHaveLength(1);
+      const current = (await read(agent.id)).etag;
+      expectStatus(await deleteAgent({ client, path: { id: agent.id }, headers: { 'If-Match': current } }), 204);
+      expectClientProblem(await getAgent({ client, path: { id: agent.id } }), 404, 'not_found');
+    });
+
     it('20 parallel PUTs with the same If-Match: exactly one 200, the rest 412', async () => {
       const { agent, etag } = await create({ name: 'Race', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(22) }] });
       const results = await Promise.all(

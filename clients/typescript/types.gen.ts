@@ -503,7 +503,7 @@ export type CreateAgentData = {
     body: AgentRequestWritable;
     headers?: {
         /**
-         * Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422
+         * Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422; while the first request with the key is still running, a retry waits for it (409 after 15 s)
          */
         'Idempotency-Key'?: string;
     };
@@ -521,6 +521,10 @@ export type CreateAgentErrors = {
      * Missing, unknown or revoked API key
      */
     401: ProblemDetails;
+    /**
+     * The first request with this Idempotency-Key is still running (idempotency_key_in_progress)
+     */
+    409: ProblemDetails;
     /**
      * Body over 256 KB
      */

@@ -75,12 +75,15 @@ export class AgentsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422',
+    description:
+      'Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422; ' +
+      'while the first request with the key is still running, a retry waits for it (409 after 15 s)',
     schema: { type: 'string', maxLength: 255 },
   })
   @ApiBody({ type: AgentRequestDto, examples: { inline_key: { summary: 'One endpoint, its key inline', value: AGENT_EXAMPLE } } })
   @ApiCreatedResponse({ type: AgentResponseDto, headers: CREATED_HEADERS })
   @ApiJsonBodyProblems()
+  @ApiProblemResponse(409, 'The first request with this Idempotency-Key is still running (idempotency_key_in_progress)', PROBLEMS.idempotencyKeyInProgress)
   @ApiProblemResponse(
     422,
     'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused',

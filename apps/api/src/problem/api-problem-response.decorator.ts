@@ -25,6 +25,11 @@ export const PROBLEMS = {
   preconditionFailed: { code: 'precondition_failed', title: 'Precondition failed', detail: 'The agent changed since that ETag: read it again and reapply the change.' },
   payloadTooLarge: { code: 'payload_too_large', title: 'Payload Too Large', detail: 'The request body is too large.' },
   unsupportedMediaType: { code: 'unsupported_media_type', title: 'Unsupported Media Type', detail: 'Send the body as application/json.' },
+  idempotencyKeyInProgress: {
+    code: 'idempotency_key_in_progress',
+    title: 'Idempotency key in use',
+    detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
+  },
   invalidCursor: { code: 'invalid_cursor', title: 'Invalid cursor', detail: 'The cursor is not one this API issued.' },
   internal: {
     code: 'internal_error',
