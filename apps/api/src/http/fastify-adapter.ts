@@ -2,10 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
+import { DomainError, ErrorCode } from '@agentplane/errors';
 import type { Logger } from '@agentplane/logging';
+import { jsonDepthExceeds } from './json-depth.js';
 
 /** Request bodies above this are refused with 413 before any handler runs. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
+/** Objects and arrays may nest this deep in a request body, the body itself included. */
+export const MAX_JSON_DEPTH = 32;
+const TOO_DEEP = `The JSON body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`;
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
@@ -35,6 +40,9 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
     // Clients that send the JSON content type on every request (a DELETE, say) send no body.
     if (body === '') done(null, undefined);
+    // Deep nesting costs every recursive step after parsing (validation, transformation) stack
+    // and time; no request of this API needs more, so it is refused before the parse.
+    else if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) done(new DomainError(ErrorCode.ValidationFailed, TOO_DEEP), undefined);
     else void parseJson(request, body as string, done);
   });
   return adapter;
