@@ -83,6 +83,10 @@ export class MasterKeyFile {
     return temp;
   }
 
+  async exists(): Promise<boolean> {
+    return (await this.read()) !== undefined;
+  }
+
   /** True when group or others may read the file. */
   async isExposed(): Promise<boolean> {
     return ((await stat(this.path)).mode & 0o077) !== 0;
