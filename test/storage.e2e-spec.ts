@@ -99,6 +99,7 @@ describe('storage', () => {
       const res = await fetch(`${api.url}/healthz`);
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(res.headers.get('retry-after')).toBe('1');
       expect(await res.json()).toMatchObject({ status: 503, code: 'database_unavailable' });
     } finally {
       await api.stop();
