@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey, ROOT, runCli, startApi } from './support/processes.js';
 import { adminQuery, createTestStorage, queryRows, usingPostgres, type TestStorage } from './support/storage.js';
@@ -104,6 +104,16 @@ describe('storage', () => {
     } finally {
       await api.stop();
     }
+  });
+
+  (usingPostgres ? it.skip : it)('embedded: refuses to start on a data folder others can write, saying how to fix it', async () => {
+    chmodSync(storage.dataDir, 0o777);
+    const api = await startApi(storage.env).catch((error: unknown) => error as Error);
+    if (!(api instanceof Error)) await api.stop();
+    expect(api).toBeInstanceOf(Error);
+    expect((api as Error).message).toContain(`The data folder ${storage.dataDir} can be written by group or others`);
+    expect((api as Error).message).toContain(`chmod 700 ${storage.dataDir}`);
+    expect(readdirSync(storage.dataDir)).toEqual([]);
   });
 
   it('refuses to start with a changed, already-applied migration', async () => {
