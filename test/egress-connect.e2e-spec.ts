@@ -184,6 +184,58 @@ describe('allowlisted loopback host', () => {
   });
 });
 
+describe('several addresses', () => {
+  const name = 'upstream.agentplane.test';
+  const allowed = (): EgressAllowEntry[] => [{ host: name, port: upstream.port }];
+
+  it('tries the next checked address when the first refuses the connection', async () => {
+    // Nothing listens on 127.0.0.2 (the upstream binds 127.0.0.1 only): refused at once.
+    const resolver = new TableResolver(new Map([[name, ['127.0.0.2', '127.0.0.1']]]));
+    const before = upstream.requests.length;
+    const response = await clientFor(policyFor(allowed(), resolver)).request(`https://${name}:${upstream.port}/v1/models`, { method: 'GET' });
+    expect(response.status).toBe(200);
+    expect(await readText(response.body)).toBe('{"ok":true}');
+    expect(upstream.requests.length).toBe(before + 1);
+    expect(upstream.servernames.at(-1)).toBe(name);
+  });
+
+  it('moves on from an address that never completes the handshake within its share of the connect timeout', async () => {
+    // A listener on 127.0.0.2 at the upstream's port that accepts and then says nothing.
+    const held = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    silent.listen(upstream.port, '127.0.0.2');
+    await once(silent, 'listening');
+    try {
+      const resolver = new TableResolver(new Map([[name, ['127.0.0.2', '127.0.0.1']]]));
+      const client = clientFor(policyFor(allowed(), resolver), { connectTimeoutMs: 1_000 });
+      const started = performance.now();
+      const response = await client.request(`https://${name}:${upstream.port}/`, { method: 'GET' });
+      expect(response.status).toBe(200);
+      await readText(response.body);
+      expect(held.size).toBe(1);
+      // Half the budget for the first of two addresses, not all of it.
+      expect(performance.now() - started).toBeLessThan(1_000);
+
+      // Every address silent (a new client, so no pooled connection): the whole attempt still
+      // ends at the connect timeout, not one timeout per address.
+      resolver.table.set(name, ['127.0.0.2', '127.0.0.2', '127.0.0.2']);
+      const failedAt = performance.now();
+      const error = await failure(
+        clientFor(policyFor(allowed(), resolver), { connectTimeoutMs: 1_000 }).request(`https://${name}:${upstream.port}/`, { method: 'GET' }),
+      );
+      expect(error.code).toBe(EgressErrorCode.ConnectTimeout);
+      expect(held.size).toBe(4);
+      expect(performance.now() - failedAt).toBeLessThan(1_500);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe('DNS rebinding', () => {
   it('a name that was public when saved and is private when called is refused at connect', async () => {
     const name = 'api.rebinding-attack.com';

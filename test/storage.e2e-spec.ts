@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey, ROOT, runCli, startApi } from './support/processes.js';
 import { adminQuery, createTestStorage, queryRows, usingPostgres, type TestStorage } from './support/storage.js';
@@ -99,10 +99,21 @@ describe('storage', () => {
       const res = await fetch(`${api.url}/healthz`);
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(res.headers.get('retry-after')).toBe('1');
       expect(await res.json()).toMatchObject({ status: 503, code: 'database_unavailable' });
     } finally {
       await api.stop();
     }
+  });
+
+  (usingPostgres ? it.skip : it)('embedded: refuses to start on a data folder others can write, saying how to fix it', async () => {
+    chmodSync(storage.dataDir, 0o777);
+    const api = await startApi(storage.env).catch((error: unknown) => error as Error);
+    if (!(api instanceof Error)) await api.stop();
+    expect(api).toBeInstanceOf(Error);
+    expect((api as Error).message).toContain(`The data folder ${storage.dataDir} can be written by group or others`);
+    expect((api as Error).message).toContain(`chmod 700 ${storage.dataDir}`);
+    expect(readdirSync(storage.dataDir)).toEqual([]);
   });
 
   it('refuses to start with a changed, already-applied migration', async () => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { pino } from 'pino';
 import { EmbeddedPostgres } from '@agentplane/db';
 import { silentLogger } from '../support/db-client.js';
 
@@ -99,6 +100,62 @@ describe('embedded PostgreSQL (PGlite)', () => {
     expect(db.owned).toBe(true);
     const lock = JSON.parse(await readFile(lockOf(dataDir), 'utf8')) as { pid: number };
     expect(lock.pid).toBe(process.pid);
+  });
+
+  it('keeps every file it creates private (0600, folders 0700) even under umask 0', async () => {
+    const previous = process.umask(0);
+    try {
+      const fresh = join(dataDir, 'fresh');
+      const db = await opening({ attach: false }, fresh);
+      await db.publish();
+      const exposed: string[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        for (const entry of await readdir(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          const mode = (await stat(path)).mode & 0o777;
+          if ((mode & 0o077) !== 0) exposed.push(`${path} ${mode.toString(8)}`);
+          if (entry.isDirectory()) await walk(path);
+        }
+      };
+      await walk(fresh);
+      expect(((await stat(fresh)).mode & 0o777).toString(8)).toBe('700');
+      expect(exposed).toEqual([]);
+
+      // Files PGlite writes later are 0666 (it sets that mode itself), but sit in 0700 folders.
+      await query(db, 'CREATE TABLE t (v TEXT); INSERT INTO t VALUES (1)');
+      exposed.length = 0;
+      await walk(fresh);
+      const folders = exposed.filter((line) => !/ 6[0-7][0-7]$/.test(line));
+      expect(folders).toEqual([]);
+      expect(((await stat(join(fresh, 'pg'))).mode & 0o777).toString(8)).toBe('700');
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it.each([
+    ['others', 0o707],
+    ['group', 0o770],
+    ['everyone', 0o777],
+  ])('refuses a data folder that %s can write, naming it and the fix', async (_who, mode) => {
+    await chmod(dataDir, mode);
+    const error = (await opening({ attach: false, waitMs: 200 }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toContain(dataDir);
+    expect(error.message).toContain(`chmod 700 ${dataDir}`);
+    // Refused before anything was written into it.
+    expect(await readdir(dataDir)).toEqual([]);
+  });
+
+  it('warns about a data folder that others can read, and serves it', async () => {
+    await chmod(dataDir, 0o755);
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const db = await EmbeddedPostgres.open(dataDir, logger, { attach: false });
+    open.push(db);
+    expect(await query(db, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    const warning = lines.map((l) => JSON.parse(l) as { path?: string; msg: string }).find((l) => l.path === dataDir);
+    expect(warning?.msg).toContain(`chmod 700 ${dataDir}`);
   });
 
   it('serves a data folder whose path is too long for a socket from a private temp folder', async () => {

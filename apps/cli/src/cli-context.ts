@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@agentplane/config';
+import { type AppConfig, ConfigError, loadConfig } from '@agentplane/config';
 import { DomainError } from '@agentplane/errors';
 import { createLogger, PinoNestLogger } from '@agentplane/logging';
 import { pino } from 'pino';
@@ -16,19 +16,23 @@ export class CliFailure extends Error {
   }
 }
 
+/** The configuration alone, for commands that need neither the database nor the key ring. */
+export function loadCliConfig(): AppConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliFailure(error.message, 2);
+    throw error;
+  }
+}
+
 /**
  * Runs one command inside a Nest standalone context and always closes it, which releases the
  * database (and the embedded server, when this process started it). Logs go to stderr so that
  * stdout carries only the command's output.
  */
 export async function withContext<T>(run: (context: INestApplicationContext) => Promise<T>): Promise<T> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliFailure(error.message, 2);
-    throw error;
-  }
+  const config = loadCliConfig();
   const logger = createLogger({
     level: config.logLevel === 'info' ? 'warn' : config.logLevel,
     destination: pino.destination({ fd: 2, sync: true }),

@@ -29,6 +29,9 @@ export class DatabaseConnection {
 
   private constructor(
     readonly pool: pg.Pool,
+    // One connection of its own for health checks, so a pool busy with requests does not make
+    // a database that answers look down.
+    private readonly healthPool: pg.Pool,
     readonly migrations: MigrationReport,
     readonly embedded: EmbeddedPostgres | undefined,
   ) {}
@@ -60,7 +63,9 @@ export class DatabaseConnection {
         max: embedded === undefined ? (options.poolSize ?? 10) : 1,
       });
       pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
-      return new DatabaseConnection(pool, migrations, embedded);
+      const healthPool = new pg.Pool({ ...clientConfig, max: 1 });
+      healthPool.on('error', (error) => logger.warn({ err: error }, 'idle health-check connection failed'));
+      return new DatabaseConnection(pool, healthPool, migrations, embedded);
     } catch (error) {
       await embedded?.close();
       throw error;
@@ -83,9 +88,15 @@ export class DatabaseConnection {
     }
   }
 
+  /** Runs `SELECT 1` on the health-check connection; rejects when the database does not answer. */
+  async ping(): Promise<void> {
+    await this.healthPool.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.healthPool.end();
     await this.pool.end();
     await this.embedded?.close();
   }

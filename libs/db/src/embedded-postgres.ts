@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +62,7 @@ export class EmbeddedPostgres {
   ) {}
 
   static async open(dataDir: string, logger: Logger, options: EmbeddedOpenOptions): Promise<EmbeddedPostgres> {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await checkDataFolder(dataDir, logger);
     const lockPath = join(dataDir, LOCK_FILE);
     const deadline = Date.now() + (options.waitMs ?? 30_000);
     let announced = false;
@@ -110,8 +110,14 @@ export class EmbeddedPostgres {
       for (const step of cleanups.reverse()) await step().catch(() => undefined);
     };
     try {
-      const db = await PGlite.create(join(dataDir, 'pg'));
+      // Whatever umask the process was started with, what it creates from now on is private.
+      process.umask(process.umask(0o077) | 0o077);
+      const pgDir = join(dataDir, 'pg');
+      const db = await PGlite.create(pgDir);
       cleanups.push(() => db.close());
+      // PGlite sets 0666 on the files it writes, whatever the umask: its folder is made 0700 so
+      // nobody else can reach them, and the files it has written so far are made 0600.
+      await makePrivate(pgDir);
       let socketDir = join(dataDir, 'run');
       if (join(socketDir, `.s.PGSQL.${SOCKET_PORT}`).length > MAX_SOCKET_PATH) {
         // Too long for a socket address: use a private (0700) folder in the temp directory.
@@ -121,6 +127,7 @@ export class EmbeddedPostgres {
         logger.debug({ socketDir }, 'data folder path is too long for a Unix socket; using a temp folder');
       } else {
         await mkdir(socketDir, { recursive: true, mode: 0o700 });
+        await chmod(socketDir, 0o700);
       }
       const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
       await rm(socketPath, { force: true });
@@ -155,6 +162,40 @@ export class EmbeddedPostgres {
   /** Stops the server if this process owns it; attached processes just let go. */
   async close(): Promise<void> {
     await this.release();
+  }
+}
+
+/**
+ * Creates the data folder (0700), or checks the one that exists: whoever can write it can replace
+ * the database, the lock (and so the socket a CLI connects to) or the key file, so that is
+ * refused; a folder others can read gets a warning.
+ */
+async function checkDataFolder(dataDir: string, logger: Logger): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const info = await stat(dataDir);
+  if (!info.isDirectory()) throw new Error(`The data folder ${dataDir} is not a folder.`);
+  const mode = info.mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw new Error(
+      `The data folder ${dataDir} can be written by group or others (mode ${mode.toString(8)}), so anyone on ` +
+        `this host could change the database. Make it private, then start again: chmod 700 ${dataDir}`,
+    );
+  }
+  if ((mode & 0o044) !== 0) {
+    logger.warn(
+      { path: dataDir, mode: mode.toString(8) },
+      `the data folder can be read by group or others; make it private: chmod 700 ${dataDir}`,
+    );
+  }
+}
+
+/** chmod 0700 for a folder and every folder below it, 0600 for every file. */
+async function makePrivate(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makePrivate(path);
+    else if (entry.isFile()) await chmod(path, 0o600);
   }
 }
 

@@ -14,6 +14,13 @@ const IPV6_EMBEDDING: readonly (readonly [string, ipaddr.IPv6, number])[] = [
   ['teredo', ipaddr.IPv6.parse('2001::'), 32],
 ];
 
+// Cloud hosts' own services on addresses ipaddr.js calls plain unicast. The other metadata
+// addresses (169.254.169.254, 100.100.100.200, fd00:ec2::254) already fall in refused ranges.
+const METADATA_ADDRESSES = new Set([
+  // Azure wireserver and its metadata/health endpoint, reachable from every Azure VM.
+  '168.63.129.16',
+]);
+
 /**
  * Classifies an IP address (v4 dotted quad or v6, without brackets or zone) the way egress
  * needs: only globally routable unicast is public. IPv4-mapped IPv6 is judged as the IPv4
@@ -32,6 +39,7 @@ export function classifyAddress(address: string): AddressVerdict {
       if (!v6.match(IPV6_GLOBAL_UNICAST, 3)) return { public: false, range: v6.range() === 'unicast' ? 'notGlobal' : v6.range() };
     }
   }
+  if (METADATA_ADDRESSES.has(parsed.toNormalizedString())) return { public: false, range: 'cloudMetadata' };
   const range = parsed.range();
   return range === 'unicast' ? { public: true } : { public: false, range };
 }

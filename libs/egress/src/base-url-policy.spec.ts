@@ -46,6 +46,9 @@ const CORPUS: readonly (readonly [string, string, Expected])[] = [
   ['GCP metadata name, trailing dot', 'https://metadata.google.internal./', 'private_host'],
   ['GCP metadata name, upper case', 'https://METADATA.GOOGLE.INTERNAL/', 'private_host'],
   ['Alibaba metadata', 'https://100.100.100.200/', 'private_host'],
+  ['Azure wireserver', 'https://168.63.129.16/', 'private_host'],
+  ['Azure wireserver decimal', 'https://2822734096/', 'private_host'],
+  ['Azure wireserver IPv4-mapped IPv6', 'https://[::ffff:a83f:8110]/', 'private_host'],
   ['single-label metadata name', 'https://metadata/', 'private_host'],
 
   // Private, shared and special IPv4 ranges.

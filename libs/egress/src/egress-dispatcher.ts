@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { isIP, type Socket } from 'node:net';
+import { Agent, buildConnector, errors } from 'undici';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import type { EgressPolicy } from './egress-policy.js';
 
@@ -50,15 +50,39 @@ export function createEgressDispatcher(
     const port = options.port === '' || options.port === undefined ? 443 : Number(options.port);
     policy.addressesFor(host, port).then(
       (addresses) => {
-        connectTo(
-          {
-            ...options,
-            hostname: addresses[0]!,
-            // Verify the certificate against the name asked for; an IP literal has no SNI.
-            servername: isIP(host) === 0 ? host : undefined,
-          },
-          callback,
-        );
+        // Every address is checked by now; they are tried in turn, so a dual-stack host whose
+        // first address is down still answers. The connect timeout bounds all attempts together:
+        // each gets an even share of what is left, so one black hole cannot use it all up.
+        const deadline = performance.now() + limits.connectTimeoutMs;
+        const attempt = (index: number): void => {
+          const left = addresses.length - index;
+          const budget = Math.max(1, Math.round((deadline - performance.now()) / left));
+          const address = addresses[index]!;
+          let settled = false;
+          const settle = (outcome: { socket: Socket } | { error: Error }): void => {
+            settled = true;
+            clearTimeout(timer);
+            if ('socket' in outcome) callback(null, outcome.socket);
+            else if (left > 1 && performance.now() < deadline) attempt(index + 1);
+            else callback(outcome.error, null);
+          };
+          // The connector's own timer is the whole connect timeout; this one ends the attempt at
+          // its share. A connection that completes after that is closed unused.
+          const timer = setTimeout(() => settle({ error: new errors.ConnectTimeoutError(`Connect timeout (${address}, ${budget} ms)`) }), budget);
+          connectTo(
+            {
+              ...options,
+              hostname: address,
+              // Verify the certificate against the name asked for; an IP literal has no SNI.
+              servername: isIP(host) === 0 ? host : undefined,
+            },
+            (error, socket) => {
+              if (settled) socket?.destroy();
+              else settle(error === null ? { socket } : { error });
+            },
+          );
+        };
+        attempt(0);
       },
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
     );

@@ -30,6 +30,7 @@ const DNS = {
   'mixed.example.com': ['93.184.215.14', '10.0.0.5'],
   'mapped.example.com': ['::ffff:127.0.0.1'],
   'metadata.example.com': ['169.254.169.254'],
+  'azure-wireserver.example.com': ['168.63.129.16'],
   'v6private.example.com': ['fd00::1'],
   'dev.example.com': ['127.0.0.1'],
 };
@@ -44,6 +45,7 @@ describe('EgressPolicy.check (save time)', () => {
     ['one public and one private answer', 'https://mixed.example.com/v1'],
     ['an IPv4-mapped loopback answer', 'https://mapped.example.com/'],
     ['a metadata answer', 'https://metadata.example.com/'],
+    ['an Azure wireserver answer', 'https://azure-wireserver.example.com/'],
     ['a unique-local IPv6 answer', 'https://v6private.example.com/'],
   ])('refuses a name with %s', async (_what, url) => {
     const { policy: p } = policy(DNS);

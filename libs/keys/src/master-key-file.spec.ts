@@ -175,6 +175,27 @@ describe('MasterKeyFile permissions', () => {
   });
 });
 
+describe('MasterKeyFile on a file others can write', () => {
+  it.each([
+    ['group', 0o620],
+    ['others', 0o602],
+    ['everyone', 0o666],
+  ])('refuses to use or rotate it when %s can write it, naming the path and the fix', async (_who, mode) => {
+    const file = new MasterKeyFile(dataDir);
+    await file.loadOrCreate();
+    await chmod(file.path, mode);
+    for (const use of [() => file.loadOrCreate(), () => file.addActiveKey()]) {
+      const error = (await use().catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toContain(file.path);
+      expect(error.message).toContain(`chmod 600 ${file.path}`);
+    }
+    // Nothing was rotated into it.
+    await chmod(file.path, 0o600);
+    expect((await file.loadOrCreate()).keys).toHaveLength(1);
+  });
+});
+
 describe('formatMasterKey', () => {
   it('round-trips through parseMasterKeyList', () => {
     const a = generateMasterKey();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MasterKey, parseMasterKeyList } from '@agentplane/config';
 
@@ -83,6 +83,10 @@ export class MasterKeyFile {
     return temp;
   }
 
+  async exists(): Promise<boolean> {
+    return (await this.read()) !== undefined;
+  }
+
   /** True when group or others may read the file. */
   async isExposed(): Promise<boolean> {
     return ((await stat(this.path)).mode & 0o077) !== 0;
@@ -93,12 +97,27 @@ export class MasterKeyFile {
   }
 
   private async read(): Promise<MasterKey[] | undefined> {
-    let text: string;
+    let handle;
     try {
-      text = await readFile(this.path, 'utf8');
+      handle = await open(this.path, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
+    }
+    let text: string;
+    try {
+      // Checked on the open file, so what is read is what was checked. Whoever can write the
+      // file can make this process seal secrets under a key they know.
+      const mode = (await handle.stat()).mode & 0o777;
+      if ((mode & 0o022) !== 0) {
+        throw new Error(
+          `The master key file ${this.path} can be written by group or others (mode ${mode.toString(8)}). ` +
+            `Make it private, then start again: chmod 600 ${this.path}`,
+        );
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
     }
     const entries = text
       .split('\n')

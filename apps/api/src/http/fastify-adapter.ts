@@ -2,10 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
+import { CommonError, CommonErrorCode } from '@agentplane/errors';
 import type { Logger } from '@agentplane/logging';
+import { jsonDepthExceeds } from './json-depth.js';
 
 /** Request bodies above this are refused with 413 before any handler runs. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
+// How much of a refused body is read and thrown away so the client gets to read the answer.
+const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+/** Objects and arrays may nest this deep in a request body, the body itself included. */
+export const MAX_JSON_DEPTH = 32;
+const TOO_DEEP = `The JSON body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`;
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
@@ -28,6 +36,16 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  fastify.addHook('onSend', async (request, reply) => {
+    // A body refused before it was read (too large, unparseable, wrong type) is still arriving.
+    // Answering and closing now resets the connection under the client's upload, so it sees
+    // EPIPE instead of the answer: read and discard a bounded amount first.
+    if (reply.statusCode < 400 || request.raw.complete) return;
+    if (await drainRequest(request.raw, DRAIN_MAX_BYTES, DRAIN_MAX_MS)) {
+      // Nothing more can arrive, so the connection is clean and may be kept alive.
+      reply.removeHeader('connection');
+    }
+  });
   // JSON only: every other body (form, text) is refused with 415 by Fastify itself. The app is
   // created with Nest's body parsers off (create-app.ts), so nothing re-adds form parsing.
   fastify.removeAllContentTypeParsers();
@@ -37,7 +55,36 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
     // Clients that send the JSON content type on every request (a DELETE, say) send no body.
     if (body === '') done(null, undefined);
+    // Deep nesting costs every recursive step after parsing (validation, transformation) stack
+    // and time; no request of this API needs more, so it is refused before the parse.
+    else if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) done(new CommonError(CommonErrorCode.ValidationFailed, TOO_DEEP), undefined);
     else void parseJson(request, body as string, done);
   });
   return adapter;
+}
+
+/**
+ * Reads and discards the rest of a request body. True when it ended; false when it was longer
+ * than `maxBytes`, took longer than `maxMs` or failed (the connection is then closed after the
+ * answer, as before).
+ */
+function drainRequest(raw: IncomingMessage, maxBytes: number, maxMs: number): Promise<boolean> {
+  if (raw.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ended: boolean): void => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onFail = (): void => finish(false);
+    const timer = setTimeout(onFail, maxMs);
+    raw.on('data', onData).once('end', onEnd).once('error', onFail).once('close', onFail);
+    raw.resume();
+  });
 }

@@ -1,6 +1,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CommonErrorCode } from '@agentplane/errors';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
+
+const RETRY_AFTER_SECONDS = '1';
 
 /**
  * The one exception filter: every error leaves as application/problem+json. Nest also installs
@@ -20,6 +23,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
     }
     if (problem.status === 401) void reply.header('www-authenticate', 'Bearer');
+    // An unavailable database is worth a retry, soon: say when, so clients back off alike.
+    if (problem.code === CommonErrorCode.DatabaseUnavailable) void reply.header('retry-after', RETRY_AFTER_SECONDS);
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 }

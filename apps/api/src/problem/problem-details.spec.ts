@@ -43,6 +43,22 @@ describe('toProblem', () => {
     expect(toProblem(fastifyError, 'r')).toMatchObject({ status: 415, code: 'unsupported_media_type' });
   });
 
+  it('maps only errors the framework raised, not anything carrying a 4xx statusCode', () => {
+    // A library error (an HTTP client's, say) with a 4xx status is our failure, not the caller's:
+    // it must not go out as "404 No such route" or any other framework answer.
+    for (const statusCode of [400, 401, 404, 413]) {
+      const foreign = Object.assign(new Error('upstream said 404 for postgres://admin:hunter2@db'), { statusCode });
+      const problem = toProblem(foreign, 'req_9');
+      expect(problem).toMatchObject({ status: 500, code: 'internal_error' });
+      expect(JSON.stringify(problem)).not.toContain('hunter2');
+    }
+    expect(toProblem(Object.assign(new Error('x'), { statusCode: 404, code: 'ENOTFOUND' }), 'r').status).toBe(500);
+    expect(toProblem({ statusCode: 400 }, 'r').status).toBe(500);
+    // Fastify's own errors carry an FST_ code.
+    const tooLarge = Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(toProblem(tooLarge, 'r')).toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
   it('answers unknown errors with 500, the request id and nothing else', () => {
     const problem = toProblem(new Error('connection to postgres://admin:hunter2@db failed'), 'req_42');
     expect(problem).toMatchObject({ status: 500, code: 'internal_error', title: 'Internal Server Error' });

@@ -26,10 +26,12 @@ export function describe(code: ErrorCode): ErrorStatus {
   return ERROR_STATUSES[code];
 }
 
-// Errors raised by Fastify itself (body parsing, limits) before a route runs.
+// Errors raised by Fastify itself (body parsing, limits) before a route runs: all carry an
+// `FST_` code. Other libraries set `statusCode` too (HTTP clients, for an upstream's answer), and
+// those are our failures, not the caller's.
 interface FrameworkError {
   readonly statusCode: number;
-  readonly code?: string;
+  readonly code: string;
 }
 
 const FRAMEWORK_CODES: Readonly<Record<number, ErrorCode>> = {
@@ -81,8 +83,10 @@ function problem(code: ErrorCode, detail: string | undefined, requestId: string)
  */
 function frameworkStatus(exception: unknown): number | undefined {
   if (exception instanceof HttpException) return exception.getStatus();
-  const candidate = exception as Partial<FrameworkError> | null;
-  return typeof candidate?.statusCode === 'number' && typeof candidate.code === 'string' && candidate.code.startsWith('FST_') ? candidate.statusCode : undefined;
+  if (!(exception instanceof Error)) return undefined;
+  const candidate = exception as Partial<FrameworkError>;
+  const fromFastify = typeof candidate.code === 'string' && candidate.code.startsWith('FST_');
+  return fromFastify && typeof candidate.statusCode === 'number' ? candidate.statusCode : undefined;
 }
 
 function genericDetail(status: number, title: string): string {

@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { APP_CONFIG, type AppConfig } from '@agentplane/config';
 import {
   formatMasterKey,
   generateMasterKey,
@@ -7,7 +6,7 @@ import {
   KeyRotationService,
   MasterKeyFile,
 } from '@agentplane/keys';
-import { CliFailure, withContext } from '../cli-context.js';
+import { CliFailure, loadCliConfig, withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 
 const DEFAULT_BATCH = 100;
@@ -53,9 +52,18 @@ export function registerKeyCommands(program: Command): void {
     .command('rotate')
     .description('Make a new master key and explain how to make it active')
     .action(async () => {
-      const config = await withContext((ctx) => Promise.resolve(ctx.get<AppConfig>(APP_CONFIG)));
+      // No context: starting one would load the key ring, which creates the key file when it is
+      // missing, and the rotation would then add a second key to a folder that had none.
+      const config = loadCliConfig();
       if (config.masterKeys.length === 0 && config.storage.kind === 'embedded') {
         const file = new MasterKeyFile(config.storage.dataDir);
+        if (!(await file.exists())) {
+          throw new CliFailure(
+            `There is no master key file at ${file.path} yet, so there is no key to rotate. ` +
+              'agentplane creates it with the first key when it starts (npm start); rotate after that.',
+            1,
+          );
+        }
         const key = await file.addActiveKey();
         process.stdout.write(
           `Added master key ${key.id} to ${file.path}, first (active).\n\n` +
