@@ -2,10 +2,10 @@
 import tseslint from 'typescript-eslint';
 
 const LIB_IMPORTS_APP = {
-  group: ['**/apps/**', '@agentplane/api', '@agentplane/cli'],
+  group: ['**/apps/**', '#agentplane/api', '#agentplane/cli'],
   message: 'A lib must not import an app.',
 };
-const OUTBOUND = 'Outbound calls go through @agentplane/egress (EgressClient), which checks every address it connects to.';
+const OUTBOUND = 'Outbound calls go through #agentplane/egress (EgressClient), which checks every address it connects to.';
 // node:http stays importable for what does not connect (STATUS_CODES, types).
 const CLIENT_EXPORTS = ['request', 'get', 'Agent', 'globalAgent', 'ClientRequest', 'connect'];
 const OUTBOUND_MODULES = [

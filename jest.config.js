@@ -15,10 +15,11 @@ const swc = {
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
+  // `#agentplane/<lib>` resolves to the TypeScript sources under this condition (package.json imports).
+  testEnvironmentOptions: { customExportConditions: ['node', 'node-addons', 'agentplane:source'] },
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
-    '^@agentplane/(.*)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   // Small tests sit beside the code (*.spec.ts); tests against a real database and over HTTP

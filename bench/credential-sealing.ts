@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { MasterKeyRing, SecretSealer, Sodium } from '@agentplane/keys';
+import { MasterKeyRing, SecretSealer, Sodium } from '#agentplane/keys';
 
 const OPS = Number(process.argv[2] ?? 50_000);
 const KEY = randomBytes(48).toString('base64'); // 64 characters

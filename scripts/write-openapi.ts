@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { loadConfig } from '@agentplane/config';
-import { createLogger } from '@agentplane/logging';
+import { loadConfig } from '#agentplane/config';
+import { createLogger } from '#agentplane/logging';
 import { createApp } from '../apps/api/src/create-app.js';
 import { buildOpenApiDocument } from '../apps/api/src/openapi/openapi.js';
 

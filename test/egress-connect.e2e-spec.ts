@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { request as undiciRequest } from 'undici';
-import type { AppConfig, EgressAllowEntry } from '@agentplane/config';
+import type { AppConfig, EgressAllowEntry } from '#agentplane/config';
 import {
   createEgressDispatcher,
   DEFAULT_EGRESS_LIMITS,
@@ -18,8 +18,8 @@ import {
   EgressPolicy,
   HostResolver,
   readText,
-} from '@agentplane/egress';
-import { createLogger } from '@agentplane/logging';
+} from '#agentplane/egress';
+import { createLogger } from '#agentplane/logging';
 import { baseEnv, ROOT } from './support/processes.js';
 import { type SeenRequest, startTlsUpstream, TEST_CA as CA, TLS_DIR } from './support/tls-upstream.js';
 

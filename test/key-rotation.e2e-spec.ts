@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMasterKeyList } from '@agentplane/config';
+import { parseMasterKeyList } from '#agentplane/config';
 import { createApiKey, runCli, startApi, type CliResult, type RunningApi } from './support/processes.js';
 import { openStoredSecrets } from './support/sealed-secrets.js';
 import { createTestStorage, usingPostgres, type TestStorage } from './support/storage.js';

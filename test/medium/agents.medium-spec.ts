@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { AgentsModule, AgentsService } from '@agentplane/agents';
-import { ApiKeyService } from '@agentplane/auth';
-import { CredentialsService } from '@agentplane/credentials';
-import { PrismaService } from '@agentplane/db';
+import { AgentsModule, AgentsService } from '#agentplane/agents';
+import { ApiKeyService } from '#agentplane/auth';
+import { CredentialsService } from '#agentplane/credentials';
+import { PrismaService } from '#agentplane/db';
 import { openTestDatabase } from '../support/db-client.js';
 import { createServiceContext } from '../support/nest-context.js';
 import { createTestStorage, type TestStorage, usingPostgres } from '../support/storage.js';

@@ -1,11 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { jest } from '@jest/globals';
 import pg from 'pg';
-import { ApiKeyService, type OrgId } from '@agentplane/auth';
-import { CredentialsErrorCode, CredentialsService } from '@agentplane/credentials';
-import { PrismaService } from '@agentplane/db';
-import { CommonErrorCode, DomainError } from '@agentplane/errors';
-import { KeyRotationService } from '@agentplane/keys';
+import { ApiKeyService, type OrgId } from '#agentplane/auth';
+import { CredentialsErrorCode, CredentialsService } from '#agentplane/credentials';
+import { PrismaService } from '#agentplane/db';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
+import { KeyRotationService } from '#agentplane/keys';
 import { createServiceContext } from '../support/nest-context.js';
 import { createTestStorage, usingPostgres, type TestStorage } from '../support/storage.js';
 

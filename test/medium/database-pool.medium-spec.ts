@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type pg from 'pg';
-import { DatabaseConnection, DatabaseHealth, isDatabaseUnavailable, PrismaService } from '@agentplane/db';
+import { DatabaseConnection, DatabaseHealth, isDatabaseUnavailable, PrismaService } from '#agentplane/db';
 import { createServiceContext } from '../support/nest-context.js';
 import { createTestStorage, type TestStorage } from '../support/storage.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { EmbeddedPostgres } from '@agentplane/db';
+import { EmbeddedPostgres } from '#agentplane/db';
 import { silentLogger } from '../support/db-client.js';
 
 async function query(db: EmbeddedPostgres, sql: string): Promise<unknown[]> {

@@ -1,9 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { AgentsModule, AgentsService } from '@agentplane/agents';
-import { ApiKeyService, type OrgId } from '@agentplane/auth';
-import { PrismaService } from '@agentplane/db';
-import { CommonErrorCode, DomainError } from '@agentplane/errors';
-import { IdempotencyModule, IdempotencyPurger, IdempotencyService } from '@agentplane/idempotency';
+import { AgentsModule, AgentsService } from '#agentplane/agents';
+import { ApiKeyService, type OrgId } from '#agentplane/auth';
+import { PrismaService } from '#agentplane/db';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
+import { IdempotencyModule, IdempotencyPurger, IdempotencyService } from '#agentplane/idempotency';
 import { createServiceContext } from '../support/nest-context.js';
 import { createTestStorage, type TestStorage } from '../support/storage.js';
 

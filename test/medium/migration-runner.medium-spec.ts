@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { MigrationError, readMigrations, runMigrations } from '@agentplane/db';
+import { MigrationError, readMigrations, runMigrations } from '#agentplane/db';
 import { openTestDatabase, silentLogger } from '../support/db-client.js';
 import { createTestStorage, usingPostgres, type TestStorage } from '../support/storage.js';
 
@@ -111,7 +111,7 @@ describe('migration runner (real database)', () => {
   });
 
   it('applies the project migrations to an empty database', async () => {
-    const { defaultMigrationsDir } = await import('@agentplane/db');
+    const { defaultMigrationsDir } = await import('#agentplane/db');
     const report = await runMigrations(client, await readMigrations(defaultMigrationsDir()), silentLogger);
     expect(report.applied.length).toBeGreaterThan(0);
     expect((await client.query(`SELECT to_regclass('api_keys') AS t`)).rows).toEqual([{ t: 'api_keys' }]);

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import pg from 'pg';
-import { EmbeddedPostgres } from '@agentplane/db';
+import { EmbeddedPostgres } from '#agentplane/db';
 import type { TestStorage } from './storage.js';
 
 export const silentLogger = pino({ level: 'silent' });

@@ -1,11 +1,11 @@
 import { type DynamicModule, type INestApplicationContext, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AuthModule } from '@agentplane/auth';
-import { ConfigModule, loadConfig } from '@agentplane/config';
-import { CredentialsModule } from '@agentplane/credentials';
-import { DbModule } from '@agentplane/db';
-import { KeysModule } from '@agentplane/keys';
-import { LoggingModule } from '@agentplane/logging';
+import { AuthModule } from '#agentplane/auth';
+import { ConfigModule, loadConfig } from '#agentplane/config';
+import { CredentialsModule } from '#agentplane/credentials';
+import { DbModule } from '#agentplane/db';
+import { KeysModule } from '#agentplane/keys';
+import { LoggingModule } from '#agentplane/logging';
 import { silentLogger } from './db-client.js';
 import type { TestStorage } from './storage.js';
 

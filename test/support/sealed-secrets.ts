@@ -1,5 +1,5 @@
-import { parseMasterKeyList } from '@agentplane/config';
-import { MasterKeyRing, SecretSealer, Sodium } from '@agentplane/keys';
+import { parseMasterKeyList } from '#agentplane/config';
+import { MasterKeyRing, SecretSealer, Sodium } from '#agentplane/keys';
 import { openTestDatabase, silentLogger } from './db-client.js';
 import type { TestStorage } from './storage.js';
 

@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AppConfig } from '@agentplane/config';
-import { type Logger, PinoNestLogger } from '@agentplane/logging';
+import type { AppConfig } from '#agentplane/config';
+import { type Logger, PinoNestLogger } from '#agentplane/logging';
 import { AppModule } from './app.module.js';
 import { createFastifyAdapter } from './http/fastify-adapter.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi.js';

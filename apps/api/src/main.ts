@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@agentplane/config';
-import { createLogger } from '@agentplane/logging';
+import { ConfigError, loadConfig } from '#agentplane/config';
+import { createLogger } from '#agentplane/logging';
 import { createApp } from './create-app.js';
 
 async function main(): Promise<void> {

@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type AppConfig, ConfigError, loadConfig } from '@agentplane/config';
-import { DomainError } from '@agentplane/errors';
-import { createLogger, PinoNestLogger } from '@agentplane/logging';
+import { type AppConfig, ConfigError, loadConfig } from '#agentplane/config';
+import { DomainError } from '#agentplane/errors';
+import { createLogger, PinoNestLogger } from '#agentplane/logging';
 import { pino } from 'pino';
 import { CliModule } from './cli.module.js';
 

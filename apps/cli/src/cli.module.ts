@@ -1,10 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AuthModule } from '@agentplane/auth';
-import { type AppConfig, ConfigModule } from '@agentplane/config';
-import { CredentialsModule } from '@agentplane/credentials';
-import { DbModule } from '@agentplane/db';
-import { KeysModule } from '@agentplane/keys';
-import { type Logger, LoggingModule } from '@agentplane/logging';
+import { AuthModule } from '#agentplane/auth';
+import { type AppConfig, ConfigModule } from '#agentplane/config';
+import { CredentialsModule } from '#agentplane/credentials';
+import { DbModule } from '#agentplane/db';
+import { KeysModule } from '#agentplane/keys';
+import { type Logger, LoggingModule } from '#agentplane/logging';
 
 /** What the admin CLI needs: storage (migrated on connect), API keys and the key ring. No HTTP. */
 @Module({})

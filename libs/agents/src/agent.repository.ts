@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { asOrgId, type OrgId } from '@agentplane/auth';
-import { CREDENTIAL_SEALED, loadedCredential } from '@agentplane/credentials';
-import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '@agentplane/db';
+import { asOrgId, type OrgId } from '#agentplane/auth';
+import { CREDENTIAL_SEALED, loadedCredential } from '#agentplane/credentials';
+import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '#agentplane/db';
 import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts, type RunnableAgent } from './agent.js';
 
 const AGENT = {

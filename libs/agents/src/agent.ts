@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { OrgId } from '@agentplane/auth';
-import type { LoadedCredential } from '@agentplane/credentials';
+import type { OrgId } from '#agentplane/auth';
+import type { LoadedCredential } from '#agentplane/credentials';
 
 export const LLM_APIS = ['chat_completions', 'responses'] as const;
 export type LlmApi = (typeof LLM_APIS)[number];

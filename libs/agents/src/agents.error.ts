@@ -1,4 +1,4 @@
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 
 export enum AgentsErrorCode {
   /** An llm entry has no key: none given, and none kept (a key is kept only for the same origin at the same index). */

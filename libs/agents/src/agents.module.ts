@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
-import { CredentialsModule } from '@agentplane/credentials';
-import { EgressModule } from '@agentplane/egress';
-import { IdempotencyModule } from '@agentplane/idempotency';
+import { Clock } from '#agentplane/clock';
+import { CredentialsModule } from '#agentplane/credentials';
+import { EgressModule } from '#agentplane/egress';
+import { IdempotencyModule } from '#agentplane/idempotency';
 import { AgentRepository } from './agent.repository.js';
 import { AgentsService } from './agents.service.js';
 

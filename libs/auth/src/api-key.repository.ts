@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { newId, PrismaService } from '@agentplane/db';
+import { newId, PrismaService } from '#agentplane/db';
 import { asOrgId, type OrgId } from './org-id.js';
 import type { ApiKeySummary } from './organization.js';
 

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
-import type { Clock } from '@agentplane/clock';
-import type { Logger } from '@agentplane/logging';
-import { CommonErrorCode, DomainError } from '@agentplane/errors';
+import type { Clock } from '#agentplane/clock';
+import type { Logger } from '#agentplane/logging';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { AuthError, AuthErrorCode } from './auth.error.js';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import type { ApiKeyRepository } from './api-key.repository.js';

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
-import { DomainError } from '@agentplane/errors';
+import { Clock } from '#agentplane/clock';
+import { DomainError } from '#agentplane/errors';
 import { AuthError } from './auth.error.js';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { OrganizationRepository } from './organization.repository.js';

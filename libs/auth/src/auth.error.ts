@@ -1,4 +1,4 @@
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 
 export enum AuthErrorCode {
   /** Missing, malformed, unknown or revoked API key: one code, so a caller learns nothing of which. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
+import { Clock } from '#agentplane/clock';
 import { ApiKeyCrypto } from './api-key-crypto.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiKeyRepository } from './api-key.repository.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 import { OrganizationRepository } from './organization.repository.js';
 import type { OrgId } from './org-id.js';
 import type { Organization } from './organization.js';

@@ -1,6 +1,6 @@
-import type { Prisma } from '@agentplane/db';
-import type { SealedSecret } from '@agentplane/keys';
-import { asOrgId } from '@agentplane/auth';
+import type { Prisma } from '#agentplane/db';
+import type { SealedSecret } from '#agentplane/keys';
+import { asOrgId } from '#agentplane/auth';
 import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
 
 /** The columns a credential is shown with: never the sealed secret. */

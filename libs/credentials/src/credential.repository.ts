@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { OrgId } from '@agentplane/auth';
-import { keysetQuery, type Page, type PageRequest, PrismaService, toPage, type Transaction } from '@agentplane/db';
-import type { RewrapBatch, SealedRecord, SealedRecordStore, SealedSecret } from '@agentplane/keys';
+import type { OrgId } from '#agentplane/auth';
+import { keysetQuery, type Page, type PageRequest, PrismaService, toPage, type Transaction } from '#agentplane/db';
+import type { RewrapBatch, SealedRecord, SealedRecordStore, SealedSecret } from '#agentplane/keys';
 import { type Credential, CREDENTIAL_SECRET_FIELD, type SealedCredential } from './credential.js';
 import { CREDENTIAL_SEALED, CREDENTIAL_VIEW, sealedColumns, toCredential, toSealedCredential } from './credential-row.js';
 

@@ -1,5 +1,5 @@
-import type { OrgId } from '@agentplane/auth';
-import type { SealedSecret } from '@agentplane/keys';
+import type { OrgId } from '#agentplane/auth';
+import type { SealedSecret } from '#agentplane/keys';
 
 /** A credential as the product shows it: never the secret, never its sealed bytes. */
 export interface Credential {

@@ -1,4 +1,4 @@
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 
 export enum CredentialsErrorCode {
   /** A stored secret would reach an origin it was not given for: the caller must send it again. */

@@ -1,6 +1,6 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
-import { KeysModule, SealedRecordStores } from '@agentplane/keys';
+import { Clock } from '#agentplane/clock';
+import { KeysModule, SealedRecordStores } from '#agentplane/keys';
 import { CredentialRepository } from './credential.repository.js';
 import { CredentialsService } from './credentials.service.js';
 

@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
-import { asOrgId, type OrgId } from '@agentplane/auth';
-import type { Clock } from '@agentplane/clock';
-import { encodeCursor, type Page, type PageRequest, type Transaction, type UnitOfWork } from '@agentplane/db';
-import { CommonErrorCode, DomainError } from '@agentplane/errors';
-import { MasterKeyRing, type SealedSecret, SecretSealer, SecretUnavailableError, secretHint, Sodium } from '@agentplane/keys';
-import type { Logger } from '@agentplane/logging';
+import { asOrgId, type OrgId } from '#agentplane/auth';
+import type { Clock } from '#agentplane/clock';
+import { encodeCursor, type Page, type PageRequest, type Transaction, type UnitOfWork } from '#agentplane/db';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
+import { MasterKeyRing, type SealedSecret, SecretSealer, SecretUnavailableError, secretHint, Sodium } from '#agentplane/keys';
+import type { Logger } from '#agentplane/logging';
 import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
 import { type CredentialChanges, type CredentialRepository, credentialSecretContext as secretContext, type NewCredential } from './credential.repository.js';
 import { CredentialsErrorCode } from './credentials.error.js';

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OrgId } from '@agentplane/auth';
-import { Clock } from '@agentplane/clock';
-import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '@agentplane/db';
-import { DomainError, type FieldError } from '@agentplane/errors';
-import { looksMasked, SecretSealer, SecretUnavailableError, secretHint } from '@agentplane/keys';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import type { OrgId } from '#agentplane/auth';
+import { Clock } from '#agentplane/clock';
+import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
+import { DomainError, type FieldError } from '#agentplane/errors';
+import { looksMasked, SecretSealer, SecretUnavailableError, secretHint } from '#agentplane/keys';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { type Credential, type LoadedCredential, sealedCredentialOf } from './credential.js';
 import { type CredentialReference, CredentialRepository, credentialSecretContext } from './credential.repository.js';
 import { CredentialsError, CredentialsErrorCode } from './credentials.error.js';

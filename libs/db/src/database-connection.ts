@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { StorageConfig } from '@agentplane/config';
+import type { StorageConfig } from '#agentplane/config';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { defaultMigrationsDir, readMigrations } from './migrations/migration-source.js';
 import { runMigrations } from './migrations/migration-runner.js';

@@ -1,8 +1,8 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { Logger } from 'pino';
-import { APP_CONFIG, type AppConfig } from '@agentplane/config';
-import { LOGGER } from '@agentplane/logging';
+import { APP_CONFIG, type AppConfig } from '#agentplane/config';
+import { LOGGER } from '#agentplane/logging';
 import { DatabaseConnection, type ConnectOptions } from './database-connection.js';
 import { DatabaseHealth } from './database-health.js';
 import { PrismaService } from './prisma.service.js';

@@ -1,4 +1,4 @@
-import { CommonErrorCode, DomainError } from '@agentplane/errors';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import { keysetQuery, pageRequest, toPage } from './keyset-page.js';
 

@@ -1,4 +1,4 @@
-import { CommonError, CommonErrorCode } from '@agentplane/errors';
+import { CommonError, CommonErrorCode } from '#agentplane/errors';
 import { decodeCursor, encodeCursor, type KeysetPosition } from './keyset-cursor.js';
 
 /** A page to read: newest first, after `after` when given. */

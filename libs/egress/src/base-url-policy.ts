@@ -1,4 +1,4 @@
-import type { EgressAllowEntry } from '@agentplane/config';
+import type { EgressAllowEntry } from '#agentplane/config';
 import { classifyAddress, isIpLiteral } from './address-policy.js';
 
 /** The stable codes of a refused base_url (field error codes under its path). */

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
-import type { AppConfig, EgressAllowEntry } from '@agentplane/config';
-import { DomainError } from '@agentplane/errors';
-import type { Logger } from '@agentplane/logging';
+import type { AppConfig, EgressAllowEntry } from '#agentplane/config';
+import { DomainError } from '#agentplane/errors';
+import type { Logger } from '#agentplane/logging';
 import { EgressError } from './egress.error.js';
 import { EgressPolicy } from './egress-policy.js';
 import { HostResolver } from './host-resolver.js';

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, type EgressAllowEntry } from '@agentplane/config';
-import { DomainError } from '@agentplane/errors';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { APP_CONFIG, type AppConfig, type EgressAllowEntry } from '#agentplane/config';
+import { DomainError } from '#agentplane/errors';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { classifyAddress } from './address-policy.js';
 import { type AcceptedBaseUrl, type BaseUrlVerdict, checkBaseUrl, parseBaseUrl } from './base-url-policy.js';
 import { EgressError, EgressErrorCode } from './egress.error.js';

@@ -1,4 +1,4 @@
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 
 /** Why an outbound call was not made or did not complete. Messages never carry addresses or bodies. */
 export enum EgressErrorCode {

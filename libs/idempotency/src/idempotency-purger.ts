@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './idempotency.service.js';
 

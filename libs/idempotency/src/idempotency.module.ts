@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
-import { KeysModule } from '@agentplane/keys';
+import { Clock } from '#agentplane/clock';
+import { KeysModule } from '#agentplane/keys';
 import { IdempotencyPurger } from './idempotency-purger.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { IdempotencyService } from './idempotency.service.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { OrgId } from '@agentplane/auth';
-import { Prisma, PrismaService, type Transaction } from '@agentplane/db';
-import type { Fingerprint } from '@agentplane/keys';
+import type { OrgId } from '#agentplane/auth';
+import { Prisma, PrismaService, type Transaction } from '#agentplane/db';
+import type { Fingerprint } from '#agentplane/keys';
 
 /** What a finished request sent, to be sent again to a retry. */
 export interface StoredResponse {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { OrgId } from '@agentplane/auth';
-import { Clock } from '@agentplane/clock';
-import type { Transaction } from '@agentplane/db';
-import { CommonError, CommonErrorCode } from '@agentplane/errors';
-import { Fingerprinter } from '@agentplane/keys';
+import type { OrgId } from '#agentplane/auth';
+import { Clock } from '#agentplane/clock';
+import type { Transaction } from '#agentplane/db';
+import { CommonError, CommonErrorCode } from '#agentplane/errors';
+import { Fingerprinter } from '#agentplane/keys';
 import { IdempotencyRepository, type StoredResponse } from './idempotency.repository.js';
 
 /** A request sent with an Idempotency-Key, as the edge parsed it. */

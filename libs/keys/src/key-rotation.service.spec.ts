@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { Logger } from '@agentplane/logging';
+import type { Logger } from '#agentplane/logging';
 import { InstancesLackActiveKeyError, KeyRotationService } from './key-rotation.service.js';
 import type { MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { MasterKeyRing } from './master-key-ring.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { Clock } from '#agentplane/clock';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { HOLDER_LIVE_SECONDS } from './master-key-presence.js';
 import { MasterKeyRing } from './master-key-ring.js';

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { Clock } from '@agentplane/clock';
+import { Clock } from '#agentplane/clock';
 import { Fingerprinter } from './fingerprinter.js';
 import { KeyRotationService } from './key-rotation.service.js';
 import { MasterKeyCheckRepository } from './master-key-check.repository.js';

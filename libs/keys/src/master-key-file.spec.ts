@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMasterKeyList } from '@agentplane/config';
+import { parseMasterKeyList } from '#agentplane/config';
 import { formatMasterKey, generateMasterKey, MasterKeyFile } from './master-key-file.js';
 
 const KEY_ID = /^mk-\d{8}-[0-9a-f]{6}$/;

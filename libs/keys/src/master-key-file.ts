@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type MasterKey, parseMasterKeyList } from '@agentplane/config';
+import { type MasterKey, parseMasterKeyList } from '#agentplane/config';
 
 const FILE_NAME = 'master-keys';
 const HEADER =

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@agentplane/db';
+import { PrismaService } from '#agentplane/db';
 
 export interface MasterKeyHolder {
   readonly instanceId: string;

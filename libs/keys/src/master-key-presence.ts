@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { MasterKeyCoverage } from './master-key-coverage.js';
 import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { MasterKeyRing } from './master-key-ring.js';

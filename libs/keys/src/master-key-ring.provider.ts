@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@agentplane/config';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { APP_CONFIG, type AppConfig } from '#agentplane/config';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { MasterKeyFile } from './master-key-file.js';
 import { MasterKeyRing } from './master-key-ring.js';
 

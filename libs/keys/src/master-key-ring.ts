@@ -1,4 +1,4 @@
-import type { MasterKey } from '@agentplane/config';
+import type { MasterKey } from '#agentplane/config';
 
 /**
  * The master keys this process holds: the first seals everything new, the others only open

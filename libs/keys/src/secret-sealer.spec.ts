@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import type { MasterKey } from '@agentplane/config';
-import type { Logger } from '@agentplane/logging';
+import type { MasterKey } from '#agentplane/config';
+import type { Logger } from '#agentplane/logging';
 import { MasterKeyRing } from './master-key-ring.js';
 import { associatedData, type SealedSecret, type SecretContext } from './secret-context.js';
 import { SecretSealer, SecretUnavailableError } from './secret-sealer.js';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGGER, type Logger } from '@agentplane/logging';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { MasterKeyRing } from './master-key-ring.js';
 import { associatedData, SECRET_FORMAT_V1, type SealedSecret, type SecretContext } from './secret-context.js';
 import { Sodium } from './sodium.js';

@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { LogLevel } from '@agentplane/config';
+import type { LogLevel } from '#agentplane/config';
 import { redactLine } from './redaction.js';
 
 export type { Logger } from 'pino';

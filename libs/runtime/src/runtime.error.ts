@@ -1,4 +1,4 @@
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 
 /**
  * Why a reply failed: the `code` of the stream's `error` event and of a `stream: false` problem

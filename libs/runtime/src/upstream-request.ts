@@ -1,4 +1,4 @@
-import type { Agent, LlmEntry } from '@agentplane/agents';
+import type { Agent, LlmEntry } from '#agentplane/agents';
 import type { ConversationMessage } from './reply.js';
 
 /** The URL and JSON body of one attempt, for the entry's API. Holds no secret. */

@@ -18,7 +18,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { LLM_APIS, type LlmApi } from '@agentplane/agents';
+import { LLM_APIS, type LlmApi } from '#agentplane/agents';
 import { IsMetadata, METADATA_MAX_KEY, METADATA_MAX_PAIRS, METADATA_MAX_VALUE } from '../http/is-metadata.validator.js';
 
 // A key goes into an Authorization header: visible ASCII only, so it can never split a header.

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import type { Page } from '@agentplane/db';
-import { type Agent, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '@agentplane/agents';
+import type { Page } from '#agentplane/db';
+import { type Agent, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '#agentplane/agents';
 import { LlmTimeoutsDto } from './agent-request.dto.js';
 
 @ApiSchema({ name: 'LlmEntry' })

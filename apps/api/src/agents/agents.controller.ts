@@ -10,9 +10,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Agent, type AgentInput, agentEtag, AgentsService } from '@agentplane/agents';
-import { type AuthContext, CurrentAuth } from '@agentplane/auth';
-import type { StoredResponse } from '@agentplane/idempotency';
+import { type Agent, type AgentInput, agentEtag, AgentsService } from '#agentplane/agents';
+import { type AuthContext, CurrentAuth } from '#agentplane/auth';
+import type { StoredResponse } from '#agentplane/idempotency';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
 import {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import type { Credential } from '@agentplane/credentials';
-import type { Page } from '@agentplane/db';
+import type { Credential } from '#agentplane/credentials';
+import type { Page } from '#agentplane/db';
 
 /** A credential as every read shows it: the key only as its hint. */
 @ApiSchema({ name: 'Credential' })

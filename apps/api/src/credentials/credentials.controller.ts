@@ -9,8 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { type AuthContext, CurrentAuth } from '@agentplane/auth';
-import { CredentialsService } from '@agentplane/credentials';
+import { type AuthContext, CurrentAuth } from '#agentplane/auth';
+import { CredentialsService } from '#agentplane/credentials';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import {
   ApiAuthenticatedProblems,

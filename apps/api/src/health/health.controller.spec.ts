@@ -1,5 +1,5 @@
-import type { DatabaseHealth } from '@agentplane/db';
-import { CommonError, CommonErrorCode } from '@agentplane/errors';
+import type { DatabaseHealth } from '#agentplane/db';
+import { CommonError, CommonErrorCode } from '#agentplane/errors';
 import { HealthController } from './health.controller.js';
 
 describe('HealthController', () => {

@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '@agentplane/auth';
-import { DatabaseHealth } from '@agentplane/db';
-import { CommonError, CommonErrorCode } from '@agentplane/errors';
+import { Public } from '#agentplane/auth';
+import { DatabaseHealth } from '#agentplane/db';
+import { CommonError, CommonErrorCode } from '#agentplane/errors';
 import { HealthResponseDto } from './health-response.dto.js';
 import { ApiProblemResponse, PROBLEMS } from '../problem/api-problem-response.decorator.js';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
-import { CommonError, CommonErrorCode } from '@agentplane/errors';
-import type { Logger } from '@agentplane/logging';
+import { CommonError, CommonErrorCode } from '#agentplane/errors';
+import type { Logger } from '#agentplane/logging';
 import { jsonDepthExceeds } from './json-depth.js';
 
 /** Request bodies above this are refused with 413 before any handler runs. */

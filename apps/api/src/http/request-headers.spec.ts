@@ -1,4 +1,4 @@
-import { CommonErrorCode, type DomainError } from '@agentplane/errors';
+import { CommonErrorCode, type DomainError } from '#agentplane/errors';
 import { parseIdempotencyKey, parseIfMatch } from './request-headers.js';
 
 describe('parseIfMatch', () => {

@@ -1,6 +1,6 @@
-import type { EtagCondition } from '@agentplane/agents';
-import { DomainError } from '@agentplane/errors';
-import type { IdempotentRequest } from '@agentplane/idempotency';
+import type { EtagCondition } from '#agentplane/agents';
+import { DomainError } from '#agentplane/errors';
+import type { IdempotentRequest } from '#agentplane/idempotency';
 import { canonicalJson } from './canonical-json.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

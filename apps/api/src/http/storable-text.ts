@@ -1,4 +1,4 @@
-import type { FieldError } from '@agentplane/errors';
+import type { FieldError } from '#agentplane/errors';
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 // With the u flag a surrogate pair is one code point, so this matches unpaired halves only.

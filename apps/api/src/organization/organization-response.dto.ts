@@ -1,5 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import type { Organization } from '@agentplane/auth';
+import type { Organization } from '#agentplane/auth';
 
 @ApiSchema({ name: 'Organization' })
 export class OrganizationResponseDto {

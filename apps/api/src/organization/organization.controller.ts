@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuthContext, CurrentAuth, OrganizationService } from '@agentplane/auth';
+import { type AuthContext, CurrentAuth, OrganizationService } from '#agentplane/auth';
 import { OrganizationResponseDto } from './organization-response.dto.js';
 import { ApiAuthenticatedProblems } from '../problem/api-problem-response.decorator.js';
 

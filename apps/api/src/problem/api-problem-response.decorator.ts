@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { RuntimeErrorCode } from '@agentplane/runtime';
+import { RuntimeErrorCode } from '#agentplane/runtime';
 import type { ErrorCode } from './error-statuses.js';
 import { ProblemDetailsDto } from './problem-details.dto.js';
 

@@ -1,9 +1,9 @@
-import { AgentsErrorCode } from '@agentplane/agents';
-import { AuthErrorCode } from '@agentplane/auth';
-import { CredentialsErrorCode } from '@agentplane/credentials';
-import { EgressErrorCode } from '@agentplane/egress';
-import { CommonErrorCode } from '@agentplane/errors';
-import { RuntimeErrorCode } from '@agentplane/runtime';
+import { AgentsErrorCode } from '#agentplane/agents';
+import { AuthErrorCode } from '#agentplane/auth';
+import { CredentialsErrorCode } from '#agentplane/credentials';
+import { EgressErrorCode } from '#agentplane/egress';
+import { CommonErrorCode } from '#agentplane/errors';
+import { RuntimeErrorCode } from '#agentplane/runtime';
 
 /** Failures raised by the HTTP framework itself (routing, body parsing, limits) before a handler runs. */
 export enum HttpErrorCode {

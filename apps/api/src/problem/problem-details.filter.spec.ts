@@ -1,5 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import { CommonError, CommonErrorCode, DomainError } from '@agentplane/errors';
+import { CommonError, CommonErrorCode, DomainError } from '#agentplane/errors';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 
 function caught(exception: unknown): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CommonErrorCode } from '@agentplane/errors';
+import { CommonErrorCode } from '#agentplane/errors';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
 
 const RETRY_AFTER_SECONDS = '1';

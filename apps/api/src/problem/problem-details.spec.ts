@@ -1,6 +1,6 @@
 import { NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { Prisma } from '@agentplane/db';
-import { DomainError } from '@agentplane/errors';
+import { Prisma } from '#agentplane/db';
+import { DomainError } from '#agentplane/errors';
 import { ERROR_CODES } from './error-statuses.js';
 import { describe as describeCode, toProblem } from './problem-details.js';
 

@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
-import { isDatabaseUnavailable } from '@agentplane/db';
-import { CommonErrorCode, DomainError, type FieldError } from '@agentplane/errors';
-import { RuntimeError } from '@agentplane/runtime';
+import { isDatabaseUnavailable } from '#agentplane/db';
+import { CommonErrorCode, DomainError, type FieldError } from '#agentplane/errors';
+import { RuntimeError } from '#agentplane/runtime';
 import { ERROR_STATUSES, type ErrorCode, type ErrorStatus, HttpErrorCode, isErrorCode } from './error-statuses.js';
 
 /** RFC 9457 problem details, with the stable `code` and the request id as extension members. */

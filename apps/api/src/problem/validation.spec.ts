@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsArray, IsString, IsUrl, MaxLength, ValidateNested } from 'class-validator';
-import { DomainError } from '@agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 import { createValidationPipe } from './validation.js';
 
 class EntryDto {

@@ -1,7 +1,7 @@
 import { type ArgumentMetadata, type Type, ValidationPipe, type ValidationError } from '@nestjs/common';
 import * as classTransformer from 'class-transformer';
 import type { ValidatorOptions } from 'class-validator';
-import { DomainError, type FieldError } from '@agentplane/errors';
+import { DomainError, type FieldError } from '#agentplane/errors';
 import { recordProperties } from '../http/is-metadata.validator.js';
 import { unstorableText } from '../http/storable-text.js';
 

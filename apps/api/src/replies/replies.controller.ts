@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthContext, CurrentAuth } from '@agentplane/auth';
-import { APP_CONFIG, type AppConfig } from '@agentplane/config';
-import { CommonErrorCode } from '@agentplane/errors';
-import { type ReplyRequest, ReplyService } from '@agentplane/runtime';
+import { type AuthContext, CurrentAuth } from '#agentplane/auth';
+import { APP_CONFIG, type AppConfig } from '#agentplane/config';
+import { CommonErrorCode } from '#agentplane/errors';
+import { type ReplyRequest, ReplyService } from '#agentplane/runtime';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,

@@ -14,7 +14,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { MESSAGE_ROLES, type MessageRole } from '@agentplane/runtime';
+import { MESSAGE_ROLES, type MessageRole } from '#agentplane/runtime';
 import { IsMetadata } from '../http/is-metadata.validator.js';
 
 export const MAX_MESSAGES = 500;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { CommonErrorCode } from '@agentplane/errors';
-import { type ReplyEvent, RuntimeErrorCode, type ToolCall, type WholeReply } from '@agentplane/runtime';
+import { CommonErrorCode } from '#agentplane/errors';
+import { type ReplyEvent, RuntimeErrorCode, type ToolCall, type WholeReply } from '#agentplane/runtime';
 import { ToolCallDto } from './reply-request.dto.js';
 
 @ApiSchema({ name: 'Usage' })

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiKeyService, type ApiKeySummary } from '@agentplane/auth';
+import { ApiKeyService, type ApiKeySummary } from '#agentplane/auth';
 import { withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 

@@ -5,7 +5,7 @@ import {
   InstancesLackActiveKeyError,
   KeyRotationService,
   MasterKeyFile,
-} from '@agentplane/keys';
+} from '#agentplane/keys';
 import { CliFailure, loadCliConfig, withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DatabaseConnection } from '@agentplane/db';
+import { DatabaseConnection } from '#agentplane/db';
 import { withContext } from '../cli-context.js';
 import { printJson } from '../output.js';
 
