@@ -24,7 +24,10 @@ function rate(name: string, ops: number, run: (i: number) => void): number {
 const sodium = await Sodium.load();
 const oldRing = new MasterKeyRing([{ id: 'old', key: new Uint8Array(randomBytes(32)) }], 'bench');
 const ring = new MasterKeyRing(
-  [{ id: 'new', key: new Uint8Array(randomBytes(32)) }, { id: 'old', key: oldRing.material('old')! }],
+  [
+    { id: 'new', key: new Uint8Array(randomBytes(32)) },
+    { id: 'old', key: oldRing.material('old')! },
+  ],
   'bench',
 );
 const logger = pino({ level: 'silent' });

@@ -13,7 +13,9 @@ const sink = { write: (_line: string) => true };
 function wildcardPaths(depth = 5): string[] {
   return SECRET_FIELD_NAMES.flatMap((name) => {
     const key = /^[A-Za-z_$][\w$]*$/.test(name) ? name : `["${name}"]`;
-    return Array.from({ length: depth + 1 }, (_, d) => (d === 0 ? key : `${Array(d).fill('*').join('.')}${key.startsWith('[') ? '' : '.'}${key}`));
+    return Array.from({ length: depth + 1 }, (_, d) =>
+      d === 0 ? key : `${Array(d).fill('*').join('.')}${key.startsWith('[') ? '' : '.'}${key}`,
+    );
   });
 }
 
@@ -33,7 +35,11 @@ const shapes: Record<string, object> = {
 
 console.log(`${LINES} lines of each shape, µs per line (lower is better)`);
 console.log(`| line | ${Object.keys(loggers).join(' | ')} | agentplane / wildcard paths |`);
-console.log(`|---|${Object.keys(loggers).map(() => '---:').join('|')}|---:|`);
+console.log(
+  `|---|${Object.keys(loggers)
+    .map(() => '---:')
+    .join('|')}|---:|`,
+);
 for (const [shape, object] of Object.entries(shapes)) {
   const perLine: number[] = [];
   for (const logger of Object.values(loggers)) {

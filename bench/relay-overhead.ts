@@ -29,21 +29,24 @@ const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
 const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
 const END = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`;
 
-const upstream = createServer({ key: await readFile(join(TLS_DIR, 'server.key')), cert: await readFile(join(TLS_DIR, 'server.crt')) }, (req, res) => {
-  req.resume();
-  req.on('end', () => {
-    void (async () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      if (req.url?.startsWith('/stall/')) return; // held open, for the memory measurement
-      await sleep(THINK_MS);
-      for (let i = 0; i < TOKENS; i++) {
-        res.write(chunk(`t${i} `));
-        await sleep(TOKEN_GAP_MS);
-      }
-      res.end(END);
-    })();
-  });
-});
+const upstream = createServer(
+  { key: await readFile(join(TLS_DIR, 'server.key')), cert: await readFile(join(TLS_DIR, 'server.crt')) },
+  (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      void (async () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (req.url?.startsWith('/stall/')) return; // held open, for the memory measurement
+        await sleep(THINK_MS);
+        for (let i = 0; i < TOKENS; i++) {
+          res.write(chunk(`t${i} `));
+          await sleep(TOKEN_GAP_MS);
+        }
+        res.end(END);
+      })();
+    });
+  },
+);
 upstream.listen(0, '127.0.0.1');
 await once(upstream, 'listening');
 const upstreamPort = (upstream.address() as { port: number }).port;
@@ -92,7 +95,10 @@ try {
       dispatcher: local,
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench', llm: [{ base_url: `https://127.0.0.1:${upstreamPort}/${path}`, model: 'm', api_key: 'sk-bench-0123456789abcdefghij' }] }),
+      body: JSON.stringify({
+        name: 'bench',
+        llm: [{ base_url: `https://127.0.0.1:${upstreamPort}/${path}`, model: 'm', api_key: 'sk-bench-0123456789abcdefghij' }],
+      }),
     });
     if (res.statusCode !== 201) throw new Error(`create agent: ${res.statusCode} ${await res.body.text()}`);
     return ((await res.body.json()) as { id: string }).id;
@@ -143,7 +149,9 @@ try {
     `Memory per open stream (${OPEN} held open, after a full GC): RSS ${perStream('rss')} KiB, V8 heap ${perStream('heapUsed')} KiB, ` +
     `external ${perStream('external')} KiB (RSS idle ${Math.round(idle.rss / 2 ** 20)} MiB, open ${Math.round(busy.rss / 2 ** 20)} MiB)`;
 
-  console.log(`upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`);
+  console.log(
+    `upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`,
+  );
   console.log(
     '| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 | API CPU ms/reply | client+upstream CPU ms/stream (direct) |',
   );
@@ -163,15 +171,35 @@ try {
       r.push(...(await Promise.all(Array.from({ length: level }, () => timed(() => viaRelay(), 'reply.delta')))));
       apiCpuMs += (await cpuMs(api.process.pid!)) - before;
     }
-    const f = (s: Sample[], k: keyof Sample) => `${Math.round(at(s.map((x) => x[k]), 0.5))}/${Math.round(at(s.map((x) => x[k]), 0.99))}`;
-    const ratio = (k: keyof Sample) => (at(r.map((x) => x[k]), 0.5) / at(d.map((x) => x[k]), 0.5)).toFixed(2);
+    const f = (s: Sample[], k: keyof Sample) =>
+      `${Math.round(
+        at(
+          s.map((x) => x[k]),
+          0.5,
+        ),
+      )}/${Math.round(
+        at(
+          s.map((x) => x[k]),
+          0.99,
+        ),
+      )}`;
+    const ratio = (k: keyof Sample) =>
+      (
+        at(
+          r.map((x) => x[k]),
+          0.5,
+        ) /
+        at(
+          d.map((x) => x[k]),
+          0.5,
+        )
+      ).toFixed(2);
     const perReply = (ms: number) => (ms / (level * ROUNDS)).toFixed(1);
     console.log(
       `| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} | ${perReply(apiCpuMs)} | ${perReply(clientCpuMs)} |`,
     );
   }
   console.log(memoryLine);
-
 } finally {
   await direct.close();
   await local.close();

@@ -49,7 +49,9 @@ try {
   if (check) {
     const differences = compare(target, output);
     if (differences.length > 0) {
-      process.stderr.write(`clients/typescript is out of date (${differences.join(', ')}): run \`npm run client\` and commit the result.\n`);
+      process.stderr.write(
+        `clients/typescript is out of date (${differences.join(', ')}): run \`npm run client\` and commit the result.\n`,
+      );
       process.exitCode = 1;
     } else {
       process.stdout.write('clients/typescript is up to date\n');

@@ -86,11 +86,7 @@ const nearValid = fc
   .tuple(fc.array(goodEntry, { minLength: 0, maxLength: 4 }), fc.oneof(fc.constant(undefined), lateFailure))
   .map(([entries, failure]) => ({ name: 'near valid', llm: failure === undefined ? entries : [...entries, failure] }));
 
-const body = fc.oneof(
-  { weight: 1, arbitrary: fc.jsonValue() },
-  { weight: 3, arbitrary: agentBody },
-  { weight: 3, arbitrary: nearValid },
-);
+const body = fc.oneof({ weight: 1, arbitrary: fc.jsonValue() }, { weight: 3, arbitrary: agentBody }, { weight: 3, arbitrary: nearValid });
 
 describe('agents routes under random JSON (fast-check)', () => {
   let test: TestApi;

@@ -176,7 +176,10 @@ describe('agents over HTTP', () => {
       let cursor: string | null = null;
       const sizes: number[] = [];
       do {
-        const page: AgentList = expectStatus(await listAgents({ client: org, query: { limit: 2, ...(cursor === null ? {} : { after: cursor }) } }), 200);
+        const page: AgentList = expectStatus(
+          await listAgents({ client: org, query: { limit: 2, ...(cursor === null ? {} : { after: cursor }) } }),
+          200,
+        );
         sizes.push(page.data.length);
         seen.push(...page.data.map((a) => a.id));
         if (seen.length === 2) await create({ name: 'inserted meanwhile' }, org); // newer: not in later pages
@@ -255,7 +258,11 @@ describe('agents over HTTP', () => {
       const { agent, etag } = await create({ name: 'Mover', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm', api_key: providerKey(24) }] });
       const before = await storedKeys(agent.id);
 
-      const problem = expectClientProblem(await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm' }] }), 422, 'api_key_required');
+      const problem = expectClientProblem(
+        await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm' }] }),
+        422,
+        'api_key_required',
+      );
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
       expect((await read(agent.id)).etag).toBe(etag);
       expect(await storedKeys(agent.id)).toEqual(before);
@@ -265,7 +272,10 @@ describe('agents over HTTP', () => {
       expect(await storedKeys(agent.id)).toEqual(before);
 
       const newKey = providerKey(36);
-      const moved = expectStatus(await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', api_key: newKey }] }), 200);
+      const moved = expectStatus(
+        await put(agent.id, { name: 'Mover', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', api_key: newKey }] }),
+        200,
+      );
       expect(moved.llm[0]!.api_key_hint).toBe(hintOf(newKey));
       const after = await storedKeys(agent.id);
       expect(after.owned).toHaveLength(1);
@@ -359,7 +369,11 @@ describe('agents over HTTP', () => {
       );
       // The same key with only another api_key is another request too.
       expectClientProblem(
-        await createAgent({ client, body: { ...body, llm: [{ ...body.llm[0]!, api_key: providerKey(30) }] }, headers: { 'Idempotency-Key': idem } }),
+        await createAgent({
+          client,
+          body: { ...body, llm: [{ ...body.llm[0]!, api_key: providerKey(30) }] },
+          headers: { 'Idempotency-Key': idem },
+        }),
         422,
         'idempotency_key_reused',
       );
@@ -371,7 +385,9 @@ describe('agents over HTTP', () => {
       const org = await newOrg('agents-idem');
       const idem = `par-${randomBytes(6).toString('hex')}`;
       const body = { name: 'Parallel', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(30) }] };
-      const results = await Promise.all(Array.from({ length: 20 }, () => createAgent({ client: org, body, headers: { 'Idempotency-Key': idem } })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => createAgent({ client: org, body, headers: { 'Idempotency-Key': idem } })),
+      );
       expect(results.map((r) => r.response!.status)).toEqual(Array<number>(20).fill(201));
       const ids = new Set(results.map((r) => r.data!.id));
       expect(ids.size).toBe(1);
@@ -420,14 +436,29 @@ describe('agents over HTTP', () => {
       ['max_tokens 0', { name: 'x', max_tokens: 0 }, 'max_tokens', 'min'],
       ['max_tokens 100001', { name: 'x', max_tokens: 100_001 }, 'max_tokens', 'max'],
       ['max_tokens 1.5', { name: 'x', max_tokens: 1.5 }, 'max_tokens', 'is_int'],
-      ['51 metadata pairs', { name: 'x', metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata', 'metadata'],
+      [
+        '51 metadata pairs',
+        { name: 'x', metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) },
+        'metadata',
+        'metadata',
+      ],
       ['41-character metadata key', { name: 'x', metadata: { ['k'.repeat(41)]: 'v' } }, 'metadata', 'metadata'],
       ['501-character metadata value', { name: 'x', metadata: { k: 'v'.repeat(501) } }, 'metadata', 'metadata'],
       ['non-string metadata value', { name: 'x', metadata: { k: 1 } }, 'metadata', 'metadata'],
       ['blank name', { name: '  ' }, 'name', 'blank'],
-      ['both api_key and credential_id', { name: 'x', llm: [entry({ credential_id: 'cred_x' })] }, 'llm[0].credential_id', 'conflicts_with_api_key'],
+      [
+        'both api_key and credential_id',
+        { name: 'x', llm: [entry({ credential_id: 'cred_x' })] },
+        'llm[0].credential_id',
+        'conflicts_with_api_key',
+      ],
       ['api_key null', { name: 'x', llm: [entry({ api_key: null })] }, 'llm[0].api_key', 'is_string'],
-      ['unknown credential', { name: 'x', llm: [entry({ api_key: undefined, credential_id: 'cred_nope' })] }, 'llm[0].credential_id', 'not_found'],
+      [
+        'unknown credential',
+        { name: 'x', llm: [entry({ api_key: undefined, credential_id: 'cred_nope' })] },
+        'llm[0].credential_id',
+        'not_found',
+      ],
       ['idle_ms 0', { name: 'x', llm: [entry({ timeouts: { idle_ms: 0 } })] }, 'llm[0].timeouts.idle_ms', 'min'],
       ['total_ms 1.5', { name: 'x', llm: [entry({ timeouts: { total_ms: 1.5 } })] }, 'llm[0].timeouts.total_ms', 'is_int'],
       ['unknown timeout', { name: 'x', llm: [entry({ timeouts: { read_ms: 5 } })] }, 'llm[0].timeouts.read_ms', 'unknown_property'],
@@ -452,7 +483,9 @@ describe('agents over HTTP', () => {
         { path: 'llm[0].base_url', code: 'required', message: 'is required' },
         { path: 'llm[0].model', code: 'required', message: 'is required' },
       ]);
-      const wrong = await expectInvalid(await call('POST', '/v1/agents', { name: 7, instructions: false, llm: [entry({ model: 3 })], metadata: 'x' }));
+      const wrong = await expectInvalid(
+        await call('POST', '/v1/agents', { name: 7, instructions: false, llm: [entry({ model: 3 })], metadata: 'x' }),
+      );
       expect(wrong).toEqual([
         { path: 'name', code: 'is_string', message: 'must be a string' },
         { path: 'instructions', code: 'is_string', message: 'must be a string' },
@@ -494,24 +527,42 @@ describe('agents over HTTP', () => {
       ['constructor', '{"name":"x","constructor":"y"}'],
       ['hasOwnProperty', '{"name":"x","hasOwnProperty":{"a":1}}'],
       ['__proto__', '{"name":"x","__proto__":{"admin":true}}'],
-      ['llm[0].valueOf', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","valueOf":1}]}'],
-      ['llm[0].timeouts.constructor', '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","timeouts":{"constructor":1}}]}'],
+      [
+        'llm[0].valueOf',
+        '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","valueOf":1}]}',
+      ],
+      [
+        'llm[0].timeouts.constructor',
+        '{"name":"x","llm":[{"base_url":"https://93.184.216.34","model":"m","api_key":"sk-0123456789abcdefghij","timeouts":{"constructor":1}}]}',
+      ],
     ])('refuses the unknown property %s, named like an Object.prototype member', async (path, raw) => {
-      expect(await expectInvalid(await call('POST', '/v1/agents', raw))).toEqual([{ path, code: 'unknown_property', message: expect.any(String) }]);
+      expect(await expectInvalid(await call('POST', '/v1/agents', raw))).toEqual([
+        { path, code: 'unknown_property', message: expect.any(String) },
+      ]);
     });
 
-    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])('refuses the unknown query parameter %s on the list', async (name) => {
-      const errors = await expectInvalid(await call('GET', `/v1/agents?limit=1&${name}=1`));
-      expect(errors).toEqual([{ path: name, code: 'unknown_property', message: expect.any(String) }]);
-    });
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'foo'])(
+      'refuses the unknown query parameter %s on the list',
+      async (name) => {
+        const errors = await expectInvalid(await call('GET', `/v1/agents?limit=1&${name}=1`));
+        expect(errors).toEqual([{ path: name, code: 'unknown_property', message: expect.any(String) }]);
+      },
+    );
 
     it('an entry without a key on create is api_key_required', async () => {
-      const problem = expectClientProblem(await createAgent({ client, body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] } }), 422, 'api_key_required');
+      const problem = expectClientProblem(
+        await createAgent({ client, body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm' }] } }),
+        422,
+        'api_key_required',
+      );
       expect(problem.errors).toEqual([{ path: 'llm[0].api_key', code: 'api_key_required', message: expect.any(String) }]);
     });
 
     it('a credential not allowed for the entry origin is credential_origin_mismatch; another org’s credential is not found', async () => {
-      const cred = expectStatus(await createCredential({ client, body: { name: 'only A', api_key: providerKey(30), allowed_origins: [ORIGIN_A] } }), 201);
+      const cred = expectStatus(
+        await createCredential({ client, body: { name: 'only A', api_key: providerKey(30), allowed_origins: [ORIGIN_A] } }),
+        201,
+      );
       const problem = expectClientProblem(
         await createAgent({ client, body: { name: 'x', llm: [{ base_url: `${ORIGIN_B}/v1`, model: 'm', credential_id: cred.id }] } }),
         422,
@@ -529,17 +580,31 @@ describe('agents over HTTP', () => {
       expectClientInvalid(
         await createAgent({
           client: org,
-          body: { name: 'x', llm: [{ base_url: ORIGIN_A, model: 'm', api_key: providerKey(20) }, { base_url: 'https://10.1.1.1', model: 'm', api_key: providerKey(20) }] },
+          body: {
+            name: 'x',
+            llm: [
+              { base_url: ORIGIN_A, model: 'm', api_key: providerKey(20) },
+              { base_url: 'https://10.1.1.1', model: 'm', api_key: providerKey(20) },
+            ],
+          },
         }),
       );
       expect(expectStatus(await listAgents({ client: org }), 200).data).toEqual([]);
     });
 
     it('413 for a body over 256 KB, 415 for another content type, 400 for malformed JSON', async () => {
-      expectClientProblem(await createAgent({ client, body: { name: 'x', instructions: 'y'.repeat(300 * 1024) } }), 413, 'payload_too_large');
+      expectClientProblem(
+        await createAgent({ client, body: { name: 'x', instructions: 'y'.repeat(300 * 1024) } }),
+        413,
+        'payload_too_large',
+      );
       // What no typed client sends: raw requests.
       const key = test.keys['agents-main'];
-      await expectProblem(await send(test.api.url, 'POST', '/v1/agents', key, undefined, { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+      await expectProblem(
+        await send(test.api.url, 'POST', '/v1/agents', key, undefined, { 'content-type': 'text/plain' }),
+        415,
+        'unsupported_media_type',
+      );
       await expectProblem(await send(test.api.url, 'POST', '/v1/agents', key, '{"name": '), 400, 'bad_request');
     });
   });
@@ -609,8 +674,12 @@ describe('a key given to an agent never leaves again (canary)', () => {
       expect(created.status).toBe(201);
       const agent = (await created.json()) as Agent;
       const etag = created.headers.get('etag')!;
-      expect((await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(201);
-      expect((await call('POST', '/v1/agents', { name: 'Other', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(422);
+      expect((await call('POST', '/v1/agents', { name: 'Canary', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(
+        201,
+      );
+      expect((await call('POST', '/v1/agents', { name: 'Other', llm: [entry(canary)] }, { 'idempotency-key': 'canary-1' })).status).toBe(
+        422,
+      );
       await call('GET', `/v1/agents/${agent.id}`);
       await call('GET', '/v1/agents');
       // Error paths that receive the canary.
@@ -619,11 +688,17 @@ describe('a key given to an agent never leaves again (canary)', () => {
       expect((await call('POST', '/v1/agents', { name: 'x', llm: [{ ...entry(canary), unknown: canary }] })).status).toBe(422);
       expect((await call('POST', '/v1/agents', { name: 'x', llm: [entry(canary)], temperature: canary })).status).toBe(422);
       expect((await call('POST', '/v1/agents', `{"name":"x","llm":[{"api_key":"${canary}"`)).status).toBe(400);
-      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary)] }, { 'if-match': '"stale"' })).status).toBe(412);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary)] }, { 'if-match': '"stale"' })).status).toBe(
+        412,
+      );
       expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary)] }, {}, otherKey)).status).toBe(404);
       expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'x', llm: [entry(canary, 'http://93.184.216.34')] })).status).toBe(422);
-      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary', llm: [entry(rotated)] }, { 'if-match': etag })).status).toBe(200);
-      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary kept', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm' }] })).status).toBe(200);
+      expect((await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary', llm: [entry(rotated)] }, { 'if-match': etag })).status).toBe(
+        200,
+      );
+      expect(
+        (await call('PUT', `/v1/agents/${agent.id}`, { name: 'Canary kept', llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'm' }] })).status,
+      ).toBe(200);
       const doomed = (await (await call('POST', '/v1/agents', { name: 'Doomed', llm: [entry(canary, ORIGIN_C)] })).json()) as Agent;
       expect((await call('DELETE', `/v1/agents/${doomed.id}`)).status).toBe(204);
       expect((await call('DELETE', `/v1/agents/${agent.id}`, undefined, {}, otherKey)).status).toBe(404);
@@ -652,7 +727,10 @@ describe('a key given to an agent never leaves again (canary)', () => {
       for (const table of tables) {
         const rows = (await client.query<{ row: string }>(`SELECT t::text AS row FROM "${table.replaceAll('"', '""')}" t`)).rows;
         const dump = rows.map((r) => r.row).join('\n');
-        leaks.push(...canaryLeaks(dump, canary, `canary in table ${table}`), ...canaryLeaks(dump, rotated, `rotated canary in table ${table}`));
+        leaks.push(
+          ...canaryLeaks(dump, canary, `canary in table ${table}`),
+          ...canaryLeaks(dump, rotated, `rotated canary in table ${table}`),
+        );
       }
       ownedRows = (await client.query('SELECT 1 FROM credentials WHERE owner_agent_id IS NOT NULL')).rowCount ?? 0;
     } finally {

@@ -38,9 +38,11 @@ describe('API keys over HTTP', () => {
 
   it('answers every kind of bad credential with the same 401 problem', async () => {
     const issued = await createApiKey('acme-401', storage.env);
-    const keyId = (JSON.parse((await runCli(['api-keys', 'list', '--org', 'acme-401', '--json'], storage.env)).stdout) as {
-      data: { id: string }[];
-    }).data[0]!.id;
+    const keyId = (
+      JSON.parse((await runCli(['api-keys', 'list', '--org', 'acme-401', '--json'], storage.env)).stdout) as {
+        data: { id: string }[];
+      }
+    ).data[0]!.id;
     expect((await runCli(['api-keys', 'revoke', keyId], storage.env)).code).toBe(0);
 
     const wellFormedUnknown = 'ap_' + 'A'.repeat(43);

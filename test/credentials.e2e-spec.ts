@@ -45,7 +45,8 @@ describe('credentials over HTTP', () => {
   let client: Client;
 
   /** What no typed client sends (raw JSON text, strings it cannot store): a plain request. */
-  const call = (method: string, path: string, body?: Body): Promise<Response> => send(test.api.url, method, path, test.keys['creds-main'], body);
+  const call = (method: string, path: string, body?: Body): Promise<Response> =>
+    send(test.api.url, method, path, test.keys['creds-main'], body);
 
   beforeAll(async () => {
     test = await startTestApi(['creds-main']);
@@ -62,7 +63,8 @@ describe('credentials over HTTP', () => {
   const get = (id: string, as = client) => getCredential({ client: as, path: { id } });
   const remove = (id: string, force?: string, as = client) =>
     deleteCredential({ client: as, path: { id }, ...(force === undefined ? {} : { query: { force: untyped<'true'>(force) } }) });
-  const list = (query: { limit?: number | string; after?: string } = {}, as = client) => listCredentials({ client: as, query: untyped(query) });
+  const list = (query: { limit?: number | string; after?: string } = {}, as = client) =>
+    listCredentials({ client: as, query: untyped(query) });
   const orgClient = (key: string) => apiClient(test.api.url, key);
 
   async function create(input: CreateCredentialRequestWritable, as = client): Promise<Credential> {
@@ -147,7 +149,10 @@ describe('credentials over HTTP', () => {
       await sleep(5);
 
       const second = providerKey(40);
-      const rotated = expectStatus(await put(created.id, { name: 'after', api_key: second, allowed_origins: [ORIGIN, 'https://eu.example.com'] }), 200);
+      const rotated = expectStatus(
+        await put(created.id, { name: 'after', api_key: second, allowed_origins: [ORIGIN, 'https://eu.example.com'] }),
+        200,
+      );
       expect(JSON.stringify(rotated)).not.toContain(second.slice(0, 30));
       expectCredentialShape(rotated);
       expect(rotated).toEqual({
@@ -217,7 +222,9 @@ describe('credentials over HTTP', () => {
     it('refuses an unknown property (unknown_property) rather than dropping it', async () => {
       const errors = expectClientInvalid(await post(untyped({ ...valid(), extra: 1 })));
       expect(errors).toEqual([{ path: 'extra', code: 'unknown_property', message: expect.any(String) }]);
-      const replaced = expectClientInvalid(await put(existing.id, untyped({ name: 'x', allowed_origins: [ORIGIN], apiKey: providerKey(30) })));
+      const replaced = expectClientInvalid(
+        await put(existing.id, untyped({ name: 'x', allowed_origins: [ORIGIN], apiKey: providerKey(30) })),
+      );
       expect(replaced).toEqual([{ path: 'apiKey', code: 'unknown_property', message: expect.any(String) }]);
     });
 
@@ -249,9 +256,9 @@ describe('credentials over HTTP', () => {
       expect(
         await expectInvalid(await call('PUT', `/v1/credentials/${existing.id}`, { name: '\ud800prod', allowed_origins: [ORIGIN] })),
       ).toEqual([{ path: 'name', code: 'unpaired_surrogate', message: expect.any(String) }]);
-      expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, `${ORIGIN}\udfff`] }))).toEqual([
-        { path: 'allowed_origins[1]', code: 'unpaired_surrogate', message: expect.any(String) },
-      ]);
+      expect(
+        await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), allowed_origins: [ORIGIN, `${ORIGIN}\udfff`] })),
+      ).toEqual([{ path: 'allowed_origins[1]', code: 'unpaired_surrogate', message: expect.any(String) }]);
       // An api_key is refused by its own rule, which never names the key.
       expect(await expectInvalid(await call('POST', '/v1/credentials', { ...valid(), api_key: `${providerKey(30)}\u0000` }))).toEqual([
         { path: 'api_key', code: 'invalid_api_key', message: expect.any(String) },
@@ -259,7 +266,9 @@ describe('credentials over HTTP', () => {
     });
 
     it('refuses blank names and empty or oversized allowed_origins', async () => {
-      expect(expectClientInvalid(await post({ ...valid(), name: '   ' }))).toEqual([expect.objectContaining({ path: 'name', code: 'blank' })]);
+      expect(expectClientInvalid(await post({ ...valid(), name: '   ' }))).toEqual([
+        expect.objectContaining({ path: 'name', code: 'blank' }),
+      ]);
       expect(expectClientInvalid(await post({ ...valid(), allowed_origins: [] }))).toEqual([
         expect.objectContaining({ path: 'allowed_origins', code: 'array_min_size' }),
       ]);
@@ -315,7 +324,9 @@ describe('credentials over HTTP', () => {
     });
 
     it('refuses an empty or over-long api_key', async () => {
-      expect(expectClientInvalid(await post({ ...valid(), api_key: '' }))).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'api_key' })]));
+      expect(expectClientInvalid(await post({ ...valid(), api_key: '' }))).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: 'api_key' })]),
+      );
       expect(expectClientInvalid(await post({ ...valid(), api_key: 'k'.repeat(4097) }))).toEqual([
         expect.objectContaining({ path: 'api_key', code: 'is_length' }),
       ]);
@@ -325,12 +336,19 @@ describe('credentials over HTTP', () => {
       for (const masked of ['****abcd', '****', '***', '*****', existing.api_key_hint]) {
         const created = expectClientProblem(await post({ ...valid(), api_key: masked }), 422, 'masked_value_submitted');
         expect(created.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
-        const replaced = expectClientProblem(await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }), 422, 'masked_value_submitted');
+        const replaced = expectClientProblem(
+          await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }),
+          422,
+          'masked_value_submitted',
+        );
         expect(replaced.errors).toEqual([{ path: 'api_key', code: 'masked_value_submitted', message: expect.any(String) }]);
       }
       // Other mask characters are not printable ASCII, so they never get as far as the mask check.
       for (const masked of ['••••abcd', '●●●●', '····abcd']) {
-        for (const res of [await post({ ...valid(), api_key: masked }), await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] })]) {
+        for (const res of [
+          await post({ ...valid(), api_key: masked }),
+          await put(existing.id, { name: 'x', api_key: masked, allowed_origins: [ORIGIN] }),
+        ]) {
           expect(res.response!.status).toBe(422);
           const { errors } = res.error as Problem;
           expect(errors).toEqual([
@@ -342,10 +360,18 @@ describe('credentials over HTTP', () => {
     });
 
     it('refuses to add an origin without the key (api_key_required) and leaves the credential as it was', async () => {
-      const body = expectClientProblem(await put(existing.id, { name: 'widened', allowed_origins: [ORIGIN, 'https://evil.example.net'] }), 422, 'api_key_required');
+      const body = expectClientProblem(
+        await put(existing.id, { name: 'widened', allowed_origins: [ORIGIN, 'https://evil.example.net'] }),
+        422,
+        'api_key_required',
+      );
       expect(body.errors).toEqual([{ path: 'api_key', code: 'api_key_required', message: expect.any(String) }]);
       // Replacing the only origin by another one also adds an origin.
-      expectClientProblem(await put(existing.id, { name: 'moved', allowed_origins: ['https://evil.example.net'] }), 422, 'api_key_required');
+      expectClientProblem(
+        await put(existing.id, { name: 'moved', allowed_origins: ['https://evil.example.net'] }),
+        422,
+        'api_key_required',
+      );
       expect(await getOk(existing.id)).toEqual(existing);
     });
 
@@ -423,7 +449,11 @@ describe('credentials over HTTP', () => {
         ['POST', '/v1/credentials'],
         ['PUT', `/v1/credentials/${existing.id}`],
       ] as const) {
-        const body = await expectProblem(await send(test.api.url, method, path, test.keys['creds-main'], `{"name": "x", "api_key": "${secret}"`), 400, 'bad_request');
+        const body = await expectProblem(
+          await send(test.api.url, method, path, test.keys['creds-main'], `{"name": "x", "api_key": "${secret}"`),
+          400,
+          'bad_request',
+        );
         expect(JSON.stringify(body)).not.toContain(secret.slice(0, 10));
       }
       expect(await getOk(existing.id)).toEqual(existing);
@@ -511,8 +541,14 @@ describe('credentials over HTTP', () => {
       const bKeyOrg = await test.newKey('creds-tenant-b');
       const a = orgClient(aKeyOrg);
       const b = orgClient(bKeyOrg);
-      const aOrg = expectStatus(await a.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }), 200);
-      const bOrg = expectStatus(await b.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }), 200);
+      const aOrg = expectStatus(
+        await a.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }),
+        200,
+      );
+      const bOrg = expectStatus(
+        await b.get<{ 200: { id: string } }>({ url: '/v1/organization', security: [{ scheme: 'bearer', type: 'http' }] }),
+        200,
+      );
       expect(bOrg.id).not.toBe(aOrg.id);
       const aKey = providerKey(40);
       const mine = await create({ name: 'A only', api_key: aKey, allowed_origins: [ORIGIN] }, a);
@@ -696,7 +732,11 @@ describe('a submitted key never leaves again (canary)', () => {
     await post('no origins', { name: 'x', api_key: canary, allowed_origins: [] }, 422);
     await post('unknown property', { name: 'x', api_key: canary, allowed_origins: origins, extra: true }, 422);
     await post('canary under a wrong name', { name: 'x', apiKey: canary, allowed_origins: origins }, 422);
-    await post('canary nested under a wrong name', { name: 'x', api_key: canary, allowed_origins: origins, llm: [{ api_key: canary }] }, 422);
+    await post(
+      'canary nested under a wrong name',
+      { name: 'x', api_key: canary, allowed_origins: origins, llm: [{ api_key: canary }] },
+      422,
+    );
     await post('missing name', { api_key: canary, allowed_origins: origins }, 422);
     await post('name of a wrong type', { name: ['x'], api_key: canary, allowed_origins: origins }, 422);
     await post('canary with a space', { name: 'x', api_key: `${canary.slice(0, 32)} ${canary.slice(32)}`, allowed_origins: origins }, 422);
@@ -738,7 +778,10 @@ describe('a submitted key never leaves again (canary)', () => {
     const basic = `Basic ${Buffer.from(`u:${canary}`).toString('base64')}`;
     const anonymous = (headers: Record<string, string>) => ({ as: null, headers });
     expectStatus(await record('canary as a Basic password', 'GET', '/v1/credentials', undefined, anonymous({ authorization: basic })), 401);
-    expectStatus(await record('canary in x-api-key, no auth', 'GET', '/v1/credentials', undefined, anonymous({ 'x-api-key': canary })), 401);
+    expectStatus(
+      await record('canary in x-api-key, no auth', 'GET', '/v1/credentials', undefined, anonymous({ 'x-api-key': canary })),
+      401,
+    );
     expectStatus(await record('canary in x-api-key', 'GET', '/v1/credentials', undefined, { headers: { 'x-api-key': canary } }), 200);
     const cookie = { headers: { cookie: `api_key=${canary}` } };
     expectStatus(await record('canary in a cookie', 'GET', `/v1/credentials/${kept.id}`, undefined, cookie), 200);
@@ -827,9 +870,8 @@ describe('a submitted key never leaves again (canary)', () => {
         const dump = rows.map((r) => r.row).join('\n');
         for (const [name, value] of canaries) leaks.push(...canaryLeaks(dump, value, `${name} in table ${table}`));
       }
-      credentialRows = (
-        await client.query<{ id: string; api_key_hint: string }>('SELECT id, api_key_hint FROM credentials ORDER BY id')
-      ).rows;
+      credentialRows = (await client.query<{ id: string; api_key_hint: string }>('SELECT id, api_key_hint FROM credentials ORDER BY id'))
+        .rows;
     } finally {
       await db.close();
     }

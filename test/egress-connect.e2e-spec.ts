@@ -42,10 +42,16 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-type Handler = (request: SeenRequest, respond: (status: number, headers: Record<string, string>, body?: string) => void, raw: ServerResponse) => void;
+type Handler = (
+  request: SeenRequest,
+  respond: (status: number, headers: Record<string, string>, body?: string) => void,
+  raw: ServerResponse,
+) => void;
 
 async function startUpstream(handler: Handler): Promise<Upstream> {
-  const upstream = await startTlsUpstream((request, res) => handler(request, (status, headers, body) => res.writeHead(status, headers).end(body), res));
+  const upstream = await startTlsUpstream((request, res) =>
+    handler(request, (status, headers, body) => res.writeHead(status, headers).end(body), res),
+  );
   return {
     port: upstream.port,
     get connections() {
@@ -58,7 +64,9 @@ async function startUpstream(handler: Handler): Promise<Upstream> {
 }
 
 /** A plain TCP listener that only counts connections (a proxy or plain-HTTP target that must stay unused). */
-async function startCounter(onSocket: (socket: Socket) => void = (socket) => socket.destroy()): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+async function startCounter(
+  onSocket: (socket: Socket) => void = (socket) => socket.destroy(),
+): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
   let connections = 0;
   const sockets = new Set<Socket>();
   const server: TcpServer = createTcpServer((socket) => {
@@ -192,7 +200,9 @@ describe('several addresses', () => {
     // Nothing listens on 127.0.0.2 (the upstream binds 127.0.0.1 only): refused at once.
     const resolver = new TableResolver(new Map([[name, ['127.0.0.2', '127.0.0.1']]]));
     const before = upstream.requests.length;
-    const response = await clientFor(policyFor(allowed(), resolver)).request(`https://${name}:${upstream.port}/v1/models`, { method: 'GET' });
+    const response = await clientFor(policyFor(allowed(), resolver)).request(`https://${name}:${upstream.port}/v1/models`, {
+      method: 'GET',
+    });
     expect(response.status).toBe(200);
     expect(await readText(response.body)).toBe('{"ok":true}');
     expect(upstream.requests.length).toBe(before + 1);
@@ -224,7 +234,9 @@ describe('several addresses', () => {
       resolver.table.set(name, ['127.0.0.2', '127.0.0.2', '127.0.0.2']);
       const failedAt = performance.now();
       const error = await failure(
-        clientFor(policyFor(allowed(), resolver), { connectTimeoutMs: 1_000 }).request(`https://${name}:${upstream.port}/`, { method: 'GET' }),
+        clientFor(policyFor(allowed(), resolver), { connectTimeoutMs: 1_000 }).request(`https://${name}:${upstream.port}/`, {
+          method: 'GET',
+        }),
       );
       expect(error.code).toBe(EgressErrorCode.ConnectTimeout);
       expect(held.size).toBe(4);
@@ -248,7 +260,9 @@ describe('DNS rebinding', () => {
 
     resolver.table.set(name, ['127.0.0.1']);
     const connections = upstream.connections;
-    const error = await failure(clientFor(policy).request(url, { method: 'POST', headers: { authorization: `Bearer ${SECRET}` }, body: '{}' }));
+    const error = await failure(
+      clientFor(policy).request(url, { method: 'POST', headers: { authorization: `Bearer ${SECRET}` }, body: '{}' }),
+    );
 
     expect(error.code).toBe(EgressErrorCode.PrivateHost);
     expect(upstream.connections).toBe(connections);
@@ -301,7 +315,9 @@ describe('IP-literal hosts', () => {
 
   it('the client refuses them too, before reaching the dispatcher', async () => {
     const connections = upstream.connections;
-    const error = await failure(clientFor(policyFor([], new TableResolver())).request(`https://127.0.0.1:${upstream.port}/`, { method: 'GET' }));
+    const error = await failure(
+      clientFor(policyFor([], new TableResolver())).request(`https://127.0.0.1:${upstream.port}/`, { method: 'GET' }),
+    );
     expect(error.code).toBe(EgressErrorCode.PrivateHost);
     expect(upstream.connections).toBe(connections);
   });
@@ -328,38 +344,41 @@ describe('redirects', () => {
     await Promise.all([collector.close(), redirecting.close()]);
   });
 
-  it.each([301, 302, 303, 307, 308])('a %d to another (allowlisted) host is not followed: it receives no connection, header or body', async (status) => {
-    const resolver = new TableResolver(
-      new Map([
-        ['upstream.agentplane.test', ['127.0.0.1']],
-        ['other.agentplane.test', ['127.0.0.1']],
-      ]),
-    );
-    // Both hosts are allowlisted, so only the no-redirect rule stands between them.
-    const client = clientFor(
-      policyFor(
-        [
-          { host: 'upstream.agentplane.test', port: redirecting.port },
-          { host: 'other.agentplane.test', port: collector.port },
-        ],
-        resolver,
-      ),
-    );
+  it.each([301, 302, 303, 307, 308])(
+    'a %d to another (allowlisted) host is not followed: it receives no connection, header or body',
+    async (status) => {
+      const resolver = new TableResolver(
+        new Map([
+          ['upstream.agentplane.test', ['127.0.0.1']],
+          ['other.agentplane.test', ['127.0.0.1']],
+        ]),
+      );
+      // Both hosts are allowlisted, so only the no-redirect rule stands between them.
+      const client = clientFor(
+        policyFor(
+          [
+            { host: 'upstream.agentplane.test', port: redirecting.port },
+            { host: 'other.agentplane.test', port: collector.port },
+          ],
+          resolver,
+        ),
+      );
 
-    const error = await failure(
-      client.request(`https://upstream.agentplane.test:${redirecting.port}/${status}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${SECRET}`, 'api-key': SECRET },
-        body: `{"secret":"${SECRET}"}`,
-      }),
-    );
+      const error = await failure(
+        client.request(`https://upstream.agentplane.test:${redirecting.port}/${status}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${SECRET}`, 'api-key': SECRET },
+          body: `{"secret":"${SECRET}"}`,
+        }),
+      );
 
-    expect(error.code).toBe(EgressErrorCode.RedirectRefused);
-    expect(error.message).not.toContain('other.agentplane.test');
-    expect(collector.connections).toBe(0);
-    expect(collector.requests).toEqual([]);
-    expect(resolver.asked).not.toContain('other.agentplane.test');
-  });
+      expect(error.code).toBe(EgressErrorCode.RedirectRefused);
+      expect(error.message).not.toContain('other.agentplane.test');
+      expect(collector.connections).toBe(0);
+      expect(collector.requests).toEqual([]);
+      expect(resolver.asked).not.toContain('other.agentplane.test');
+    },
+  );
 });
 
 describe('TLS verification', () => {
@@ -369,7 +388,12 @@ describe('TLS verification', () => {
     const client = clientFor(policyFor([{ host: 'unlisted.agentplane.dev', port: upstream.port }], resolver));
     const requests = upstream.requests.length;
 
-    const error = await failure(client.request(`https://unlisted.agentplane.dev:${upstream.port}/`, { method: 'GET', headers: { authorization: `Bearer ${SECRET}` } }));
+    const error = await failure(
+      client.request(`https://unlisted.agentplane.dev:${upstream.port}/`, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${SECRET}` },
+      }),
+    );
 
     expect(error.code).toBe(EgressErrorCode.ConnectionFailed);
     expect((error.cause as { code?: string }).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
@@ -403,7 +427,10 @@ describe('TLS verification', () => {
       await client.onModuleDestroy();
     `;
     const run = async (env: Record<string, string>): Promise<unknown> => {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: baseEnv(env) });
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: ROOT,
+        env: baseEnv(env),
+      });
       return JSON.parse(stdout.trim());
     };
 
@@ -525,12 +552,16 @@ describe('limits', () => {
   });
 
   it('no response headers within headersTimeoutMs fails with headers_timeout', async () => {
-    const error = await failure(limitedClient({ headersTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${slow.port}/no-headers`, { method: 'GET' }));
+    const error = await failure(
+      limitedClient({ headersTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${slow.port}/no-headers`, { method: 'GET' }),
+    );
     expect(error.code).toBe(EgressErrorCode.HeadersTimeout);
   });
 
   it('silence mid-body longer than bodyTimeoutMs fails with body_timeout', async () => {
-    const response = await limitedClient({ bodyTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${slow.port}/stalls-mid-body`, { method: 'GET' });
+    const response = await limitedClient({ bodyTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${slow.port}/stalls-mid-body`, {
+      method: 'GET',
+    });
     expect(response.status).toBe(200);
     expect((await failure(readText(response.body))).code).toBe(EgressErrorCode.BodyTimeout);
   });
@@ -538,7 +569,9 @@ describe('limits', () => {
   it('a TLS handshake that never completes within connectTimeoutMs fails with connect_timeout', async () => {
     const silent = await startCounter(() => undefined);
     try {
-      const error = await failure(limitedClient({ connectTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${silent.port}/`, { method: 'GET' }));
+      const error = await failure(
+        limitedClient({ connectTimeoutMs: 200 }).request(`https://upstream.agentplane.test:${silent.port}/`, { method: 'GET' }),
+      );
       expect(error.code).toBe(EgressErrorCode.ConnectTimeout);
       expect(silent.connections()).toBe(1);
     } finally {
@@ -549,7 +582,9 @@ describe('limits', () => {
   it('per-call headers and body timeouts override the client’s, both ways', async () => {
     const client = limitedClient({ headersTimeoutMs: 60_000, bodyTimeoutMs: 60_000 });
     const url = `https://upstream.agentplane.test:${slow.port}`;
-    expect((await failure(client.request(`${url}/no-headers`, { method: 'GET', headersTimeoutMs: 200 }))).code).toBe(EgressErrorCode.HeadersTimeout);
+    expect((await failure(client.request(`${url}/no-headers`, { method: 'GET', headersTimeoutMs: 200 }))).code).toBe(
+      EgressErrorCode.HeadersTimeout,
+    );
     const response = await client.request(`${url}/stalls-mid-body`, { method: 'GET', bodyTimeoutMs: 200 });
     expect((await failure(readText(response.body))).code).toBe(EgressErrorCode.BodyTimeout);
     // And longer than the client's own: a 100 ms client limit does not cut a call that allows 2 s.
@@ -562,7 +597,9 @@ describe('limits', () => {
     const client = limitedClient({});
     const url = `https://upstream.agentplane.test:${upstream.port}/ok`;
     const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => client.request(url, { method: 'GET', connectTimeoutMs: 1_000 + i }).then((r) => readText(r.body))),
+      Array.from({ length: 30 }, (_, i) =>
+        client.request(url, { method: 'GET', connectTimeoutMs: 1_000 + i }).then((r) => readText(r.body)),
+      ),
     );
     expect(answers.every((a) => a === '{"ok":true}')).toBe(true);
     expect(client.extraDispatchers).toBeLessThanOrEqual(CONNECT_TIMEOUT_STEPS_MS.length);

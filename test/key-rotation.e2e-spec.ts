@@ -183,28 +183,34 @@ describe('master-key rotation through the CLI', () => {
     expect(result.stdout).not.toContain(K1.slice(3));
   });
 
-  (usingPostgres ? it.skip : it)('embedded without keys: refuses to rotate a key file that does not exist yet, and creates none', async () => {
-    const keyFile = join(storage.dataDir, 'master-keys');
-    const rotate = await cli(['keys', 'rotate']);
-    expect(rotate.code).toBe(1);
-    expect(rotate.stderr).toContain(`There is no master key file at ${keyFile} yet`);
-    await expect(stat(keyFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  (usingPostgres ? it.skip : it)(
+    'embedded without keys: refuses to rotate a key file that does not exist yet, and creates none',
+    async () => {
+      const keyFile = join(storage.dataDir, 'master-keys');
+      const rotate = await cli(['keys', 'rotate']);
+      expect(rotate.code).toBe(1);
+      expect(rotate.stderr).toContain(`There is no master key file at ${keyFile} yet`);
+      await expect(stat(keyFile)).rejects.toMatchObject({ code: 'ENOENT' });
 
-    // The first start makes the one key; a rotation then adds exactly one more.
-    await restart(undefined);
-    await api!.stop();
-    api = undefined;
-    expect((await cli(['keys', 'rotate'])).code).toBe(0);
-    const keys = (await readFile(keyFile, 'utf8')).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-    expect(keys).toHaveLength(2);
-  });
+      // The first start makes the one key; a rotation then adds exactly one more.
+      await restart(undefined);
+      await api!.stop();
+      api = undefined;
+      expect((await cli(['keys', 'rotate'])).code).toBe(0);
+      const keys = (await readFile(keyFile, 'utf8')).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      expect(keys).toHaveLength(2);
+    },
+  );
 
   (usingPostgres ? it.skip : it)('embedded without keys: generates a private key file, keeps using it, and rotates it', async () => {
     await restart(undefined);
     const keyFile = join(storage.dataDir, 'master-keys');
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     const [original] = parseMasterKeyList(
-      (await readFile(keyFile, 'utf8')).split('\n').filter((l) => l !== '' && !l.startsWith('#')).join(','),
+      (await readFile(keyFile, 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .join(','),
     );
     expect(api!.output()).toContain('generated a master key');
     expect(api!.output()).not.toContain(Buffer.from(original!.key).toString('base64'));
@@ -215,7 +221,10 @@ describe('master-key rotation through the CLI', () => {
     const rotate = await cli(['keys', 'rotate']);
     expect(rotate.code).toBe(0);
     const keys = parseMasterKeyList(
-      (await readFile(keyFile, 'utf8')).split('\n').filter((l) => l !== '' && !l.startsWith('#')).join(','),
+      (await readFile(keyFile, 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .join(','),
     );
     expect(keys.map((k) => k.id)).toEqual([expect.stringMatching(/^mk-/), original!.id]);
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);

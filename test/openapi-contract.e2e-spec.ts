@@ -41,7 +41,9 @@ beforeAll(async () => {
 });
 
 const operations = (): [string, string, Operation][] =>
-  Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]): [string, string, Operation] => [path, method, op]));
+  Object.entries(spec.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]): [string, string, Operation] => [path, method, op]),
+  );
 
 describe('openapi.yaml', () => {
   it('names every agents and credentials operation with a stable operationId', () => {
@@ -108,7 +110,11 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
         statuses: expect.arrayContaining(['401', '500', '503']),
       });
     }
-    expect(bodyRoutes().map(([path, method]) => `${method} ${path}`).sort()).toEqual([
+    expect(
+      bodyRoutes()
+        .map(([path, method]) => `${method} ${path}`)
+        .sort(),
+    ).toEqual([
       'post /v1/agents',
       'post /v1/agents/{id}/replies',
       'post /v1/credentials',
@@ -167,8 +173,14 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
     for (const [path, method, op] of operations()) {
       for (const [status, response] of Object.entries(op.responses).filter(([s]) => Number(s) >= 400)) {
         const media = response.content!['application/problem+json']!;
-        const bodies = [...(media.example === undefined ? [] : [media.example]), ...Object.values(media.examples ?? {}).map((e) => e.value)];
-        expect({ at: `${method} ${path} ${status}`, examples: bodies.length > 0 }).toEqual({ at: `${method} ${path} ${status}`, examples: true });
+        const bodies = [
+          ...(media.example === undefined ? [] : [media.example]),
+          ...Object.values(media.examples ?? {}).map((e) => e.value),
+        ];
+        expect({ at: `${method} ${path} ${status}`, examples: bodies.length > 0 }).toEqual({
+          at: `${method} ${path} ${status}`,
+          examples: true,
+        });
         for (const body of bodies as { status: number; code: string; type: string }[]) {
           expect(body.status).toBe(Number(status));
           expect(body.type).toBe(`https://agentplane.dev/problems/${body.code}`);
@@ -188,12 +200,21 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
         ? value.map(rewrite)
         : value !== null && typeof value === 'object'
           ? Object.fromEntries(
-              Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', ID) : rewrite(v)]),
+              Object.entries(value).map(([k, v]) => [
+                k,
+                k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', ID) : rewrite(v),
+              ]),
             )
           : value;
     for (const [name, schema] of Object.entries(spec.components.schemas)) {
       // Nothing in a documented body may go unnamed.
-      ajv.addSchema({ ...(rewrite(schema) as object), additionalProperties: (schema as { additionalProperties?: unknown }).additionalProperties ?? false }, ID + name);
+      ajv.addSchema(
+        {
+          ...(rewrite(schema) as object),
+          additionalProperties: (schema as { additionalProperties?: unknown }).additionalProperties ?? false,
+        },
+        ID + name,
+      );
     }
     const checked: string[] = [];
     const check = (where: string, schema: unknown, example: unknown): void => {
@@ -206,12 +227,14 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
       const at = `${method} ${path}`;
       for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
         expect({ at, examples: Object.keys(media.examples ?? {}).length > 0 }).toEqual({ at, examples: true });
-        for (const [name, example] of Object.entries(media.examples ?? {})) check(`${at} request ${type} ${name}`, media.schema, example.value);
+        for (const [name, example] of Object.entries(media.examples ?? {}))
+          check(`${at} request ${type} ${name}`, media.schema, example.value);
       }
       for (const [status, response] of Object.entries(op.responses)) {
         for (const [type, media] of Object.entries(response.content ?? {})) {
           if (media.example !== undefined) check(`${at} ${status} ${type}`, media.schema, media.example);
-          for (const [name, example] of Object.entries(media.examples ?? {})) check(`${at} ${status} ${type} ${name}`, media.schema, example.value);
+          for (const [name, example] of Object.entries(media.examples ?? {}))
+            check(`${at} ${status} ${type} ${name}`, media.schema, example.value);
         }
       }
     }

@@ -14,7 +14,15 @@ import {
   replaceCredential,
   type ReplyRequest,
 } from '../clients/typescript/index.js';
-import { apiClient, expectClientProblem, expectStatus, postReply, type ReplyStreamEvent, streamReply, untyped } from './support/api-client.js';
+import {
+  apiClient,
+  expectClientProblem,
+  expectStatus,
+  postReply,
+  type ReplyStreamEvent,
+  streamReply,
+  untyped,
+} from './support/api-client.js';
 import { canaryLeaks } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
 import { startTestApi, type TestApi } from './support/test-api.js';
@@ -73,7 +81,13 @@ let heldGate = gate();
 const scenarios: Record<string, Scenario> = {
   async chat(_req, res) {
     sse(res);
-    const wire = [chunk({ role: 'assistant', content: '' }), ...[...MULTIBYTE].map((c) => chunk({ content: c })), chunk({}, 'stop'), usage, 'data: [DONE]\n\n'].join('');
+    const wire = [
+      chunk({ role: 'assistant', content: '' }),
+      ...[...MULTIBYTE].map((c) => chunk({ content: c })),
+      chunk({}, 'stop'),
+      usage,
+      'data: [DONE]\n\n',
+    ].join('');
     await writeInPieces(res, wire, 7);
     res.end();
   },
@@ -110,7 +124,9 @@ const scenarios: Record<string, Scenario> = {
     await writeInPieces(
       res,
       [
-        ev('response.output_item.added', { item: { type: 'function_call', id: 'fc_1', call_id: 'call_r', name: 'end_call', arguments: '' } }),
+        ev('response.output_item.added', {
+          item: { type: 'function_call', id: 'fc_1', call_id: 'call_r', name: 'end_call', arguments: '' },
+        }),
         ev('response.function_call_arguments.delta', { item_id: 'fc_1', delta: '{"reason":' }),
         ev('response.function_call_arguments.delta', { item_id: 'fc_1', delta: '"done"}' }),
         ev('response.function_call_arguments.done', { item_id: 'fc_1', arguments: '{"reason":"done"}' }),
@@ -169,7 +185,9 @@ const scenarios: Record<string, Scenario> = {
   },
   echo401(req, res) {
     // A hostile upstream that repeats the caller's key in its error body.
-    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}` } }));
+    res
+      .writeHead(401, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}` } }));
   },
   async breaksAfterFirstToken(req, res) {
     sse(res);
@@ -267,10 +285,18 @@ describe('replies through the configured LLM', () => {
   const base = (name: string, port = upstream.port) => `https://127.0.0.1:${port}/${name}/v1`;
   const HI: ReplyRequest = { messages: [{ role: 'user', content: 'Hi' }] };
 
-  async function agentWith(llm: Omit<LlmEntryRequest, 'model'>[], extra: { temperature?: number; max_tokens?: number } = {}): Promise<string> {
+  async function agentWith(
+    llm: Omit<LlmEntryRequest, 'model'>[],
+    extra: { temperature?: number; max_tokens?: number } = {},
+  ): Promise<string> {
     const created = await createAgent({
       client,
-      body: { name: 'relay', instructions: 'Be brief.', llm: llm.map((e) => ({ model: 'fake-model', api_key: upstreamKey, ...e })), ...extra },
+      body: {
+        name: 'relay',
+        instructions: 'Be brief.',
+        llm: llm.map((e) => ({ model: 'fake-model', api_key: upstreamKey, ...e })),
+        ...extra,
+      },
     });
     return expectStatus(created, 201).id;
   }
@@ -399,7 +425,12 @@ describe('replies through the configured LLM', () => {
     });
     const [request] = upstream.requests.slice(before);
     expect(request!.url).toBe('/responses/v1/responses');
-    expect(JSON.parse(request!.body)).toEqual({ model: 'fake-model', instructions: 'Be brief.', input: [{ role: 'user', content: 'Hi' }], stream: true });
+    expect(JSON.parse(request!.body)).toEqual({
+      model: 'fake-model',
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
   });
 
   it('emits a streamed tool call once, complete (an end_call with JSON arguments)', async () => {
@@ -434,9 +465,7 @@ describe('replies through the configured LLM', () => {
     expect(last(evs)).toMatchObject({ event: 'reply.completed', data: { entry_index: 1 } });
     await awaitLog(attemptFailed(agentId));
     // The failed attempt is logged with its reason.
-    expect(logLines(attemptFailed(agentId))).toEqual([
-      expect.objectContaining({ level: 'warn', entry_index: 0, code, relayed: false }),
-    ]);
+    expect(logLines(attemptFailed(agentId))).toEqual([expect.objectContaining({ level: 'warn', entry_index: 0, code, relayed: false })]);
   });
 
   it('does not fall back after the first token: the stream ends with error', async () => {
@@ -464,11 +493,14 @@ describe('replies through the configured LLM', () => {
     ['egress_refused', 'redirect', {}],
     ['upstream_malformed', 'garbage', {}],
     ['upstream_too_large', 'hugeLine', {}],
-  ] as [string, string, Record<string, number>, Record<string, number>?][])('ends with %s when the only entry fails that way', async (code, name, timeouts, extra = {}) => {
-    const agentId = await agentWith([{ base_url: base(name), timeouts }]);
-    const evs = await events(agentId);
-    expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String), ...extra } });
-  });
+  ] as [string, string, Record<string, number>, Record<string, number>?][])(
+    'ends with %s when the only entry fails that way',
+    async (code, name, timeouts, extra = {}) => {
+      const agentId = await agentWith([{ base_url: base(name), timeouts }]);
+      const evs = await events(agentId);
+      expect(last(evs)).toEqual({ event: 'error', data: { code, message: expect.any(String), ...extra } });
+    },
+  );
 
   it('ends with upstream_too_large once a reply passes 16 MB, after relaying what came before', async () => {
     const agentId = await agentWith([{ base_url: base('hugeReply') }]);
@@ -492,7 +524,10 @@ describe('replies through the configured LLM', () => {
     const failed = await postReply(client, await agentWith([{ base_url: base('status500') }]), { ...HI, stream: false });
     const problem = expectClientProblem(failed, 502, 'upstream_status');
     expect(problem).toMatchObject({ upstream_status: 500 });
-    const timedOut = await postReply(client, await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 300 } }]), { ...HI, stream: false });
+    const timedOut = await postReply(client, await agentWith([{ base_url: base('stall'), timeouts: { first_token_ms: 300 } }]), {
+      ...HI,
+      stream: false,
+    });
     expectClientProblem(timedOut, 504, 'upstream_timeout_first_token');
   });
 
@@ -552,17 +587,26 @@ describe('replies through the configured LLM', () => {
   });
 
   it.each([
-    ['is deleted (force)', 'credential_unavailable', (c: Client, id: string) => deleteCredential({ client: c, path: { id }, query: { force: 'true' } })],
+    [
+      'is deleted (force)',
+      'credential_unavailable',
+      (c: Client, id: string) => deleteCredential({ client: c, path: { id }, query: { force: 'true' } }),
+    ],
     [
       'no longer allows the origin',
       'egress_refused',
-      (c: Client, id: string) => replaceCredential({ client: c, path: { id }, body: { name: 'fallback', allowed_origins: ['https://elsewhere.example'] } }),
+      (c: Client, id: string) =>
+        replaceCredential({ client: c, path: { id }, body: { name: 'fallback', allowed_origins: ['https://elsewhere.example'] } }),
     ],
   ])('does not fall back to an entry whose org credential %s after the reply began', async (_label, code, change) => {
     const fallbackKey = `sk-fallback-${randomBytes(24).toString('base64url')}`;
     const created = await createCredential({
       client,
-      body: { name: 'fallback', api_key: fallbackKey, allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'] },
+      body: {
+        name: 'fallback',
+        api_key: fallbackKey,
+        allowed_origins: [`https://127.0.0.1:${upstream.port}`, 'https://elsewhere.example'],
+      },
     });
     const credentialId = expectStatus(created, 201).id;
     const agentId = expectStatus(
@@ -607,7 +651,10 @@ describe('replies through the configured LLM', () => {
   it('never relays or logs a key an upstream puts in an in-stream error', async () => {
     const agentId = await agentWith([{ base_url: base('streamErrorEcho') }]);
     const evs = await events(agentId);
-    expect(last(evs)).toEqual({ event: 'error', data: { code: 'upstream_error', message: 'The upstream reported an error in the stream.' } });
+    expect(last(evs)).toEqual({
+      event: 'error',
+      data: { code: 'upstream_error', message: 'The upstream reported an error in the stream.' },
+    });
     const failed = await postReply(client, agentId, { ...HI, stream: false });
     expect(failed.response?.status).toBe(502);
     await awaitLog(attemptFailed(agentId), 2);
@@ -622,9 +669,14 @@ describe('replies through the configured LLM', () => {
     try {
       const pg = await db.client();
       const credentialOf = async (agentId: string) =>
-        (await pg.query<{ credential_id: string }>('SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1', [agentId])).rows[0]!.credential_id;
-      await pg.query(`UPDATE credentials SET ciphertext = decode(repeat('00', length(ciphertext)), 'hex') WHERE id = $1`, [await credentialOf(damaged)]);
-      await pg.query(`UPDATE credentials SET allowed_origins = ARRAY['https://elsewhere.example'] WHERE id = $1`, [await credentialOf(narrowed)]);
+        (await pg.query<{ credential_id: string }>('SELECT credential_id FROM agent_llm_entries WHERE agent_id = $1', [agentId])).rows[0]!
+          .credential_id;
+      await pg.query(`UPDATE credentials SET ciphertext = decode(repeat('00', length(ciphertext)), 'hex') WHERE id = $1`, [
+        await credentialOf(damaged),
+      ]);
+      await pg.query(`UPDATE credentials SET allowed_origins = ARRAY['https://elsewhere.example'] WHERE id = $1`, [
+        await credentialOf(narrowed),
+      ]);
     } finally {
       await db.close();
     }
@@ -666,7 +718,12 @@ describe('replies through the configured LLM', () => {
       expect.objectContaining({ path: 'messages[1].tool_call_id', code: 'only_for_role' }),
     ]);
     // Over 256 KB.
-    const huge = { messages: [{ role: 'user' as const, content: 'x'.repeat(150_000) }, { role: 'user' as const, content: 'x'.repeat(150_000) }] };
+    const huge = {
+      messages: [
+        { role: 'user' as const, content: 'x'.repeat(150_000) },
+        { role: 'user' as const, content: 'x'.repeat(150_000) },
+      ],
+    };
     expectClientProblem(await postReply(client, agentId, huge), 413, 'payload_too_large');
   });
 

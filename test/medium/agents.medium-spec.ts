@@ -53,7 +53,12 @@ describe('an agent read for a reply, against a real database', () => {
       temperature: null,
       maxTokens: null,
       metadata: {},
-      llm: ports.map((port, i) => ({ baseUrl: `https://127.0.0.1:${port}/v1`, model: `m${i}`, api: 'chat_completions' as const, apiKey: `${KEY}-${i}` })),
+      llm: ports.map((port, i) => ({
+        baseUrl: `https://127.0.0.1:${port}/v1`,
+        model: `m${i}`,
+        api: 'chat_completions' as const,
+        apiKey: `${KEY}-${i}`,
+      })),
     });
 
     if (!('agent' in created)) throw new Error('expected a new agent');

@@ -67,9 +67,7 @@ describe('embedded PostgreSQL (PGlite)', () => {
   it('makes a second server wait for the folder instead of attaching, then fail clearly', async () => {
     const owner = await opening({ attach: false });
     await owner.publish();
-    await expect(opening({ attach: false, waitMs: 300 })).rejects.toThrow(
-      `The data folder ${dataDir} is in use by process ${process.pid}`,
-    );
+    await expect(opening({ attach: false, waitMs: 300 })).rejects.toThrow(`The data folder ${dataDir} is in use by process ${process.pid}`);
   });
 
   it('lets a waiting server take the folder over when the holder lets go', async () => {
@@ -82,10 +80,7 @@ describe('embedded PostgreSQL (PGlite)', () => {
   });
 
   it('gives the folder to exactly one of two processes racing for it', async () => {
-    const results = await Promise.allSettled([
-      opening({ attach: false, waitMs: 200 }),
-      opening({ attach: false, waitMs: 200 }),
-    ]);
+    const results = await Promise.allSettled([opening({ attach: false, waitMs: 200 }), opening({ attach: false, waitMs: 200 })]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
   });

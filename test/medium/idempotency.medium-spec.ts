@@ -47,7 +47,8 @@ describe('Idempotency-Key records, against a real database', () => {
     await storage?.dispose();
   });
 
-  const rows = async (key: string) => prisma.$queryRaw<{ status_code: number }[]>`SELECT status_code FROM idempotency_keys WHERE key = ${key}`;
+  const rows = async (key: string) =>
+    prisma.$queryRaw<{ status_code: number }[]>`SELECT status_code FROM idempotency_keys WHERE key = ${key}`;
 
   it('stores the response that was sent, in the creating transaction, and replays it for the same request', async () => {
     const agents = ctx.get(AgentsService);
@@ -64,7 +65,11 @@ describe('Idempotency-Key records, against a real database', () => {
 
   it('claims the key before the base_url check, and gives it back when the request fails, so a fixed retry runs', async () => {
     const agents = ctx.get(AgentsService);
-    const refused = agents.create(orgId, input('bad', 'https://10.0.0.1/v1'), { key: 'k-retry', request: 'POST /v1/agents {"b":1}', present });
+    const refused = agents.create(orgId, input('bad', 'https://10.0.0.1/v1'), {
+      key: 'k-retry',
+      request: 'POST /v1/agents {"b":1}',
+      present,
+    });
     expect(await codeOf(refused)).toBe(CommonErrorCode.ValidationFailed);
     expect(await rows('k-retry')).toEqual([]);
     const retried = await agents.create(orgId, input('good'), { key: 'k-retry', request: 'POST /v1/agents {"b":1}', present });

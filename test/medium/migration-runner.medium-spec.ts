@@ -49,7 +49,12 @@ describe('migration runner (real database)', () => {
     expect(await migrate()).toEqual({ applied: [A, B], alreadyApplied: [], unknown: [] });
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
     expect(await history()).toEqual([
-      { migration_name: A, checksum: sha('CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);\n'), finished: true, applied_steps_count: 1 },
+      {
+        migration_name: A,
+        checksum: sha('CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);\n'),
+        finished: true,
+        applied_steps_count: 1,
+      },
       { migration_name: B, checksum: sha('CREATE TABLE b (id INT PRIMARY KEY);\n'), finished: true, applied_steps_count: 1 },
     ]);
     expect((await client.query('SELECT id FROM a')).rows).toEqual([{ id: 1 }]);

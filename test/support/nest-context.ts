@@ -14,7 +14,15 @@ class MediumTestModule {
   static forRoot(env: Record<string, string>, extra: readonly (Type | DynamicModule)[]): DynamicModule {
     return {
       module: MediumTestModule,
-      imports: [ConfigModule.forRoot(loadConfig(env)), LoggingModule.forRoot(silentLogger), DbModule.forRoot(), AuthModule, KeysModule, CredentialsModule, ...extra],
+      imports: [
+        ConfigModule.forRoot(loadConfig(env)),
+        LoggingModule.forRoot(silentLogger),
+        DbModule.forRoot(),
+        AuthModule,
+        KeysModule,
+        CredentialsModule,
+        ...extra,
+      ],
     };
   }
 }

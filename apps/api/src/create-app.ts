@@ -12,11 +12,7 @@ export interface CreateAppOptions {
 }
 
 /** The HTTP application, fully wired but not yet listening. */
-export async function createApp(
-  config: AppConfig,
-  logger: Logger,
-  options: CreateAppOptions = {},
-): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, logger: Logger, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = createFastifyAdapter(logger);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),

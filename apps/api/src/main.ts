@@ -24,10 +24,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    logger.info(
-      { url, storage: config.storage.kind, startup_ms: Math.round(performance.now() - startedAt) },
-      'agentplane listening',
-    );
+    logger.info({ url, storage: config.storage.kind, startup_ms: Math.round(performance.now() - startedAt) }, 'agentplane listening');
     process.stderr.write(
       `\nagentplane is listening on ${url}  (API docs: ${url}/docs)\n` +
         `Create an API key:  npm run --silent cli -- api-keys create --org <name> --json\n\n`,

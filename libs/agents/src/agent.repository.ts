@@ -103,7 +103,12 @@ export class AgentRepository {
 
   async list(orgId: OrgId, page: PageRequest): Promise<Page<Agent>> {
     const query = keysetQuery(page);
-    const rows = await this.prisma.agent.findMany({ where: { orgId, ...query.where }, orderBy: query.orderBy, take: query.take, select: AGENT });
+    const rows = await this.prisma.agent.findMany({
+      where: { orgId, ...query.where },
+      orderBy: query.orderBy,
+      take: query.take,
+      select: AGENT,
+    });
     return toPage(rows, page, toAgent);
   }
 
@@ -145,17 +150,15 @@ function toAgent(row: AgentRow): Agent {
     temperature: row.temperature,
     maxTokens: row.maxTokens,
     metadata: row.metadata as Record<string, string>,
-    llm: row.llm.map(
-      (e): LlmEntry => ({
-        baseUrl: e.baseUrl,
-        model: e.model,
-        api: e.api as LlmApi,
-        credentialId: e.credentialId,
-        apiKeyHint: e.credential.apiKeyHint,
-        ownedKey: e.credential.ownerAgentId !== null,
-        ...toTimeouts(e.timeouts),
-      }),
-    ),
+    llm: row.llm.map((e): LlmEntry => ({
+      baseUrl: e.baseUrl,
+      model: e.model,
+      api: e.api as LlmApi,
+      credentialId: e.credentialId,
+      apiKeyHint: e.credential.apiKeyHint,
+      ownedKey: e.credential.ownerAgentId !== null,
+      ...toTimeouts(e.timeouts),
+    })),
     version: row.version,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

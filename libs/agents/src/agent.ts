@@ -65,7 +65,15 @@ export function agentEtag(agent: Agent): string {
     agent.temperature,
     agent.maxTokens,
     Object.entries(agent.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    agent.llm.map((e) => [e.baseUrl, e.model, e.api, e.credentialId, e.apiKeyHint, e.ownedKey, LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null)]),
+    agent.llm.map((e) => [
+      e.baseUrl,
+      e.model,
+      e.api,
+      e.credentialId,
+      e.apiKeyHint,
+      e.ownedKey,
+      LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null),
+    ]),
     agent.updatedAt.toISOString(),
   ]);
   return `"${createHash('sha256').update(state).digest('base64url').slice(0, 27)}"`;

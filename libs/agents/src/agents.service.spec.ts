@@ -156,20 +156,33 @@ describe('AgentsService: base_url at save time', () => {
     const { service, written, sealed } = setup();
     await service.create(ORG, input([{ baseUrl: 'https://API.Example.com:443/v1', model: 'm', api: 'responses', apiKey: 'sk-inline' }]));
     expect(sealed).toEqual([{ apiKey: 'sk-inline', origin: 'https://api.example.com' }]);
-    expect(written[0]!.entries).toEqual([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', credentialId: 'cred_new1' }]);
+    expect(written[0]!.entries).toEqual([
+      { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', credentialId: 'cred_new1' },
+    ]);
   });
 });
 
 describe('AgentsService: key sources', () => {
-  const shared: CredentialReference = { id: 'cred_shared', allowedOrigins: ['https://api.example.com'], apiKeyHint: '****', ownerAgentId: null };
+  const shared: CredentialReference = {
+    id: 'cred_shared',
+    allowedOrigins: ['https://api.example.com'],
+    apiKeyHint: '****',
+    ownerAgentId: null,
+  };
 
   it('accepts an org credential allowed for the origin; refuses one that is not (credential_origin_mismatch)', async () => {
     const { service } = setup({ refs: [shared] });
     await expect(
-      service.create(ORG, input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+      service.create(
+        ORG,
+        input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }]),
+      ),
     ).resolves.toMatchObject({ agent: expect.anything() });
     const error = await failureOf(
-      service.create(ORG, input([{ baseUrl: 'https://other.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+      service.create(
+        ORG,
+        input([{ baseUrl: 'https://other.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }]),
+      ),
     );
     expect(error.code).toBe(AgentsErrorCode.CredentialOriginMismatch);
     expect(error.errors).toEqual([{ path: 'llm[0].credential_id', code: 'credential_origin_mismatch', message: expect.any(String) }]);
@@ -178,7 +191,10 @@ describe('AgentsService: key sources', () => {
   it('treats a key another agent owns as no credential at all', async () => {
     const { service } = setup({ refs: [{ ...shared, ownerAgentId: 'agt_other' }] });
     const error = await failureOf(
-      service.create(ORG, input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }])),
+      service.create(
+        ORG,
+        input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions', credentialId: 'cred_shared' }]),
+      ),
     );
     expect(error.errors).toEqual([{ path: 'llm[0].credential_id', code: 'not_found', message: expect.any(String) }]);
   });
@@ -199,7 +215,9 @@ describe('AgentsService: key sources', () => {
   it('on replace refuses to keep an org credential that no longer allows the origin', async () => {
     const current = agent({ llm: [entry({ credentialId: 'cred_shared', ownedKey: false })] });
     const { service } = setup({ current, refs: [{ ...shared, allowedOrigins: ['https://elsewhere.example.com'] }] });
-    const error = await failureOf(service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions' }])));
+    const error = await failureOf(
+      service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions' }])),
+    );
     expect(error.code).toBe(AgentsErrorCode.CredentialOriginMismatch);
   });
 
@@ -223,7 +241,9 @@ describe('AgentsService: Idempotency-Key', () => {
   it('replays for the same request and refuses another one', async () => {
     const same = setup({ replay: { request: 'POST /v1/agents {"name":"A"}' } });
     const present = () => ({ status: 201, headers: {}, body: {} });
-    await expect(same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"A"}', present })).resolves.toMatchObject({
+    await expect(
+      same.service.create(ORG, input([]), { key: 'k', request: 'POST /v1/agents {"name":"A"}', present }),
+    ).resolves.toMatchObject({
       replay: { status: 201 },
     });
     expect(same.repository.insert).not.toHaveBeenCalled();

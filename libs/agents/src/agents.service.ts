@@ -7,7 +7,16 @@ import { EgressPolicy } from '#agentplane/egress';
 import { DomainError, type FieldError } from '#agentplane/errors';
 import { IdempotencyService, type IdempotentRequest, type StoredResponse } from '#agentplane/idempotency';
 import { looksMasked } from '#agentplane/keys';
-import { type Agent, agentEtag, type EtagCondition, etagMatches, type LlmApi, type LlmTimeouts, originOf, type RunnableAgent } from './agent.js';
+import {
+  type Agent,
+  agentEtag,
+  type EtagCondition,
+  etagMatches,
+  type LlmApi,
+  type LlmTimeouts,
+  originOf,
+  type RunnableAgent,
+} from './agent.js';
 import { type AgentFields, AgentRepository, type StoredEntry } from './agent.repository.js';
 import { AgentsError, AgentsErrorCode } from './agents.error.js';
 
@@ -102,7 +111,12 @@ export class AgentsService {
       const kept = keptKeys(current, entries, refs);
       const stored = await this.storeKeys(tx, orgId, id, entries, kept);
       await this.agents.replaceEntries(tx, orgId, id, stored);
-      await this.credentials.deleteOwnedKeysExcept(tx, orgId, id, stored.map((e) => e.credentialId));
+      await this.credentials.deleteOwnedKeysExcept(
+        tx,
+        orgId,
+        id,
+        stored.map((e) => e.credentialId),
+      );
       await this.agents.update(tx, orgId, id, input, this.clock.now());
       return this.agents.read(tx, orgId, id);
     });
@@ -127,7 +141,11 @@ export class AgentsService {
       const verdict = verdicts[index]!;
       if (!verdict.ok) errors.push({ path: `llm[${index}].base_url`, code: verdict.code, message: verdict.message });
       if (entry.apiKey !== undefined && entry.credentialId !== undefined) {
-        errors.push({ path: `llm[${index}].credential_id`, code: 'conflicts_with_api_key', message: 'give either api_key or credential_id, not both' });
+        errors.push({
+          path: `llm[${index}].credential_id`,
+          code: 'conflicts_with_api_key',
+          message: 'give either api_key or credential_id, not both',
+        });
       }
       if (entry.apiKey !== undefined && looksMasked(entry.apiKey)) {
         errors.push({ path: `llm[${index}].api_key`, code: AgentsErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' });
@@ -158,7 +176,11 @@ export class AgentsService {
     for (const entry of entries) {
       let credentialId: string | undefined;
       if (entry.apiKey !== undefined) {
-        credentialId = await this.credentials.storeOwnedKey(tx, orgId, agentId, { apiKey: entry.apiKey, origin: entry.origin, name: `llm[${entry.index}] key` });
+        credentialId = await this.credentials.storeOwnedKey(tx, orgId, agentId, {
+          apiKey: entry.apiKey,
+          origin: entry.origin,
+          name: `llm[${entry.index}] key`,
+        });
       } else {
         credentialId = entry.credentialId ?? kept.get(entry.index);
       }
@@ -232,7 +254,11 @@ function originMismatch(index: number): FieldError {
 }
 
 function originMismatchError(errors: readonly FieldError[]): AgentsError {
-  return new AgentsError(AgentsErrorCode.CredentialOriginMismatch, 'A credential may only be used for an origin in its allowed_origins.', errors);
+  return new AgentsError(
+    AgentsErrorCode.CredentialOriginMismatch,
+    'A credential may only be used for an origin in its allowed_origins.',
+    errors,
+  );
 }
 
 function apiKeyRequired(indexes: readonly number[]): AgentsError {

@@ -17,9 +17,7 @@ function setup(lastUsedAt: Date | null = null) {
   const stored = crypto.generate();
   const apiKeys = {
     findActiveByHash: jest.fn(async (hash: Uint8Array) =>
-      Buffer.from(hash).equals(Buffer.from(stored.hash))
-        ? { id: 'key_1', orgId: ORG, hash: stored.hash, lastUsedAt }
-        : undefined,
+      Buffer.from(hash).equals(Buffer.from(stored.hash)) ? { id: 'key_1', orgId: ORG, hash: stored.hash, lastUsedAt } : undefined,
     ),
     recordUse: jest.fn(async () => undefined),
     create: jest.fn(async () => ({

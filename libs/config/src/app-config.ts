@@ -16,8 +16,7 @@ export interface EgressAllowEntry {
 
 /** Embedded PGlite in a data folder, or an external PostgreSQL. */
 export type StorageConfig =
-  | { readonly kind: 'embedded'; readonly dataDir: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly dataDir: string };
+  { readonly kind: 'embedded'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly dataDir: string };
 
 /**
  * The whole configuration of a process, validated once at boot by `loadConfig`.

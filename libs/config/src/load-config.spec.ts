@@ -50,11 +50,7 @@ describe('loadConfig', () => {
     });
     expect(config.masterKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(Buffer.from(config.masterKeys[0]!.key).equals(Buffer.alloc(32, 2))).toBe(true);
-    expect(config.egressAllowlist).toEqual([
-      { host: 'llm.test' },
-      { host: '127.0.0.1', port: 8443 },
-      { host: '::1', port: 9443 },
-    ]);
+    expect(config.egressAllowlist).toEqual([{ host: 'llm.test' }, { host: '127.0.0.1', port: 8443 }, { host: '::1', port: 9443 }]);
     expect(config.logLevel).toBe('debug');
     expect(config.replyHeartbeatMs).toBe(5000);
   });

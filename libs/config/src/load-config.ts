@@ -29,19 +29,13 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
   if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl, (m) => fail('DATABASE_URL', m));
 
   const rawKeys = nonEmpty(env.AGENTPLANE_MASTER_KEYS);
-  const masterKeys =
-    rawKeys === undefined ? [] : parseMasterKeys(rawKeys, (m) => fail('AGENTPLANE_MASTER_KEYS', m));
+  const masterKeys = rawKeys === undefined ? [] : parseMasterKeys(rawKeys, (m) => fail('AGENTPLANE_MASTER_KEYS', m));
   if (rawKeys === undefined && databaseUrl !== undefined) {
     // With a shared database every instance must hold the same keys, so none may invent its own.
-    fail(
-      'AGENTPLANE_MASTER_KEYS',
-      'is required when DATABASE_URL is set (comma-separated id:base64 of 32 bytes; first is active)',
-    );
+    fail('AGENTPLANE_MASTER_KEYS', 'is required when DATABASE_URL is set (comma-separated id:base64 of 32 bytes; first is active)');
   }
 
-  const allowlist = parseAllowlist(env.AGENTPLANE_EGRESS_ALLOWLIST ?? '', (m) =>
-    fail('AGENTPLANE_EGRESS_ALLOWLIST', m),
-  );
+  const allowlist = parseAllowlist(env.AGENTPLANE_EGRESS_ALLOWLIST ?? '', (m) => fail('AGENTPLANE_EGRESS_ALLOWLIST', m));
 
   const logLevelRaw = (nonEmpty(env.LOG_LEVEL) ?? 'info').toLowerCase();
   const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel)
@@ -58,10 +52,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
   return {
     port,
     host,
-    storage:
-      databaseUrl === undefined
-        ? { kind: 'embedded', dataDir }
-        : { kind: 'postgres', url: databaseUrl, dataDir },
+    storage: databaseUrl === undefined ? { kind: 'embedded', dataDir } : { kind: 'postgres', url: databaseUrl, dataDir },
     masterKeys: masterKeys ?? [],
     egressAllowlist: allowlist ?? [],
     logLevel,
@@ -147,7 +138,10 @@ function parseMasterKeys(raw: string, fail: (m: string) => undefined): MasterKey
 
 function parseAllowlist(raw: string, fail: (m: string) => undefined): EgressAllowEntry[] | undefined {
   const entries: EgressAllowEntry[] = [];
-  for (const item of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const item of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const entry = parseAllowEntry(item.toLowerCase());
     if (entry === undefined) {
       return fail(`"${item}" is not host or host:port (IPv6 as [addr] or [addr]:port)`);
@@ -175,4 +169,3 @@ function withPort(host: string, port: string | undefined): EgressAllowEntry | un
   const n = Number(port);
   return /^\d{1,5}$/.test(port) && n >= 1 && n <= 65535 ? { host, port: n } : undefined;
 }
-

@@ -52,7 +52,13 @@ export function toCredential(row: ViewRow): Credential {
 export function toSealedCredential(row: SealedCredentialRow): SealedCredential {
   return {
     ...toCredential(row),
-    sealed: { formatVersion: row.secretFormat, masterKeyId: row.masterKeyId, wrappedKey: row.wrappedKey, nonce: row.nonce, ciphertext: row.ciphertext },
+    sealed: {
+      formatVersion: row.secretFormat,
+      masterKeyId: row.masterKeyId,
+      wrappedKey: row.wrappedKey,
+      nonce: row.nonce,
+      ciphertext: row.ciphertext,
+    },
   };
 }
 

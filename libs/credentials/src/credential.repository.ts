@@ -277,7 +277,9 @@ async function referenceColumns(tx: Transaction): Promise<ReferenceColumn[]> {
   // its first column only, so refuse loudly rather than miss references.
   const composite = rows.find((row) => Number(row.columns) !== 1);
   if (composite !== undefined) {
-    throw new Error(`Foreign key ${composite.constraint_name} on ${composite.table_name} references credentials with several columns; only single-column references are understood`);
+    throw new Error(
+      `Foreign key ${composite.constraint_name} on ${composite.table_name} references credentials with several columns; only single-column references are understood`,
+    );
   }
   return rows.map(({ table_name, column_name }) => ({ table_name, column_name }));
 }

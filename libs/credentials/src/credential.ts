@@ -18,7 +18,6 @@ export interface SealedCredential extends Credential {
   readonly sealed: SealedSecret;
 }
 
-
 /** Which secret of a credential row a sealed record belongs to (part of its associated data). */
 export const CREDENTIAL_SECRET_FIELD = 'api_key';
 

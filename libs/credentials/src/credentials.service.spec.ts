@@ -6,7 +6,12 @@ import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { MasterKeyRing, type SealedSecret, SecretSealer, SecretUnavailableError, secretHint, Sodium } from '#agentplane/keys';
 import type { Logger } from '#agentplane/logging';
 import { type Credential, LoadedCredential, type SealedCredential } from './credential.js';
-import { type CredentialChanges, type CredentialRepository, credentialSecretContext as secretContext, type NewCredential } from './credential.repository.js';
+import {
+  type CredentialChanges,
+  type CredentialRepository,
+  credentialSecretContext as secretContext,
+  type NewCredential,
+} from './credential.repository.js';
 import { CredentialsErrorCode } from './credentials.error.js';
 import { CredentialsService } from './credentials.service.js';
 
@@ -56,9 +61,8 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
   };
   const changes: CredentialChanges[] = [];
   const repository = {
-    insert: jest.fn(
-      async (orgId: OrgId, data: NewCredential, _db?: Transaction): Promise<Credential> =>
-        credential({ id: data.id, orgId, name: data.name, apiKeyHint: data.apiKeyHint, allowedOrigins: data.allowedOrigins }),
+    insert: jest.fn(async (orgId: OrgId, data: NewCredential, _db?: Transaction): Promise<Credential> =>
+      credential({ id: data.id, orgId, name: data.name, apiKeyHint: data.apiKeyHint, allowedOrigins: data.allowedOrigins }),
     ),
     list: jest.fn(async (_orgId: OrgId, _page: PageRequest): Promise<Page<Credential>> => ({ data: [], hasMore: false, nextCursor: null })),
     find: jest.fn(async (_orgId: OrgId, _id: string): Promise<Credential | undefined> => undefined),
@@ -66,7 +70,13 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
     lockForUpdate: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<Credential | undefined> => current),
     update: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, change: CredentialChanges, now: Date): Promise<Credential> => {
       changes.push(change);
-      return { ...current, name: change.name, allowedOrigins: change.allowedOrigins, apiKeyHint: change.secret?.apiKeyHint ?? current.apiKeyHint, updatedAt: now };
+      return {
+        ...current,
+        name: change.name,
+        allowedOrigins: change.allowedOrigins,
+        apiKeyHint: change.secret?.apiKeyHint ?? current.apiKeyHint,
+        updatedAt: now,
+      };
     }),
     lockForDelete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => true),
     isReferenced: jest.fn(async (_tx: Transaction, _id: string): Promise<boolean> => false),
@@ -106,7 +116,12 @@ describe('CredentialsService.create', () => {
     const result = await service.create(ORG, {
       name: 'OpenAI',
       apiKey: API_KEY,
-      allowedOrigins: ['https://API.Example.com', 'https://api.example.com:443/', 'https://llm.example.org:8443', 'https://api.example.com'],
+      allowedOrigins: [
+        'https://API.Example.com',
+        'https://api.example.com:443/',
+        'https://llm.example.org:8443',
+        'https://api.example.com',
+      ],
     });
     expect(repository.insert).toHaveBeenCalledTimes(1);
     const [orgId, data] = repository.insert.mock.calls[0]!;
@@ -173,9 +188,7 @@ describe('CredentialsService.create', () => {
 describe('CredentialsService.replace', () => {
   it('refuses to add an origin without the api_key again', async () => {
     const { service, changes } = setup();
-    const error = await failureOf(
-      service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: [...ORIGINS, 'https://evil.example'] }),
-    );
+    const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: [...ORIGINS, 'https://evil.example'] }));
     expect(error.code).toBe(ErrorCode.ApiKeyRequired);
     expect(error.errors).toEqual([{ path: 'api_key', code: 'api_key_required', message: expect.any(String) }]);
     expect(error.message).toContain('https://evil.example');
@@ -232,7 +245,9 @@ describe('CredentialsService.replace', () => {
 
   it('refuses a bad origin before touching the repository', async () => {
     const { service, repository } = setup();
-    const error = await failureOf(service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: ['https://a.example', 'https://u@b.example'] }));
+    const error = await failureOf(
+      service.replace(ORG, CRED_ID, { name: 'OpenAI', allowedOrigins: ['https://a.example', 'https://u@b.example'] }),
+    );
     expect(error.code).toBe(ErrorCode.ValidationFailed);
     expect(error.errors).toEqual([{ path: 'allowed_origins[1]', code: 'invalid_origin', message: expect.any(String) }]);
     expect(repository.lockForUpdate).not.toHaveBeenCalled();
@@ -292,7 +307,6 @@ describe('CredentialsService.list', () => {
     await service.list(ORG, 10, encodeCursor(position));
     expect(repository.list).toHaveBeenCalledWith(ORG, { limit: 10, after: position });
   });
-
 });
 
 describe('CredentialsService.withSecret', () => {
@@ -384,9 +398,7 @@ describe('CredentialsService.withSecret', () => {
     const { service, repository } = setup();
     repository.findSealed.mockResolvedValueOnce(undefined);
     const use = jest.fn((apiKey: string) => apiKey);
-    expect((await failureOf(service.withSecret(ORG, 'cred_missing', 'https://api.example.com/v1', use))).code).toBe(
-      ErrorCode.NotFound,
-    );
+    expect((await failureOf(service.withSecret(ORG, 'cred_missing', 'https://api.example.com/v1', use))).code).toBe(ErrorCode.NotFound);
     expect(use).not.toHaveBeenCalled();
     expect(repository.recordUse).not.toHaveBeenCalled();
   });
@@ -408,7 +420,9 @@ describe('CredentialsService.withSecret', () => {
       expect(repository.findSealed).not.toHaveBeenCalled();
       expect(repository.recordUse).toHaveBeenCalledWith(ORG, CRED_ID, NOW, expect.any(Date));
       const use = jest.fn((apiKey: string) => apiKey);
-      expect((await failureOf(service.withSecret(ORG, loaded, 'https://evil.example/v1', use))).code).toBe(ErrorCode.CredentialOriginNotAllowed);
+      expect((await failureOf(service.withSecret(ORG, loaded, 'https://evil.example/v1', use))).code).toBe(
+        ErrorCode.CredentialOriginNotAllowed,
+      );
       expect(use).not.toHaveBeenCalled();
     });
 

@@ -79,7 +79,13 @@ export class CredentialsService {
           [{ path: 'api_key', code: CredentialsErrorCode.ApiKeyRequired, message: 'is required when allowed_origins adds an origin' }],
         );
       }
-      return this.credentials.update(tx, orgId, id, { name: input.name, allowedOrigins, ...(secret === undefined ? {} : { secret }) }, this.clock.now());
+      return this.credentials.update(
+        tx,
+        orgId,
+        id,
+        { name: input.name, allowedOrigins, ...(secret === undefined ? {} : { secret }) },
+        this.clock.now(),
+      );
     });
   }
 
@@ -130,9 +136,16 @@ export class CredentialsService {
    * of its allowed origins, and only for the duration of `use`. The credential is an id to load,
    * or one already loaded with what uses it.
    */
-  async withSecret<T>(orgId: OrgId, credentialRef: string | LoadedCredential, target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> {
+  async withSecret<T>(
+    orgId: OrgId,
+    credentialRef: string | LoadedCredential,
+    target: string | URL,
+    use: (apiKey: string) => Promise<T> | T,
+  ): Promise<T> {
     const credential =
-      typeof credentialRef === 'string' ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound()) : sealedCredentialOf(credentialRef);
+      typeof credentialRef === 'string'
+        ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound())
+        : sealedCredentialOf(credentialRef);
     // The sealed record's associated data names its org too; this says so before opening.
     if (credential.orgId !== orgId) notFound();
     if (!isOriginAllowed(credential.allowedOrigins, target)) {

@@ -33,7 +33,14 @@ export function normalizeOrigin(raw: unknown): OriginResult {
     return { problem: 'invalid_origin', message: 'must not contain user information' };
   }
   if (url.port === '0') return { problem: 'invalid_origin', message: 'must not use port 0' };
-  if (url.hostname === '' || (path !== '/' && path !== '') || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || /[?#]/.test(raw)) {
+  if (
+    url.hostname === '' ||
+    (path !== '/' && path !== '') ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    /[?#]/.test(raw)
+  ) {
     return { problem: 'invalid_origin', message: 'must be scheme, host and optional port only (no path, query or fragment)' };
   }
   return { origin: url.origin };

@@ -21,8 +21,7 @@ export class DbModule implements OnApplicationShutdown {
         {
           provide: DatabaseConnection,
           inject: [APP_CONFIG, LOGGER],
-          useFactory: (config: AppConfig, logger: Logger) =>
-            DatabaseConnection.open(config.storage, logger, options),
+          useFactory: (config: AppConfig, logger: Logger) => DatabaseConnection.open(config.storage, logger, options),
         },
         {
           provide: PrismaService,

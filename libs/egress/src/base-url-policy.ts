@@ -38,7 +38,18 @@ const MAX_URL_LENGTH = 2048;
 // silently removed by the parser), C0/C1 controls, and Unicode separators.
 const FORBIDDEN_RAW = /[\\\s\u0000-\u001f\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]/u;
 const BLOCKED_NAMES = new Set(['localhost', 'metadata', 'instance-data', 'metadata.google.internal', 'metadata.goog']);
-const BLOCKED_SUFFIXES = ['.localhost', '.internal', '.local', '.localdomain', '.home.arpa', '.arpa', '.invalid', '.test', '.example', '.onion'];
+const BLOCKED_SUFFIXES = [
+  '.localhost',
+  '.internal',
+  '.local',
+  '.localdomain',
+  '.home.arpa',
+  '.arpa',
+  '.invalid',
+  '.test',
+  '.example',
+  '.onion',
+];
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 const reject = (code: BaseUrlRejectionCode, message: string): BaseUrlRejection => ({ ok: false, code, message });
@@ -85,7 +96,9 @@ export function parseBaseUrl(raw: unknown, allowlist: readonly EgressAllowEntry[
   if (ipLiteral) {
     if (allowlisted) return accepted;
     const verdict = classifyAddress(host);
-    return verdict.public ? accepted : reject('private_host', 'must be a public host, not a private, loopback, link-local or reserved address');
+    return verdict.public
+      ? accepted
+      : reject('private_host', 'must be a public host, not a private, loopback, link-local or reserved address');
   }
 
   if (host === '' || host.length > 253) return reject('invalid_url', 'has a host name that is empty or longer than 253 characters');

@@ -68,7 +68,10 @@ export function createEgressDispatcher(
           };
           // The connector's own timer is the whole connect timeout; this one ends the attempt at
           // its share. A connection that completes after that is closed unused.
-          const timer = setTimeout(() => settle({ error: new errors.ConnectTimeoutError(`Connect timeout (${address}, ${budget} ms)`) }), budget);
+          const timer = setTimeout(
+            () => settle({ error: new errors.ConnectTimeoutError(`Connect timeout (${address}, ${budget} ms)`) }),
+            budget,
+          );
           connectTo(
             {
               ...options,

@@ -73,7 +73,9 @@ describe('EgressPolicy.check (save time)', () => {
 
   it('assertBaseUrl throws a 422 naming the field path and returns the normalized URL', async () => {
     const { policy: p } = policy(DNS);
-    await expect(p.assertBaseUrl('https://API.example.com/v1', 'llm[0].base_url')).resolves.toMatchObject({ href: 'https://api.example.com/v1' });
+    await expect(p.assertBaseUrl('https://API.example.com/v1', 'llm[0].base_url')).resolves.toMatchObject({
+      href: 'https://api.example.com/v1',
+    });
     const error = await p.assertBaseUrl('https://mixed.example.com/', 'llm[1].base_url').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).errors).toEqual([{ path: 'llm[1].base_url', code: 'private_host', message: expect.any(String) }]);

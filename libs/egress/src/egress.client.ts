@@ -95,7 +95,10 @@ export class EgressClient implements OnModuleDestroy {
       // Never followed: nothing (least of all the Authorization header) goes to the Location.
       // Destroying an undici body emits an abort error; nobody reads it, so it is swallowed here.
       response.body.once('error', () => undefined).destroy();
-      throw new EgressError(EgressErrorCode.RedirectRefused, `The upstream answered ${response.statusCode} (a redirect), which is not followed.`);
+      throw new EgressError(
+        EgressErrorCode.RedirectRefused,
+        `The upstream answered ${response.statusCode} (a redirect), which is not followed.`,
+      );
     }
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }

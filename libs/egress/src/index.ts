@@ -1,6 +1,15 @@
 export { EgressModule } from './egress.module.js';
 export { EgressPolicy } from './egress-policy.js';
-export { CONNECT_TIMEOUT_STEPS_MS, EgressClient, EGRESS_LIMITS, EGRESS_TLS, readText, toEgressError, type EgressRequest, type EgressResponse } from './egress.client.js';
+export {
+  CONNECT_TIMEOUT_STEPS_MS,
+  EgressClient,
+  EGRESS_LIMITS,
+  EGRESS_TLS,
+  readText,
+  toEgressError,
+  type EgressRequest,
+  type EgressResponse,
+} from './egress.client.js';
 export { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits, type EgressTlsOptions } from './egress-dispatcher.js';
 export { EgressError, EgressErrorCode } from './egress.error.js';
 export { HostResolver, SystemHostResolver } from './host-resolver.js';

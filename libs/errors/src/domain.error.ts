@@ -32,7 +32,10 @@ export class DomainError<C extends string = string> extends Error {
   }
 
   static preconditionFailed(resource: string): CommonError {
-    return new CommonError(CommonErrorCode.PreconditionFailed, `The ${resource} changed since that ETag: read it again and reapply the change.`);
+    return new CommonError(
+      CommonErrorCode.PreconditionFailed,
+      `The ${resource} changed since that ETag: read it again and reapply the change.`,
+    );
   }
 }
 

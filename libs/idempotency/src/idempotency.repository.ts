@@ -58,7 +58,11 @@ export class IdempotencyRepository {
       response:
         row.status_code === PENDING
           ? undefined
-          : { status: row.status_code, headers: stored?.headers ?? {}, body: typeof stored?.body === 'string' ? (JSON.parse(stored.body) as unknown) : null },
+          : {
+              status: row.status_code,
+              headers: stored?.headers ?? {},
+              body: typeof stored?.body === 'string' ? (JSON.parse(stored.body) as unknown) : null,
+            },
       ageSeconds: Number(row.age),
     };
   }

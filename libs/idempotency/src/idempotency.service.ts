@@ -19,7 +19,8 @@ export interface IdempotencyClaim {
   readonly key: string;
 }
 
-export type ClaimOutcome = { readonly kind: 'claimed'; readonly claim: IdempotencyClaim } | { readonly kind: 'replay'; readonly response: StoredResponse };
+export type ClaimOutcome =
+  { readonly kind: 'claimed'; readonly claim: IdempotencyClaim } | { readonly kind: 'replay'; readonly response: StoredResponse };
 
 /** Keys are remembered this long. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -53,7 +54,10 @@ export class IdempotencyService {
       const record = await this.records.find(orgId, request.key);
       if (record !== undefined) {
         if (!this.fingerprinter.matches(request.request, record.fingerprint)) {
-          throw new CommonError(CommonErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was used with a different request in the last 24 hours.');
+          throw new CommonError(
+            CommonErrorCode.IdempotencyKeyReused,
+            'This Idempotency-Key was used with a different request in the last 24 hours.',
+          );
         }
         if (record.response !== undefined) return { kind: 'replay', response: record.response };
         if (record.ageSeconds > STALE_CLAIM_SECONDS && (await this.records.takeOver(orgId, request.key, STALE_CLAIM_SECONDS))) {
@@ -62,7 +66,10 @@ export class IdempotencyService {
       }
       // Pending (or released just now): look again shortly.
       if (this.clock.monotonicMs() >= deadline) {
-        throw new CommonError(CommonErrorCode.IdempotencyKeyInProgress, 'A request with this Idempotency-Key is still being processed; retry shortly.');
+        throw new CommonError(
+          CommonErrorCode.IdempotencyKeyInProgress,
+          'A request with this Idempotency-Key is still being processed; retry shortly.',
+        );
       }
       await this.clock.sleep(wait);
     }

@@ -63,7 +63,10 @@ class FakeStore implements SealedRecordStore {
   }
 
   async scan(afterId: string, limit: number): Promise<SealedRecord[]> {
-    const ids = [...this.rows.keys()].sort().filter((id) => id > afterId).slice(0, limit);
+    const ids = [...this.rows.keys()]
+      .sort()
+      .filter((id) => id > afterId)
+      .slice(0, limit);
     return ids.map((id) => ({ id, context: contextOf(id), sealed: this.rows.get(id)! }));
   }
 }
@@ -81,14 +84,7 @@ function setUp(holders: MasterKeyHolder[] = []) {
   }
   const live = { live: jest.fn(async () => holders) };
   const clock = { now: () => new Date(), monotonicMs: () => 0, sleep: jest.fn(async () => undefined) };
-  const service = new KeyRotationService(
-    stores,
-    sealer,
-    ring,
-    live as unknown as MasterKeyHolderRepository,
-    clock,
-    logger,
-  );
+  const service = new KeyRotationService(stores, sealer, ring, live as unknown as MasterKeyHolderRepository, clock, logger);
   return { service, sealer, credentials, live, clock };
 }
 

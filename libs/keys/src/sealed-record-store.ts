@@ -30,7 +30,12 @@ export interface SealedRecordStore {
    * others hold), and stores what `rewrap` returns for each (undefined: leave it), in one
    * transaction. Only the wrapped data key and its master-key id may change.
    */
-  rewrapBatch(activeKeyId: string, afterId: string, limit: number, rewrap: (record: SealedRecord) => SealedSecret | undefined): Promise<RewrapBatch>;
+  rewrapBatch(
+    activeKeyId: string,
+    afterId: string,
+    limit: number,
+    rewrap: (record: SealedRecord) => SealedSecret | undefined,
+  ): Promise<RewrapBatch>;
   /** Every record after `afterId`, in id order, a page at a time. */
   scan(afterId: string, limit: number): Promise<readonly SealedRecord[]>;
 }

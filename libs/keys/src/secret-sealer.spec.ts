@@ -33,7 +33,7 @@ function sealerWith(keys: readonly MasterKey[]) {
 
 function flipped(bytes: Uint8Array<ArrayBuffer>, index: number): Uint8Array<ArrayBuffer> {
   const copy = new Uint8Array(bytes);
-  copy[index] = (copy[index] ?? 0) ^ (1 << index % 8);
+  copy[index] = (copy[index] ?? 0) ^ (1 << (index % 8));
   return copy;
 }
 
@@ -186,16 +186,12 @@ describe('SecretSealer with a tampered record', () => {
   it('fails closed when masterKeyId is relabelled to an id with the same material (the id is bound too)', async () => {
     const alias: MasterKey = { id: 'mk-alias', key: OLD.key };
     const aliased = sealerWith([OLD, alias]);
-    expect(await expectOpenFails(aliased.sealer, aliased.logger, { ...sealed, masterKeyId: alias.id }, CONTEXT)).toBe(
-      'data_key_rejected',
-    );
+    expect(await expectOpenFails(aliased.sealer, aliased.logger, { ...sealed, masterKeyId: alias.id }, CONTEXT)).toBe('data_key_rejected');
     await expect(aliased.sealer.withPlaintext(sealed, CONTEXT, (p) => p)).resolves.toBe(PLAINTEXT);
   });
 
   it('fails closed when masterKeyId names a key that is not loaded', async () => {
-    expect(await expectOpenFails(sealer, logger, { ...sealed, masterKeyId: 'mk-missing' }, CONTEXT)).toBe(
-      'unknown_master_key',
-    );
+    expect(await expectOpenFails(sealer, logger, { ...sealed, masterKeyId: 'mk-missing' }, CONTEXT)).toBe('unknown_master_key');
   });
 
   it.each([

@@ -70,7 +70,11 @@ describe('redactLine', () => {
       }
     }
     // Names that only look alike are left alone.
-    expect(JSON.parse(redactLine(`{"api_key_hint":"****abcd","master_key_id":"k1","keys":2}\n`))).toEqual({ api_key_hint: '****abcd', master_key_id: 'k1', keys: 2 });
+    expect(JSON.parse(redactLine(`{"api_key_hint":"****abcd","master_key_id":"k1","keys":2}\n`))).toEqual({
+      api_key_hint: '****abcd',
+      master_key_id: 'k1',
+      keys: 2,
+    });
   });
 
   it('leaves a line without secret-named keys exactly as it was', () => {

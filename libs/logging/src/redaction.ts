@@ -37,7 +37,8 @@ const normalize = (name: string): string => name.toLowerCase().replace(/[-_]/g, 
 const SECRET_NAMES: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES.map(normalize));
 // A JSON key holding a secret-ish word. Most lines hold none, and for those this test is all it
 // costs; a line that matches is parsed, and only its exact secret names are redacted.
-const SECRET_KEY = /"[^"]*(?:key|token|secret|password|authorization|cookie|plaintext|ciphertext|connection[-_]?string|database[-_]?url)[^"]*":/i;
+const SECRET_KEY =
+  /"[^"]*(?:key|token|secret|password|authorization|cookie|plaintext|ciphertext|connection[-_]?string|database[-_]?url)[^"]*":/i;
 
 /**
  * Redacts a finished log line (pino's `hooks.streamWrite`, which child loggers inherit): every

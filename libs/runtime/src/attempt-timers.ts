@@ -38,7 +38,8 @@ export class AttemptTimers {
   /** What was read has been handed on; waiting for the next bytes starts the silence deadline again. */
   resumeIdle(): void {
     clearTimeout(this.idle);
-    if (this.firstToken === undefined) this.idle = this.after(this.deadlines.idleMs, RuntimeErrorCode.IdleTimeout, 'The upstream went silent mid-reply.');
+    if (this.firstToken === undefined)
+      this.idle = this.after(this.deadlines.idleMs, RuntimeErrorCode.IdleTimeout, 'The upstream went silent mid-reply.');
   }
 
   /** While the caller takes what was read, the upstream is not being waited on. */

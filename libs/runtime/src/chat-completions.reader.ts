@@ -46,7 +46,8 @@ export class ChatCompletionsReader {
   /** The stream ended without `[DONE]`: fine after a finish_reason, malformed before one. */
   end(): UpstreamOutput[] {
     if (this.done) return [];
-    if (this.finishReason === undefined) throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
+    if (this.finishReason === undefined)
+      throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
     return this.complete();
   }
 

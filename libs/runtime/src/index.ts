@@ -1,6 +1,14 @@
 export { RuntimeModule } from './runtime.module.js';
 export { ReplyService } from './reply.service.js';
-export { MESSAGE_ROLES, type ConversationMessage, type MessageRole, type ReplyEvent, type ReplyRequest, type ReplyStream, type WholeReply } from './reply.js';
+export {
+  MESSAGE_ROLES,
+  type ConversationMessage,
+  type MessageRole,
+  type ReplyEvent,
+  type ReplyRequest,
+  type ReplyStream,
+  type WholeReply,
+} from './reply.js';
 export type { ToolCall } from './tool-call-accumulator.js';
 export type { Usage } from './upstream-output.js';
 export { RuntimeError, RuntimeErrorCode } from './runtime.error.js';

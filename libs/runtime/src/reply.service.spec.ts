@@ -18,7 +18,14 @@ const ORG = asOrgId('org_test');
 const API_KEY = 'sk-test-0123456789abcdefWXYZ';
 const REQUEST: ReplyRequest = { messages: [{ role: 'user', content: 'Hi' }], metadata: {} };
 /** Large enough that only the deadline a test shrinks can fire. */
-const RELAXED: RuntimeLimits = { connectMs: 1_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 60_000, maxLineBytes: 64 * 1024, maxTotalBytes: 1024 * 1024 };
+const RELAXED: RuntimeLimits = {
+  connectMs: 1_000,
+  firstTokenMs: 30_000,
+  idleMs: 30_000,
+  totalMs: 60_000,
+  maxLineBytes: 64 * 1024,
+  maxTotalBytes: 1024 * 1024,
+};
 
 // --- What an upstream sends (chat completions) ---
 
@@ -27,7 +34,8 @@ const finish = (reason = 'stop', extra: Record<string, unknown> = {}) =>
   `data: ${JSON.stringify({ model: 'served-model', choices: [{ index: 0, delta: {}, finish_reason: reason }], ...extra })}\n\n`;
 const toolCallStart = (id: string, name: string) =>
   `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: '' } }] } }] })}\n\n`;
-const toolCallArgs = (args: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: args } }] } }] })}\n\n`;
+const toolCallArgs = (args: string) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: args } }] } }] })}\n\n`;
 const DONE = 'data: [DONE]\n\n';
 
 /** One step of an upstream body: bytes, a pause, a transport error, or silence until aborted. */
@@ -143,7 +151,10 @@ function agent(llm: readonly RunnableLlmEntry[], overrides: Partial<RunnableAgen
 }
 
 /** An agent with one entry per upstream, entry i answered by upstreams[i]. */
-function setup(upstreams: readonly Upstream[], options: { limits?: Partial<RuntimeLimits>; entries?: RunnableLlmEntry[]; monotonic?: number[] } = {}) {
+function setup(
+  upstreams: readonly Upstream[],
+  options: { limits?: Partial<RuntimeLimits>; entries?: RunnableLlmEntry[]; monotonic?: number[] } = {},
+) {
   const egress = {
     request: jest.fn(async (url: string, init: EgressRequest): Promise<EgressResponse> => {
       const index = upstreams.findIndex((_u, i) => url.startsWith(baseUrl(i)));
@@ -152,7 +163,9 @@ function setup(upstreams: readonly Upstream[], options: { limits?: Partial<Runti
     }),
   };
   const credentials = {
-    withSecret: jest.fn(async <T>(_orgId: string, _ref: unknown, _target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> => use(API_KEY)),
+    withSecret: jest.fn(
+      async <T>(_orgId: string, _ref: unknown, _target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> => use(API_KEY),
+    ),
   };
   const agents = { getRunnable: jest.fn(async (): Promise<RunnableAgent> => subject) };
   const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() };
@@ -191,7 +204,9 @@ describe('ReplyService', () => {
   describe('a reply that succeeds', () => {
     it('relays text in order, then completed with the entry, the served model and usage', async () => {
       const usage = { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } };
-      const { service, agent } = setup([answering(text('Hel'), text('lo'), finish('stop', usage), DONE)], { monotonic: [1_000, 1_250, 1_400] });
+      const { service, agent } = setup([answering(text('Hel'), text('lo'), finish('stop', usage), DONE)], {
+        monotonic: [1_000, 1_250, 1_400],
+      });
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(events).toEqual([
         { type: 'delta', text: 'Hel' },
@@ -226,7 +241,14 @@ describe('ReplyService', () => {
         bodyTimeoutMs: 9_000,
       });
       expect(init.signal).toBeInstanceOf(AbortSignal);
-      expect(JSON.parse(init.body!)).toMatchObject({ model: 'model-0', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] });
+      expect(JSON.parse(init.body!)).toMatchObject({
+        model: 'model-0',
+        stream: true,
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+        ],
+      });
     });
 
     it('reads a Responses API stream for an entry with api: responses', async () => {
@@ -237,12 +259,21 @@ describe('ReplyService', () => {
       );
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(calledUrls(egress)).toEqual([`${baseUrl(0)}/responses`]);
-      expect(events).toEqual([{ type: 'delta', text: 'Hi!' }, expect.objectContaining({ type: 'completed', model: 'resp-model', entryIndex: 0 })]);
+      expect(events).toEqual([
+        { type: 'delta', text: 'Hi!' },
+        expect.objectContaining({ type: 'completed', model: 'resp-model', entryIndex: 0 }),
+      ]);
     });
 
     it('relays a streamed tool call once, complete, and names the entry model when the upstream names none', async () => {
       const { service, agent } = setup([
-        answering(toolCallStart('call_1', 'end_call'), toolCallArgs('{"reason":'), toolCallArgs('"bye"}'), `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`, DONE),
+        answering(
+          toolCallStart('call_1', 'end_call'),
+          toolCallArgs('{"reason":'),
+          toolCallArgs('"bye"}'),
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+          DONE,
+        ),
       ]);
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(events).toEqual([
@@ -260,9 +291,17 @@ describe('ReplyService', () => {
       );
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(calledUrls(egress)).toEqual([`${baseUrl(0)}/chat/completions`, `${baseUrl(1)}/chat/completions`]);
-      expect(events).toEqual([{ type: 'delta', text: 'ok' }, expect.objectContaining({ type: 'completed', entryIndex: 1, ttftMs: 700, durationMs: 900 })]);
+      expect(events).toEqual([
+        { type: 'delta', text: 'ok' },
+        expect.objectContaining({ type: 'completed', entryIndex: 1, ttftMs: 700, durationMs: 900 }),
+      ]);
       expect(logger.warn).toHaveBeenCalledTimes(1);
-      expect(logger.warn.mock.calls[0]![0]).toMatchObject({ agent_id: 'agt_test', entry_index: 0, code: 'upstream_connect_failed', relayed: false });
+      expect(logger.warn.mock.calls[0]![0]).toMatchObject({
+        agent_id: 'agt_test',
+        entry_index: 0,
+        code: 'upstream_connect_failed',
+        relayed: false,
+      });
     });
 
     it('falls back over a failed status, a malformed stream, a stream that ends early and an oversized one', async () => {
@@ -282,7 +321,10 @@ describe('ReplyService', () => {
     });
 
     it('falls back after a tool call that was still streaming when the upstream broke (nothing was relayed)', async () => {
-      const { service, agent, egress } = setup([answering(toolCallStart('call_1', 'end_call'), toolCallArgs('{"rea'), transportError('ECONNRESET')), answering(text('ok'), finish(), DONE)]);
+      const { service, agent, egress } = setup([
+        answering(toolCallStart('call_1', 'end_call'), toolCallArgs('{"rea'), transportError('ECONNRESET')),
+        answering(text('ok'), finish(), DONE),
+      ]);
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(egress.request).toHaveBeenCalledTimes(2);
       expect(events.map((e) => e.type)).toEqual(['delta', 'completed']);
@@ -298,7 +340,11 @@ describe('ReplyService', () => {
     });
 
     it('does not call a fallback entry whose credential is gone or no longer allows its origin', async () => {
-      const { service, agent, egress, credentials } = setup([answeringStatus(503).upstream, answering(text('ok'), finish(), DONE), answering(text('ok'), finish(), DONE)]);
+      const { service, agent, egress, credentials } = setup([
+        answeringStatus(503).upstream,
+        answering(text('ok'), finish(), DONE),
+        answering(text('ok'), finish(), DONE),
+      ]);
       credentials.withSecret.mockImplementation(async (_orgId, ref, _target, use) => {
         if (ref === 'cred_1') throw DomainError.notFound('Credential');
         if (ref === 'cred_2') throw new CredentialsError(CredentialsErrorCode.CredentialOriginNotAllowed, 'narrowed');
@@ -325,7 +371,10 @@ describe('ReplyService', () => {
 
   describe('after the first token', () => {
     it('does not fall back when the connection breaks: the reply ends with an error', async () => {
-      const { service, agent, egress, logger } = setup([answering(text('Hel'), transportError('ECONNRESET')), answering(text('other answer'), finish(), DONE)]);
+      const { service, agent, egress, logger } = setup([
+        answering(text('Hel'), transportError('ECONNRESET')),
+        answering(text('other answer'), finish(), DONE),
+      ]);
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(events).toEqual([
         { type: 'delta', text: 'Hel' },
@@ -337,7 +386,12 @@ describe('ReplyService', () => {
 
     it('does not fall back after a relayed tool call either', async () => {
       const { service, agent, egress } = setup([
-        answering(toolCallStart('call_1', 'lookup'), toolCallArgs('{}'), `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`, 'data: {"error":{"type":"server_error"}}\n\n'),
+        answering(
+          toolCallStart('call_1', 'lookup'),
+          toolCallArgs('{}'),
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+          'data: {"error":{"type":"server_error"}}\n\n',
+        ),
         answering(text('other answer'), finish(), DONE),
       ]);
       // finish_reason without [DONE] then an in-stream error: the call was relayed, the error ends the reply.
@@ -388,7 +442,15 @@ describe('ReplyService', () => {
 
     it('no longer applies the first-token deadline once a tool call is streaming', async () => {
       const { service, agent } = setup(
-        [answering(toolCallStart('call_1', 'end_call'), { waitMs: 60 }, toolCallArgs('{}'), `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`, DONE)],
+        [
+          answering(
+            toolCallStart('call_1', 'end_call'),
+            { waitMs: 60 },
+            toolCallArgs('{}'),
+            `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+            DONE,
+          ),
+        ],
         { limits: { firstTokenMs: 20 } },
       );
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
@@ -524,7 +586,14 @@ describe('ReplyService', () => {
   describe('replyOnce', () => {
     it('returns the whole reply: text, tool calls and how it completed', async () => {
       const { service, agent } = setup([
-        answering(text('Let me '), text('check.'), toolCallStart('call_1', 'lookup'), toolCallArgs('{"q":1}'), `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`, DONE),
+        answering(
+          text('Let me '),
+          text('check.'),
+          toolCallStart('call_1', 'lookup'),
+          toolCallArgs('{"q":1}'),
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+          DONE,
+        ),
       ]);
       const whole = await service.replyOnce(agent, REQUEST, new AbortController().signal);
       expect(whole).toEqual({
@@ -543,12 +612,16 @@ describe('ReplyService', () => {
 
     it('throws the failure when the reply fails after its first token', async () => {
       const { service, agent } = setup([answering(text('Hel'), transportError('ECONNRESET'))]);
-      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({ code: RuntimeErrorCode.ConnectionLost });
+      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({
+        code: RuntimeErrorCode.ConnectionLost,
+      });
     });
 
     it('throws no_llm_configured for an agent without entries, calling nobody', async () => {
       const { service, agent, egress } = setup([]);
-      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({ code: RuntimeErrorCode.NoLlmConfigured });
+      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({
+        code: RuntimeErrorCode.NoLlmConfigured,
+      });
       expect(egress.request).not.toHaveBeenCalled();
     });
 

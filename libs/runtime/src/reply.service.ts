@@ -10,7 +10,15 @@ import { CommonError } from '#agentplane/errors';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import { ChatCompletionsReader } from './chat-completions.reader.js';
-import { DEFAULT_RUNTIME_LIMITS, type ReplyEvent, type ReplyRequest, type ReplyStream, RUNTIME_LIMITS, type RuntimeLimits, type WholeReply } from './reply.js';
+import {
+  DEFAULT_RUNTIME_LIMITS,
+  type ReplyEvent,
+  type ReplyRequest,
+  type ReplyStream,
+  RUNTIME_LIMITS,
+  type RuntimeLimits,
+  type WholeReply,
+} from './reply.js';
 import { ResponsesReader } from './responses.reader.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
@@ -55,7 +63,12 @@ export class ReplyService {
     return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
   }
 
-  private async *events(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal, expired: AbortController): AsyncGenerator<ReplyEvent> {
+  private async *events(
+    agent: RunnableAgent,
+    request: ReplyRequest,
+    signal: AbortSignal,
+    expired: AbortController,
+  ): AsyncGenerator<ReplyEvent> {
     const started = this.clock.monotonicMs();
     let last: RuntimeError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
@@ -137,7 +150,8 @@ export class ReplyService {
    * entries is `no_llm_configured` before anything is called.
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
-    if (agent.llm.length === 0) throw new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.');
+    if (agent.llm.length === 0)
+      throw new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.');
     let text = '';
     const toolCalls: ToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {
@@ -190,7 +204,8 @@ export class ReplyService {
         // Not destroyed when the loop is left at the reply's end: see drainForReuse.
         for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           total += chunk.length;
-          if (total > limits.maxTotalBytes) throw new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream reply exceeded the size limit.');
+          if (total > limits.maxTotalBytes)
+            throw new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream reply exceeded the size limit.');
           // Silence is timed only while we wait on the upstream, not while the caller is slow to take what we have.
           timers.pauseIdle();
           for (const event of decoder.feed(chunk)) {
@@ -255,7 +270,9 @@ function drainForReuse(body: Readable): void {
 
 function connectionLost(raw: unknown): RuntimeError {
   const mapped = toRuntimeError(raw);
-  return mapped.code === RuntimeErrorCode.ConnectFailed ? new RuntimeError(RuntimeErrorCode.ConnectionLost, 'The connection to the upstream was lost mid-reply.') : mapped;
+  return mapped.code === RuntimeErrorCode.ConnectFailed
+    ? new RuntimeError(RuntimeErrorCode.ConnectionLost, 'The connection to the upstream was lost mid-reply.')
+    : mapped;
 }
 
 function toRuntimeError(raw: unknown): RuntimeError {

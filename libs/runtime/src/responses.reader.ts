@@ -57,7 +57,9 @@ export class ResponsesReader {
       case 'error':
       case 'response.failed': {
         // The payload's own `type` is the event name here; its `code` says what went wrong.
-        throw streamError(isObject(payload.response) ? payload.response.error : isObject(payload.error) ? payload.error : { code: payload.code });
+        throw streamError(
+          isObject(payload.response) ? payload.response.error : isObject(payload.error) ? payload.error : { code: payload.code },
+        );
       }
       default:
         return [];
@@ -101,7 +103,13 @@ export class ResponsesReader {
     const reason = isObject(response.incomplete_details) ? response.incomplete_details.reason : undefined;
     const incomplete = typeof reason === 'string' && /^[a-z_]{1,64}$/.test(reason) ? reason : 'incomplete';
     const finishReason =
-      type === 'response.incomplete' ? (incomplete === 'max_output_tokens' ? 'length' : incomplete) : this.sawToolCall ? 'tool_calls' : 'stop';
+      type === 'response.incomplete'
+        ? incomplete === 'max_output_tokens'
+          ? 'length'
+          : incomplete
+        : this.sawToolCall
+          ? 'tool_calls'
+          : 'stop';
     const model = safeWord(response.model);
     out.push({
       kind: 'done',

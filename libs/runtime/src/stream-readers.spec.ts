@@ -57,7 +57,9 @@ describe('SseDecoder + ChatCompletionsReader', () => {
   it('relays text byte-exact, then finish_reason, model and usage', () => {
     const out = run(chatTranscript(), new ChatCompletionsReader());
     expect(text(out)).toBe(MULTIBYTE);
-    expect(done(out)).toEqual([{ kind: 'done', finishReason: 'stop', model: 'gpt-test', usage: { input_tokens: 12, output_tokens: 7, total_tokens: 19 } }]);
+    expect(done(out)).toEqual([
+      { kind: 'done', finishReason: 'stop', model: 'gpt-test', usage: { input_tokens: 12, output_tokens: 7, total_tokens: 19 } },
+    ]);
     expect(out.at(-1)!.kind).toBe('done');
   });
 
@@ -76,7 +78,15 @@ describe('SseDecoder + ChatCompletionsReader', () => {
 
   it('one byte at a time', () => {
     const wire = new TextEncoder().encode(chatTranscript());
-    expect(text(run(wire, new ChatCompletionsReader(), Array.from({ length: wire.length }, (_, i) => i)))).toBe(MULTIBYTE);
+    expect(
+      text(
+        run(
+          wire,
+          new ChatCompletionsReader(),
+          Array.from({ length: wire.length }, (_, i) => i),
+        ),
+      ),
+    ).toBe(MULTIBYTE);
   });
 
   it('ignores comments, event ids and retry lines; accepts bare CR line ends', () => {
@@ -85,12 +95,16 @@ describe('SseDecoder + ChatCompletionsReader', () => {
   });
 
   it('accepts a stream that ends after finish_reason without [DONE], and refuses one that ends before', () => {
-    expect(done(run(chunk({ content: 'x' }, 'length'), new ChatCompletionsReader()))).toEqual([{ kind: 'done', finishReason: 'length', model: 'gpt-test' }]);
+    expect(done(run(chunk({ content: 'x' }, 'length'), new ChatCompletionsReader()))).toEqual([
+      { kind: 'done', finishReason: 'length', model: 'gpt-test' },
+    ]);
     expect(failureOf(() => run(chunk({ content: 'x' }), new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.Malformed);
   });
 
   it('fails on an in-stream error object without repeating its message', () => {
-    const wire = chunk({ content: 'x' }) + `data: ${JSON.stringify({ error: { message: 'Incorrect API key provided: sk-LEAKED', type: 'invalid_request_error' } })}\n\n`;
+    const wire =
+      chunk({ content: 'x' }) +
+      `data: ${JSON.stringify({ error: { message: 'Incorrect API key provided: sk-LEAKED', type: 'invalid_request_error' } })}\n\n`;
     const error = failureOf(() => run(wire, new ChatCompletionsReader()));
     expect(error.code).toBe(RuntimeErrorCode.StreamError);
     expect(error.message).toContain('invalid_request_error');
@@ -98,7 +112,9 @@ describe('SseDecoder + ChatCompletionsReader', () => {
   });
 
   it('fails on an `event: error`, on non-JSON data, and on a line over the limit', () => {
-    expect(failureOf(() => run('event: error\ndata: {"message":"x"}\n\n', new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.StreamError);
+    expect(failureOf(() => run('event: error\ndata: {"message":"x"}\n\n', new ChatCompletionsReader())).code).toBe(
+      RuntimeErrorCode.StreamError,
+    );
     expect(failureOf(() => run('data: {not json\n\n', new ChatCompletionsReader())).code).toBe(RuntimeErrorCode.Malformed);
     const long = `data: ${JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(5000) } }] })}\n\n`;
     expect(failureOf(() => run(long, new ChatCompletionsReader(), [100, 2000], 1000)).code).toBe(RuntimeErrorCode.TooLarge);
@@ -126,7 +142,9 @@ describe('SseDecoder + ChatCompletionsReader', () => {
       expect(failure.code).toBe(RuntimeErrorCode.StreamError);
       expect(failure.message).not.toContain(error.type ?? error.code);
     }
-    expect(failureOf(() => run('data: {"error":{"type":"rate_limit_error","message":"x"}}\n\n', new ChatCompletionsReader())).message).toContain('rate_limit_error');
+    expect(
+      failureOf(() => run('data: {"error":{"type":"rate_limit_error","message":"x"}}\n\n', new ChatCompletionsReader())).message,
+    ).toContain('rate_limit_error');
   });
 
   it('repeats only a plain model name and finish reason', () => {
@@ -157,7 +175,12 @@ describe('tool calls in a chat-completions stream', () => {
 
   it('separates calls interleaved by index', () => {
     const wire = [
-      chunk({ tool_calls: [{ index: 0, id: 'a', function: { name: 'one', arguments: '{"x"' } }, { index: 1, id: 'b', function: { name: 'two', arguments: '{"y"' } }] }),
+      chunk({
+        tool_calls: [
+          { index: 0, id: 'a', function: { name: 'one', arguments: '{"x"' } },
+          { index: 1, id: 'b', function: { name: 'two', arguments: '{"y"' } },
+        ],
+      }),
       tc({ index: 1, function: { arguments: ':2}' } }),
       tc({ index: 0, function: { arguments: ':1}' } }),
       chunk({}, 'tool_calls'),
@@ -184,22 +207,31 @@ describe('tool calls in a chat-completions stream', () => {
 
   it('takes a whole call in one chunk, such as an end_call with JSON arguments', () => {
     const args = JSON.stringify({ reason: 'caller said goodbye', summary: 'Booked a table for 2 at 19:00' });
-    const wire = tc({ index: 0, id: 'call_end', type: 'function', function: { name: 'end_call', arguments: args } }) + chunk({}, 'tool_calls') + 'data: [DONE]\n\n';
+    const wire =
+      tc({ index: 0, id: 'call_end', type: 'function', function: { name: 'end_call', arguments: args } }) +
+      chunk({}, 'tool_calls') +
+      'data: [DONE]\n\n';
     const [call] = calls(run(wire, new ChatCompletionsReader()));
     expect(call).toEqual({ id: 'call_end', name: 'end_call', arguments: args });
     expect(JSON.parse(call!.arguments)).toEqual({ reason: 'caller said goodbye', summary: 'Booked a table for 2 at 19:00' });
   });
 
   it('does not append a name a server repeats, and refuses a call that never had one', () => {
-    const wire = tc({ index: 0, id: 'a', function: { name: 'f', arguments: '{' } }) + tc({ index: 0, function: { name: 'f', arguments: '}' } }) + chunk({}, 'tool_calls');
+    const wire =
+      tc({ index: 0, id: 'a', function: { name: 'f', arguments: '{' } }) +
+      tc({ index: 0, function: { name: 'f', arguments: '}' } }) +
+      chunk({}, 'tool_calls');
     expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([{ id: 'a', name: 'f', arguments: '{}' }]);
-    expect(failureOf(() => run(tc({ index: 0, function: { arguments: '{}' } }) + chunk({}, 'tool_calls'), new ChatCompletionsReader())).code).toBe(
-      RuntimeErrorCode.Malformed,
-    );
+    expect(
+      failureOf(() => run(tc({ index: 0, function: { arguments: '{}' } }) + chunk({}, 'tool_calls'), new ChatCompletionsReader())).code,
+    ).toBe(RuntimeErrorCode.Malformed);
   });
 
   it('starts a new call for another id at the same index (whole calls all sent as index 0)', () => {
-    const wire = tc({ index: 0, id: 'a', function: { name: 'one', arguments: '{"x":1}' } }) + tc({ index: 0, id: 'b', function: { name: 'two', arguments: '{}' } }) + chunk({}, 'tool_calls');
+    const wire =
+      tc({ index: 0, id: 'a', function: { name: 'one', arguments: '{"x":1}' } }) +
+      tc({ index: 0, id: 'b', function: { name: 'two', arguments: '{}' } }) +
+      chunk({}, 'tool_calls');
     expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
       { id: 'a', name: 'one', arguments: '{"x":1}' },
       { id: 'b', name: 'two', arguments: '{}' },
@@ -223,7 +255,10 @@ describe('tool calls in a chat-completions stream', () => {
 
   it('starts index-less calls afresh after a finish_reason flushed the earlier ones, with ids unique over the reply', () => {
     const wire =
-      tc({ function: { name: 'one', arguments: '{}' } }) + chunk({}, 'tool_calls') + tc({ function: { name: 'two', arguments: '{}' } }) + 'data: [DONE]\n\n';
+      tc({ function: { name: 'one', arguments: '{}' } }) +
+      chunk({}, 'tool_calls') +
+      tc({ function: { name: 'two', arguments: '{}' } }) +
+      'data: [DONE]\n\n';
     expect(calls(run(wire, new ChatCompletionsReader()))).toEqual([
       { id: 'call_0', name: 'one', arguments: '{}' },
       { id: 'call_1', name: 'two', arguments: '{}' },
@@ -231,7 +266,11 @@ describe('tool calls in a chat-completions stream', () => {
   });
 
   it('takes reasoning deltas as progress, not text, and ignores tool_calls that hold no call', () => {
-    const wire = chunk({ reasoning_content: 'Let me think' }) + chunk({ reasoning: 'more' }) + chunk({ tool_calls: [null, 'x'] }) + chunk({ content: 'Hi' }, 'stop');
+    const wire =
+      chunk({ reasoning_content: 'Let me think' }) +
+      chunk({ reasoning: 'more' }) +
+      chunk({ tool_calls: [null, 'x'] }) +
+      chunk({ content: 'Hi' }, 'stop');
     expect(run(wire, new ChatCompletionsReader()).map((o) => o.kind)).toEqual(['progress', 'progress', 'text', 'done']);
   });
 
@@ -254,12 +293,24 @@ describe('ResponsesReader', () => {
     return [
       ev('response.created', { response: { id: 'r1', status: 'in_progress' } }, withEventLines),
       ...[...MULTIBYTE].map((c) => ev('response.output_text.delta', { item_id: 'm1', delta: c }, withEventLines)),
-      ev('response.output_item.added', { item: { type: 'function_call', id: 'fc1', call_id: 'call_9', name: 'end_call', arguments: '' } }, withEventLines),
+      ev(
+        'response.output_item.added',
+        { item: { type: 'function_call', id: 'fc1', call_id: 'call_9', name: 'end_call', arguments: '' } },
+        withEventLines,
+      ),
       ev('response.function_call_arguments.delta', { item_id: 'fc1', delta: '{"reason":' }, withEventLines),
       ev('response.function_call_arguments.delta', { item_id: 'fc1', delta: '"done"}' }, withEventLines),
       ev('response.function_call_arguments.done', { item_id: 'fc1', arguments: '{"reason":"done"}' }, withEventLines),
-      ev('response.output_item.done', { item: { type: 'function_call', id: 'fc1', call_id: 'call_9', name: 'end_call', arguments: '{"reason":"done"}' } }, withEventLines),
-      ev('response.completed', { response: { model: 'gpt-r', usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } }, withEventLines),
+      ev(
+        'response.output_item.done',
+        { item: { type: 'function_call', id: 'fc1', call_id: 'call_9', name: 'end_call', arguments: '{"reason":"done"}' } },
+        withEventLines,
+      ),
+      ev(
+        'response.completed',
+        { response: { model: 'gpt-r', usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } },
+        withEventLines,
+      ),
     ].join('');
   }
 
@@ -267,7 +318,9 @@ describe('ResponsesReader', () => {
     const out = run(responsesTranscript(withEventLines), new ResponsesReader());
     expect(text(out)).toBe(MULTIBYTE);
     expect(calls(out)).toEqual([{ id: 'call_9', name: 'end_call', arguments: '{"reason":"done"}' }]);
-    expect(done(out)).toEqual([{ kind: 'done', finishReason: 'tool_calls', model: 'gpt-r', usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } }]);
+    expect(done(out)).toEqual([
+      { kind: 'done', finishReason: 'tool_calls', model: 'gpt-r', usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } },
+    ]);
   });
 
   it('is split-proof too', () => {
@@ -282,17 +335,26 @@ describe('ResponsesReader', () => {
   });
 
   it('maps response.incomplete to length, and fails on error / response.failed without the upstream message', () => {
-    const incomplete = ev('response.output_text.delta', { delta: 'x' }) + ev('response.incomplete', { response: { incomplete_details: { reason: 'max_output_tokens' } } });
+    const incomplete =
+      ev('response.output_text.delta', { delta: 'x' }) +
+      ev('response.incomplete', { response: { incomplete_details: { reason: 'max_output_tokens' } } });
     expect(done(run(incomplete, new ResponsesReader()))).toEqual([{ kind: 'done', finishReason: 'length' }]);
-    const failed = failureOf(() => run(ev('response.failed', { response: { error: { code: 'server_error', message: 'key sk-LEAKED' } } }), new ResponsesReader()));
+    const failed = failureOf(() =>
+      run(ev('response.failed', { response: { error: { code: 'server_error', message: 'key sk-LEAKED' } } }), new ResponsesReader()),
+    );
     expect(failed.code).toBe(RuntimeErrorCode.StreamError);
     expect(failed.message).toContain('server_error');
     expect(failed.message).not.toContain('LEAKED');
-    expect(failureOf(() => run(ev('error', { code: 'rate_limit_exceeded', message: 'x' }), new ResponsesReader())).message).toContain('rate_limit_exceeded');
+    expect(failureOf(() => run(ev('error', { code: 'rate_limit_exceeded', message: 'x' }), new ResponsesReader())).message).toContain(
+      'rate_limit_exceeded',
+    );
   });
 
   it('fails on an error object in an event of any other type, naming only a known type', () => {
-    for (const wire of ['data: {"error":{"type":"server_error","message":"sk-x"}}\n\n', ev('response.in_progress', { error: { code: 'sk-leak-me' } })]) {
+    for (const wire of [
+      'data: {"error":{"type":"server_error","message":"sk-x"}}\n\n',
+      ev('response.in_progress', { error: { code: 'sk-leak-me' } }),
+    ]) {
       const failure = failureOf(() => run(wire, new ResponsesReader()));
       expect(failure.code).toBe(RuntimeErrorCode.StreamError);
       expect(failure.message).not.toMatch(/sk-/);
@@ -310,7 +372,9 @@ describe('ResponsesReader', () => {
   });
 
   it('refuses a stream that ends before response.completed', () => {
-    expect(failureOf(() => run(ev('response.output_text.delta', { delta: 'x' }), new ResponsesReader())).code).toBe(RuntimeErrorCode.Malformed);
+    expect(failureOf(() => run(ev('response.output_text.delta', { delta: 'x' }), new ResponsesReader())).code).toBe(
+      RuntimeErrorCode.Malformed,
+    );
   });
 });
 

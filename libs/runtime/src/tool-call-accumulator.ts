@@ -63,7 +63,11 @@ export class ToolCallAccumulator {
     const out: ToolCall[] = [];
     for (const call of calls) {
       if (call.name === '') return undefined;
-      out.push({ id: call.id === '' ? `call_${call.seq}` : call.id, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments });
+      out.push({
+        id: call.id === '' ? `call_${call.seq}` : call.id,
+        name: call.name,
+        arguments: call.arguments === '' ? '{}' : call.arguments,
+      });
     }
     return out;
   }

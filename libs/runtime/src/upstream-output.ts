@@ -59,7 +59,10 @@ export function safeErrorType(error: unknown): string | undefined {
 /** The failure for an error the upstream reported inside its stream, naming only a known type. */
 export function streamError(source: unknown): RuntimeError {
   const type = safeErrorType(source);
-  return new RuntimeError(RuntimeErrorCode.StreamError, `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`);
+  return new RuntimeError(
+    RuntimeErrorCode.StreamError,
+    `The upstream reported an error in the stream${type === undefined ? '' : ` (${type})`}.`,
+  );
 }
 
 /**

@@ -36,7 +36,8 @@ export class LlmTimeoutsDto {
     maximum: 60_000,
     default: 5_000,
     type: 'integer',
-    description: 'Applied rounded up to the next of 250, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 60000 (connection pools are shared per step)',
+    description:
+      'Applied rounded up to the next of 250, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 60000 (connection pools are shared per step)',
   })
   @present('connect_ms')
   @IsInt()
@@ -44,14 +45,26 @@ export class LlmTimeoutsDto {
   @Max(60_000)
   connect_ms?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 20_000, type: 'integer', description: 'From sending the request to the first text, tool-call or reasoning delta' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 600_000,
+    default: 20_000,
+    type: 'integer',
+    description: 'From sending the request to the first text, tool-call or reasoning delta',
+  })
   @present('first_token_ms')
   @IsInt()
   @Min(1)
   @Max(600_000)
   first_token_ms?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 600_000, default: 30_000, type: 'integer', description: 'Longest silence between two chunks' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 600_000,
+    default: 30_000,
+    type: 'integer',
+    description: 'Longest silence between two chunks',
+  })
   @present('idle_ms')
   @IsInt()
   @Min(1)
@@ -93,7 +106,7 @@ export class LlmEntryDto {
     minLength: 1,
     maxLength: 4096,
     description:
-      'The provider key, stored encrypted and only ever sent to this entry\'s origin; never returned (reads show `api_key_hint`). ' +
+      "The provider key, stored encrypted and only ever sent to this entry's origin; never returned (reads show `api_key_hint`). " +
       'On replace, leave it out to keep the key of the entry at the same index, which works only while the origin is unchanged.',
   })
   @present('api_key')

@@ -27,7 +27,9 @@ import {
 import { AgentRequestDto } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
-const ETAG_HEADER = { ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } } };
+const ETAG_HEADER = {
+  ETag: { description: 'Version of the agent; send it as If-Match to update only that version', schema: { type: 'string' } },
+};
 const CREATED_HEADERS = {
   ...ETAG_HEADER,
   Location: { description: 'Path of the new agent', schema: { type: 'string', example: '/v1/agents/agt_5k2mc8q1vz3x0r9d7t4b6n8p2a' } },
@@ -83,7 +85,11 @@ export class AgentsController {
   @ApiBody({ type: AgentRequestDto, examples: { inline_key: { summary: 'One endpoint, its key inline', value: AGENT_EXAMPLE } } })
   @ApiCreatedResponse({ type: AgentResponseDto, headers: CREATED_HEADERS })
   @ApiJsonBodyProblems()
-  @ApiProblemResponse(409, 'The first request with this Idempotency-Key is still running (idempotency_key_in_progress)', PROBLEMS.idempotencyKeyInProgress)
+  @ApiProblemResponse(
+    409,
+    'The first request with this Idempotency-Key is still running (idempotency_key_in_progress)',
+    PROBLEMS.idempotencyKeyInProgress,
+  )
   @ApiProblemResponse(
     422,
     'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused',
@@ -139,8 +145,21 @@ export class AgentsController {
 
   @Put(':id')
   @ApiOperation({ operationId: 'replaceAgent', summary: 'Replace an agent (keys are kept per entry only for the same origin)' })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'Replace only if the agent still has this ETag', schema: { type: 'string' } })
-  @ApiBody({ type: AgentRequestDto, examples: { rename_keep_key: { summary: 'Rename, keeping the stored key of entry 0', value: { ...AGENT_EXAMPLE, name: 'Support line (renamed)', llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini' }] } } } })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'Replace only if the agent still has this ETag',
+    schema: { type: 'string' },
+  })
+  @ApiBody({
+    type: AgentRequestDto,
+    examples: {
+      rename_keep_key: {
+        summary: 'Rename, keeping the stored key of entry 0',
+        value: { ...AGENT_EXAMPLE, name: 'Support line (renamed)', llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini' }] },
+      },
+    },
+  })
   @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
   @ApiJsonBodyProblems()
   @ApiProblemResponse(404, 'No such agent in this organization', AGENT_NOT_FOUND)

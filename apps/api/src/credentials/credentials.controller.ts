@@ -1,13 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { type AuthContext, CurrentAuth } from '#agentplane/auth';
 import { CredentialsService } from '#agentplane/credentials';
@@ -26,10 +18,17 @@ import { CreateCredentialDto, ReplaceCredentialDto } from './credential-request.
 import { CredentialListResponseDto, CredentialResponseDto } from './credential-response.dto.js';
 
 const CREATED_HEADERS = {
-  Location: { description: 'Path of the new credential', schema: { type: 'string', example: '/v1/credentials/cred_5k2mc8q1vz3x0r9d7t4b6n8p2a' } },
+  Location: {
+    description: 'Path of the new credential',
+    schema: { type: 'string', example: '/v1/credentials/cred_5k2mc8q1vz3x0r9d7t4b6n8p2a' },
+  },
 };
 // Sent as written by Swagger UI's "Try it out".
-const CREDENTIAL_EXAMPLE = { name: 'OpenAI production', api_key: 'sk-proj-replace-with-your-own-key-0123', allowed_origins: ['https://api.openai.com'] };
+const CREDENTIAL_EXAMPLE = {
+  name: 'OpenAI production',
+  api_key: 'sk-proj-replace-with-your-own-key-0123',
+  allowed_origins: ['https://api.openai.com'],
+};
 const CREDENTIAL_NOT_FOUND = notFound('Credential');
 const MASKED_VALUE = refused(
   'masked_value_submitted',
@@ -73,9 +72,7 @@ export class CredentialsController {
   @ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor)
   @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<CredentialListResponseDto> {
-    return CredentialListResponseDto.from(
-      await this.credentials.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after),
-    );
+    return CredentialListResponseDto.from(await this.credentials.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }
 
   @Get(':id')
@@ -90,7 +87,9 @@ export class CredentialsController {
   @ApiOperation({ operationId: 'replaceCredential', summary: 'Rename, rotate the key, or change allowed origins' })
   @ApiBody({
     type: ReplaceCredentialDto,
-    examples: { rename: { summary: 'Rename, keeping the stored key', value: { name: 'OpenAI (main)', allowed_origins: ['https://api.openai.com'] } } },
+    examples: {
+      rename: { summary: 'Rename, keeping the stored key', value: { name: 'OpenAI (main)', allowed_origins: ['https://api.openai.com'] } },
+    },
   })
   @ApiOkResponse({ type: CredentialResponseDto })
   @ApiJsonBodyProblems()
@@ -128,11 +127,7 @@ export class CredentialsController {
   @ApiProblemResponse(404, 'No such credential in this organization', CREDENTIAL_NOT_FOUND)
   @ApiProblemResponse(409, 'In use (credential_in_use); pass force=true to delete it and its uses', PROBLEMS.credentialInUse)
   @ApiProblemResponse(422, 'force is neither true nor false', invalid('force', 'is_in', 'must be one of the following values: true, false'))
-  async delete(
-    @CurrentAuth() auth: AuthContext,
-    @Param('id') id: string,
-    @Query() query: DeleteCredentialQueryDto,
-  ): Promise<void> {
+  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Query() query: DeleteCredentialQueryDto): Promise<void> {
     await this.credentials.delete(auth.orgId, id, query.force === 'true');
   }
 }

@@ -27,9 +27,7 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && CALLER_REQUEST_ID.test(given)
-        ? given
-        : 'req_' + randomBytes(12).toString('base64url');
+      return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : 'req_' + randomBytes(12).toString('base64url');
     },
   });
   const fastify = adapter.getInstance();

@@ -21,7 +21,10 @@ describe('parseIfMatch', () => {
 
 describe('parseIdempotencyKey', () => {
   it('pairs the key with the request, body keys sorted', () => {
-    expect(parseIdempotencyKey('k-1', 'POST', '/v1/agents', { name: 'a', llm: [] })).toEqual({ key: 'k-1', request: 'POST /v1/agents {"llm":[],"name":"a"}' });
+    expect(parseIdempotencyKey('k-1', 'POST', '/v1/agents', { name: 'a', llm: [] })).toEqual({
+      key: 'k-1',
+      request: 'POST /v1/agents {"llm":[],"name":"a"}',
+    });
     expect(parseIdempotencyKey(undefined, 'POST', '/v1/agents', {})).toBeUndefined();
   });
 

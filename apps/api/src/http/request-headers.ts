@@ -26,10 +26,17 @@ export function parseIfMatch(header: string | undefined): EtagCondition | undefi
  * `Idempotency-Key` with the request it protects: the method, the path and the body as sent (keys
  * sorted, before defaults), so "the same request" means what the client sent. Undefined when absent.
  */
-export function parseIdempotencyKey(header: string | undefined, method: string, path: string, body: unknown): IdempotentRequest | undefined {
+export function parseIdempotencyKey(
+  header: string | undefined,
+  method: string,
+  path: string,
+  body: unknown,
+): IdempotentRequest | undefined {
   if (header === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(header)) {
-    throw DomainError.validation([{ path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: 'must be 1 to 255 visible ASCII characters' }]);
+    throw DomainError.validation([
+      { path: 'Idempotency-Key', code: 'invalid_idempotency_key', message: 'must be 1 to 255 visible ASCII characters' },
+    ]);
   }
   return { key: header, request: `${method} ${path} ${canonicalJson(body)}` };
 }

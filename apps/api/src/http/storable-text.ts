@@ -33,6 +33,7 @@ function walk(value: unknown, path: string, out: FieldError[]): void {
 
 function textProblem(text: string): Omit<FieldError, 'path'> | undefined {
   if (text.includes('\u0000')) return { code: 'nul_character', message: 'must not contain NUL characters (U+0000)' };
-  if (UNPAIRED_SURROGATE.test(text)) return { code: 'unpaired_surrogate', message: 'must not contain unpaired surrogates (invalid UTF-16)' };
+  if (UNPAIRED_SURROGATE.test(text))
+    return { code: 'unpaired_surrogate', message: 'must not contain unpaired surrogates (invalid UTF-16)' };
   return undefined;
 }

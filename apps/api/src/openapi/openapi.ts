@@ -38,7 +38,8 @@ function withRequestIdHeader(document: OpenAPIObject): OpenAPIObject {
     headers: {
       ...document.components?.headers,
       XRequestId: {
-        description: 'Identifies this request in the logs: the caller\'s X-Request-Id when it is 1 to 64 of A-Z a-z 0-9 . _ : -, else a new id',
+        description:
+          "Identifies this request in the logs: the caller's X-Request-Id when it is 1 to 64 of A-Z a-z 0-9 . _ : -, else a new id",
         schema: { type: 'string', example: 'req_Q2xKt7m1Vb9sXy3dLp0a' },
       },
     },

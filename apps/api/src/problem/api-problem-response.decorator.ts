@@ -20,9 +20,16 @@ export interface ProblemExample {
 export const PROBLEMS = {
   badRequest: { code: 'bad_request', title: 'Bad Request', detail: 'The request body could not be parsed.' },
   unauthenticated: { code: 'unauthenticated', title: 'Unauthenticated', detail: 'A valid API key is required.' },
-  credentialInUse: { code: 'credential_in_use', title: 'Credential in use', detail:
-      'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.' },
-  preconditionFailed: { code: 'precondition_failed', title: 'Precondition failed', detail: 'The agent changed since that ETag: read it again and reapply the change.' },
+  credentialInUse: {
+    code: 'credential_in_use',
+    title: 'Credential in use',
+    detail: 'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',
+  },
+  preconditionFailed: {
+    code: 'precondition_failed',
+    title: 'Precondition failed',
+    detail: 'The agent changed since that ETag: read it again and reapply the change.',
+  },
   payloadTooLarge: { code: 'payload_too_large', title: 'Payload Too Large', detail: 'The request body is too large.' },
   unsupportedMediaType: { code: 'unsupported_media_type', title: 'Unsupported Media Type', detail: 'Send the body as application/json.' },
   idempotencyKeyInProgress: {
@@ -36,10 +43,27 @@ export const PROBLEMS = {
     title: 'Internal Server Error',
     detail: `An unexpected error occurred. Quote request id ${EXAMPLE_REQUEST_ID} when reporting it.`,
   },
-  noLlmConfigured: { code: RuntimeErrorCode.NoLlmConfigured, title: 'No LLM configured', detail: 'The agent has no llm entries: add one to get replies.' },
-  upstreamStatus: { code: RuntimeErrorCode.Status, title: 'Upstream error status', detail: 'The upstream answered 500.', upstream_status: 500 },
-  upstreamTimeout: { code: RuntimeErrorCode.FirstTokenTimeout, title: 'Upstream first-token timeout', detail: 'No token arrived from the upstream in time.' },
-  databaseUnavailable: { code: 'database_unavailable', title: 'Database unavailable', detail: 'The database is unavailable; retry shortly.' },
+  noLlmConfigured: {
+    code: RuntimeErrorCode.NoLlmConfigured,
+    title: 'No LLM configured',
+    detail: 'The agent has no llm entries: add one to get replies.',
+  },
+  upstreamStatus: {
+    code: RuntimeErrorCode.Status,
+    title: 'Upstream error status',
+    detail: 'The upstream answered 500.',
+    upstream_status: 500,
+  },
+  upstreamTimeout: {
+    code: RuntimeErrorCode.FirstTokenTimeout,
+    title: 'Upstream first-token timeout',
+    detail: 'No token arrived from the upstream in time.',
+  },
+  databaseUnavailable: {
+    code: 'database_unavailable',
+    title: 'Database unavailable',
+    detail: 'The database is unavailable; retry shortly.',
+  },
 } satisfies Record<string, ProblemExample>;
 
 /** A 404 example, as DomainError.notFound words it. */
@@ -77,9 +101,14 @@ export function ApiProblemResponse(status: number, description: string, ...examp
       ? { schema: { $ref: getSchemaPath(ProblemDetailsDto) }, example: bodies[0] }
       : {
           schema: { $ref: getSchemaPath(ProblemDetailsDto) },
-          ...(bodies.length === 0 ? {} : { examples: Object.fromEntries(bodies.map((body) => [body.code, { summary: body.title, value: body }])) }),
+          ...(bodies.length === 0
+            ? {}
+            : { examples: Object.fromEntries(bodies.map((body) => [body.code, { summary: body.title, value: body }])) }),
         };
-  return applyDecorators(ApiExtraModels(ProblemDetailsDto), ApiResponse({ status, description, content: { 'application/problem+json': content } }));
+  return applyDecorators(
+    ApiExtraModels(ProblemDetailsDto),
+    ApiResponse({ status, description, content: { 'application/problem+json': content } }),
+  );
 }
 
 /**

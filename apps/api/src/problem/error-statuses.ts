@@ -17,13 +17,7 @@ export enum HttpErrorCode {
 
 /** Every code a problem+json response can carry. */
 export type ErrorCode =
-  | CommonErrorCode
-  | HttpErrorCode
-  | AuthErrorCode
-  | AgentsErrorCode
-  | CredentialsErrorCode
-  | EgressErrorCode
-  | RuntimeErrorCode;
+  CommonErrorCode | HttpErrorCode | AuthErrorCode | AgentsErrorCode | CredentialsErrorCode | EgressErrorCode | RuntimeErrorCode;
 
 export interface ErrorStatus {
   readonly status: number;

@@ -66,7 +66,10 @@ describe('toProblem', () => {
     expect(JSON.stringify(problem)).not.toContain('hunter2');
     // Something that only looks like an HTTP error is still unknown: only the framework's own are mapped.
     expect(toProblem(Object.assign(new Error('x'), { statusCode: 502 }), 'r').status).toBe(500);
-    expect(toProblem(Object.assign(new Error('Cannot GET /x'), { statusCode: 404 }), 'r')).toMatchObject({ status: 500, code: 'internal_error' });
+    expect(toProblem(Object.assign(new Error('Cannot GET /x'), { statusCode: 404 }), 'r')).toMatchObject({
+      status: 500,
+      code: 'internal_error',
+    });
     expect(toProblem(Object.assign(new Error('x'), { statusCode: 400, code: 'ERR_SOMETHING' }), 'r').status).toBe(500);
     expect(toProblem('a string', 'r').status).toBe(500);
     expect(toProblem(null, 'r').status).toBe(500);

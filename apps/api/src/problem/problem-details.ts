@@ -69,7 +69,11 @@ export function toProblem(exception: unknown, requestId: string): ProblemDetails
     const title = STATUS_CODES[status] ?? 'Client error';
     return { type: TYPE_BASE + 'bad_request', title, status, detail: `${title}.`, code: HttpErrorCode.BadRequest, request_id: requestId };
   }
-  return problem(CommonErrorCode.InternalError, `An unexpected error occurred. Quote request id ${requestId} when reporting it.`, requestId);
+  return problem(
+    CommonErrorCode.InternalError,
+    `An unexpected error occurred. Quote request id ${requestId} when reporting it.`,
+    requestId,
+  );
 }
 
 function problem(code: ErrorCode, detail: string | undefined, requestId: string): ProblemDetails {

@@ -72,7 +72,9 @@ describe('validation pipe', () => {
     );
     expect(errors).toHaveLength(4);
     expect(await errorsOf({ name: 'a\u0000', llm: [] })).toEqual([{ path: 'name', code: 'nul_character', message: expect.any(String) }]);
-    const param = (await pipe.transform('agt_\u0000', { type: 'param', data: 'id', metatype: String }).catch((e: unknown) => e)) as DomainError;
+    const param = (await pipe
+      .transform('agt_\u0000', { type: 'param', data: 'id', metatype: String })
+      .catch((e: unknown) => e)) as DomainError;
     expect(param.errors).toEqual([{ path: 'id', code: 'nul_character', message: expect.any(String) }]);
   });
 

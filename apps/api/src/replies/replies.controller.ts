@@ -54,7 +54,7 @@ export class RepliesController {
   @ApiOkResponse({
     description:
       'With `stream` (default): `text/event-stream`, each event an `event:` line (`reply.delta`, `reply.tool_call`, ' +
-      '`reply.completed` or `error`) and a `data:` line holding that event\'s JSON payload (ReplyDelta, ReplyToolCall, ' +
+      "`reply.completed` or `error`) and a `data:` line holding that event's JSON payload (ReplyDelta, ReplyToolCall, " +
       'ReplyCompleted, ReplyError). With `stream: false`: the whole reply as application/json.',
     content: {
       'application/json': { schema: { $ref: getSchemaPath(ReplyResponseDto) } },
@@ -65,8 +65,16 @@ export class RepliesController {
   @ApiProblemResponse(404, 'No such agent in this organization', notFound('Agent'))
   @ApiProblemResponse(422, 'Invalid body', invalid('messages', 'array_min_size', 'must contain at least 1 elements'))
   @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)', PROBLEMS.noLlmConfigured)
-  @ApiProblemResponse(502, "stream: false, and every llm entry failed: the code says why, as the stream's error event would", PROBLEMS.upstreamStatus)
-  @ApiProblemResponse(504, 'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)', PROBLEMS.upstreamTimeout)
+  @ApiProblemResponse(
+    502,
+    "stream: false, and every llm entry failed: the code says why, as the stream's error event would",
+    PROBLEMS.upstreamStatus,
+  )
+  @ApiProblemResponse(
+    504,
+    'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)',
+    PROBLEMS.upstreamTimeout,
+  )
   // The response is written here (not passed through): Nest would otherwise send again after
   // the stream has been written to the socket.
   async create(
@@ -122,7 +130,8 @@ export class RepliesController {
 }
 
 /** The last event the caller was sent: how the reply ended, or the stream's own failure. */
-type StreamEnd = { readonly type: 'completed'; readonly entryIndex: number; readonly ttftMs: number } | { readonly type: 'error'; readonly code: string };
+type StreamEnd =
+  { readonly type: 'completed'; readonly entryIndex: number; readonly ttftMs: number } | { readonly type: 'error'; readonly code: string };
 
 /** How a streamed reply ended, for its log line. */
 function streamOutcome(outcome: StreamEnd | undefined, delivered: boolean): Record<string, unknown> {

@@ -55,7 +55,12 @@ export class ConversationMessageDto {
   @IsIn(MESSAGE_ROLES)
   role!: MessageRole;
 
-  @ApiProperty({ type: String, nullable: true, maxLength: 200_000, description: 'May be null only for an assistant turn that made tool calls' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    maxLength: 200_000,
+    description: 'May be null only for an assistant turn that made tool calls',
+  })
   @ValidateIf((m: ConversationMessageDto) => m.content !== null || !(m.role === 'assistant' && (m.tool_calls?.length ?? 0) > 0))
   @IsString()
   @MaxLength(200_000)

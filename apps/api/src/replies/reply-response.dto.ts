@@ -117,7 +117,11 @@ export function toServerSentEvent(event: ReplyEvent): { name: string; data: Reco
     case 'error':
       return {
         name: 'error',
-        data: { code: event.code, message: event.message, ...(event.upstreamStatus === undefined ? {} : { upstream_status: event.upstreamStatus }) },
+        data: {
+          code: event.code,
+          message: event.message,
+          ...(event.upstreamStatus === undefined ? {} : { upstream_status: event.upstreamStatus }),
+        },
       };
   }
 }

@@ -1,11 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import {
-  formatMasterKey,
-  generateMasterKey,
-  InstancesLackActiveKeyError,
-  KeyRotationService,
-  MasterKeyFile,
-} from '#agentplane/keys';
+import { formatMasterKey, generateMasterKey, InstancesLackActiveKeyError, KeyRotationService, MasterKeyFile } from '#agentplane/keys';
 import { CliFailure, loadCliConfig, withContext } from '../cli-context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -120,10 +114,16 @@ export function registerKeyCommands(program: Command): void {
         );
       }
       if (report.failed > 0) {
-        throw new CliFailure(`${report.failed} record(s) could not be re-wrapped: their master key is missing or they are damaged (see the log)`, 1);
+        throw new CliFailure(
+          `${report.failed} record(s) could not be re-wrapped: their master key is missing or they are damaged (see the log)`,
+          1,
+        );
       }
       if (report.remaining > 0) {
-        throw new CliFailure(`${report.remaining} record(s) are still on other keys (another process kept them locked): run keys rewrap again`, 1);
+        throw new CliFailure(
+          `${report.remaining} record(s) are still on other keys (another process kept them locked): run keys rewrap again`,
+          1,
+        );
       }
     });
 

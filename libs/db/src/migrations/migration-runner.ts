@@ -35,11 +35,7 @@ export class MigrationError extends Error {
  * happens under Prisma's advisory lock, and each migration runs with its history row in one
  * transaction, so a failure leaves neither half a schema nor a row claiming success.
  */
-export async function runMigrations(
-  client: ClientBase,
-  migrations: readonly Migration[],
-  logger: Logger,
-): Promise<MigrationReport> {
+export async function runMigrations(client: ClientBase, migrations: readonly Migration[], logger: Logger): Promise<MigrationReport> {
   await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK_KEY]);
   try {
     await client.query(CREATE_HISTORY_TABLE);
