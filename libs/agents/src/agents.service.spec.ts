@@ -153,12 +153,14 @@ describe('AgentsService: base_url at save time', () => {
   });
 
   it('stores the normalized base_url and seals an inline key for exactly its origin', async () => {
-    const { service, written, sealed } = setup();
+    const { service, written, sealed, repository } = setup();
     await service.create(ORG, input([{ baseUrl: 'https://API.Example.com:443/v1', model: 'm', api: 'responses', apiKey: 'sk-inline' }]));
     expect(sealed).toEqual([{ apiKey: 'sk-inline', origin: 'https://api.example.com' }]);
     expect(written[0]!.entries).toEqual([
       { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', credentialId: 'cred_new1' },
     ]);
+    // One clock: created_at and updated_at both come from the service's clock, not the database's.
+    expect(repository.insert).toHaveBeenCalledWith(expect.anything(), ORG, expect.stringMatching(/^agt_/), expect.anything(), NOW);
   });
 });
 
@@ -200,10 +202,11 @@ describe('AgentsService: key sources', () => {
   });
 
   it('on replace keeps the key at the same index only for the same origin', async () => {
-    const { service, written } = setup();
+    const { service, written, repository } = setup();
     await service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v2', model: 'n', api: 'chat_completions' }]));
     expect(written[0]!.entries![0]!.credentialId).toBe('cred_owned0');
     expect(written[0]!.keptOwned).toEqual(['cred_owned0']);
+    expect(repository.update).toHaveBeenCalledWith(expect.anything(), ORG, 'agt_1', expect.anything(), NOW);
 
     const moved = await failureOf(
       service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com:8443/v1', model: 'n', api: 'chat_completions' }])),
