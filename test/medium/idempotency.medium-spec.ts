@@ -86,6 +86,28 @@ describe('Idempotency-Key records, against a real database', () => {
     await expect(waiting).resolves.toEqual({ kind: 'replay', response: { status: 201, headers: {}, body: { done: true } } });
   });
 
+  it('lets a retry take over a claim whose request died, and then the late first request cannot complete it', async () => {
+    const idempotency = ctx.get(IdempotencyService);
+    const first = await idempotency.claim(orgId, { key: 'k-stale', request: 'r' });
+    if (first.kind !== 'claimed') throw new Error('expected a claim');
+    await prisma.$executeRaw`UPDATE idempotency_keys SET created_at = now() - interval '5 minutes' WHERE key = 'k-stale'`;
+    const second = await idempotency.claim(orgId, { key: 'k-stale', request: 'r' });
+    expect(second.kind).toBe('claimed');
+    // The first request's completion belongs to a claim that is no longer there: it rolls back.
+    expect(await codeOf(prisma.$transaction((tx) => idempotency.complete(tx, first.claim, { status: 201, headers: {}, body: {} })))).toBe(
+      CommonErrorCode.IdempotencyKeyInProgress,
+    );
+    // Nor can its release free the second's claim.
+    await idempotency.release(first.claim);
+    expect(await rows('k-stale')).toEqual([{ status_code: 0 }]);
+    if (second.kind !== 'claimed') throw new Error('expected a claim');
+    await prisma.$transaction((tx) => idempotency.complete(tx, second.claim, { status: 201, headers: {}, body: { second: true } }));
+    await expect(idempotency.claim(orgId, { key: 'k-stale', request: 'r' })).resolves.toEqual({
+      kind: 'replay',
+      response: { status: 201, headers: {}, body: { second: true } },
+    });
+  });
+
   it('purges expired keys of every organization on its schedule, not only on the next request', async () => {
     const idempotency = ctx.get(IdempotencyService);
     await idempotency.claim(orgId, { key: 'k-old', request: 'r' });

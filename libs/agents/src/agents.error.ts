@@ -5,8 +5,6 @@ export enum AgentsErrorCode {
   ApiKeyRequired = 'api_key_required',
   /** An llm entry names a credential whose allowed_origins do not include its base_url's origin. */
   CredentialOriginMismatch = 'credential_origin_mismatch',
-  /** An llm entry's api_key holds a hint (`****abcd`), not a key. */
-  MaskedValueSubmitted = 'masked_value_submitted',
 }
 
 export class AgentsError extends DomainError<AgentsErrorCode> {}

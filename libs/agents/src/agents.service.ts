@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
-import { type CredentialRefs, CredentialsService } from '#agentplane/credentials';
+import { type CredentialRefs, CredentialsErrorCode, CredentialsService, maskedKeyError, maskedKeyField } from '#agentplane/credentials';
 import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
 import { EgressPolicy } from '#agentplane/egress';
 import { DomainError, type FieldError } from '#agentplane/errors';
@@ -135,7 +135,7 @@ export class AgentsService {
   private async checkEntries(llm: readonly LlmEntryInput[]): Promise<CheckedEntry[]> {
     const verdicts = await Promise.all(llm.map((entry) => this.egress.check(entry.baseUrl)));
     const errors: FieldError[] = [];
-    const masked: string = AgentsErrorCode.MaskedValueSubmitted;
+    const masked: string = CredentialsErrorCode.MaskedValueSubmitted;
     const checked: CheckedEntry[] = [];
     llm.forEach((entry, index) => {
       const verdict = verdicts[index]!;
@@ -147,20 +147,10 @@ export class AgentsService {
           message: 'give either api_key or credential_id, not both',
         });
       }
-      if (entry.apiKey !== undefined && looksMasked(entry.apiKey)) {
-        errors.push({ path: `llm[${index}].api_key`, code: AgentsErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' });
-      }
+      if (entry.apiKey !== undefined && looksMasked(entry.apiKey)) errors.push(maskedKeyField(`llm[${index}].api_key`));
       if (verdict.ok) checked.push({ ...entry, index, baseUrl: verdict.href, origin: originOf(verdict.href) });
     });
-    if (errors.length > 0) {
-      throw errors.every((e) => e.code === masked)
-        ? new AgentsError(
-            AgentsErrorCode.MaskedValueSubmitted,
-            'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
-            errors,
-          )
-        : DomainError.validation(errors);
-    }
+    if (errors.length > 0) throw errors.every((e) => e.code === masked) ? maskedKeyError(errors) : DomainError.validation(errors);
     return checked;
   }
 
@@ -180,6 +170,7 @@ export class AgentsService {
           apiKey: entry.apiKey,
           origin: entry.origin,
           name: `llm[${entry.index}] key`,
+          field: `llm[${entry.index}].api_key`,
         });
       } else {
         credentialId = entry.credentialId ?? kept.get(entry.index);

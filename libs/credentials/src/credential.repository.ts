@@ -31,6 +31,9 @@ export interface CredentialReference {
   readonly ownerAgentId: string | null;
 }
 
+// The referenced credential ($1) is the organization's ($2): referencing tables need no org column.
+const OF_ORG = 'EXISTS (SELECT 1 FROM credentials c WHERE c.id = $1 AND c.org_id = $2)';
+
 interface ReferenceColumn {
   readonly table_name: string;
   readonly column_name: string;
@@ -127,19 +130,23 @@ export class CredentialRepository implements SealedRecordStore {
    * that point at `credentials`, so a feature that adds one is covered without this method
    * knowing about it.
    */
-  async isReferenced(tx: Transaction, id: string): Promise<boolean> {
+  async isReferenced(tx: Transaction, orgId: OrgId, id: string): Promise<boolean> {
     for (const ref of await referenceColumns(tx)) {
-      // Identifiers come from the catalog, quoted by Postgres itself; the id is a parameter.
-      const found = await tx.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM ${ref.table_name} WHERE ${ref.column_name} = $1 LIMIT 1`, id);
+      // Identifiers come from the catalog, quoted by Postgres itself; the ids are parameters.
+      const found = await tx.$queryRawUnsafe<unknown[]>(
+        `SELECT 1 FROM ${ref.table_name} WHERE ${ref.column_name} = $1 AND ${OF_ORG} LIMIT 1`,
+        id,
+        orgId,
+      );
       if (found.length > 0) return true;
     }
     return false;
   }
 
   /** Deletes every row that references the credential (found as in `isReferenced`). */
-  async deleteReferences(tx: Transaction, id: string): Promise<void> {
+  async deleteReferences(tx: Transaction, orgId: OrgId, id: string): Promise<void> {
     for (const ref of await referenceColumns(tx)) {
-      await tx.$executeRawUnsafe(`DELETE FROM ${ref.table_name} WHERE ${ref.column_name} = $1`, id);
+      await tx.$executeRawUnsafe(`DELETE FROM ${ref.table_name} WHERE ${ref.column_name} = $1 AND ${OF_ORG}`, id, orgId);
     }
   }
 
@@ -184,35 +191,30 @@ export class CredentialRepository implements SealedRecordStore {
   }
 
   async rewrapBatch(
+    tx: Transaction,
     activeKeyId: string,
     afterId: string,
     limit: number,
     rewrap: (record: SealedRecord) => SealedSecret | undefined,
   ): Promise<RewrapBatch> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<RawSealedRow[]>`
-          SELECT id, org_id, secret_format, master_key_id, wrapped_key, nonce, ciphertext
-            FROM credentials
-           WHERE master_key_id <> ${activeKeyId} AND id > ${afterId}
-           ORDER BY id
-           LIMIT ${limit}
-             FOR NO KEY UPDATE SKIP LOCKED`;
-        let rewrapped = 0;
-        for (const row of rows) {
-          const next = rewrap(fromRaw(row));
-          if (next === undefined) continue;
-          await tx.credential.update({
-            where: { id: row.id },
-            data: { secretFormat: next.formatVersion, masterKeyId: next.masterKeyId, wrappedKey: next.wrappedKey },
-          });
-          rewrapped++;
-        }
-        return { seen: rows.map((r) => r.id), rewrapped };
-      },
-      // A batch of a thousand updates on a slow disk outlasts Prisma's 5 s default.
-      { maxWait: 10_000, timeout: 120_000 },
-    );
+    const rows = await tx.$queryRaw<RawSealedRow[]>`
+      SELECT id, org_id, secret_format, master_key_id, wrapped_key, nonce, ciphertext
+        FROM credentials
+       WHERE master_key_id <> ${activeKeyId} AND id > ${afterId}
+       ORDER BY id
+       LIMIT ${limit}
+         FOR NO KEY UPDATE SKIP LOCKED`;
+    let rewrapped = 0;
+    for (const row of rows) {
+      const next = rewrap(fromRaw(row));
+      if (next === undefined) continue;
+      await tx.credential.update({
+        where: { id: row.id },
+        data: { secretFormat: next.formatVersion, masterKeyId: next.masterKeyId, wrappedKey: next.wrappedKey },
+      });
+      rewrapped++;
+    }
+    return { seen: rows.map((r) => r.id), rewrapped };
   }
 
   async scan(afterId: string, limit: number): Promise<SealedRecord[]> {

@@ -79,8 +79,8 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
       };
     }),
     lockForDelete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => true),
-    isReferenced: jest.fn(async (_tx: Transaction, _id: string): Promise<boolean> => false),
-    deleteReferences: jest.fn(async (_tx: Transaction, _id: string): Promise<void> => undefined),
+    isReferenced: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => false),
+    deleteReferences: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<void> => undefined),
     delete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<void> => undefined),
     recordUse: jest.fn(async (_orgId: OrgId, _id: string, _now: Date, _notBefore: Date): Promise<void> => undefined),
   };
@@ -266,7 +266,7 @@ describe('CredentialsService.delete', () => {
   it('with force, deletes the uses and the credential in one transaction', async () => {
     const { service, repository } = setup();
     await expect(service.delete(ORG, CRED_ID, true)).resolves.toBeUndefined();
-    expect(repository.deleteReferences).toHaveBeenCalledWith(expect.anything(), CRED_ID);
+    expect(repository.deleteReferences).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
     expect(repository.isReferenced).not.toHaveBeenCalled();
     expect(repository.delete).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
   });

@@ -31,6 +31,8 @@ export interface OwnedKeyInput {
   readonly origin: string;
   /** Names the stored credential, e.g. `llm[0] key`. */
   readonly name: string;
+  /** The request field it came from, for errors, e.g. `llm[0].api_key`. */
+  readonly field: string;
 }
 
 export type CredentialRefs = ReadonlyMap<string, CredentialReference>;
@@ -94,8 +96,8 @@ export class CredentialsService {
     await this.uow.transaction(async (tx) => {
       if (!(await this.credentials.lockForDelete(tx, orgId, id))) notFound();
       if (force) {
-        await this.credentials.deleteReferences(tx, id);
-      } else if (await this.credentials.isReferenced(tx, id)) {
+        await this.credentials.deleteReferences(tx, orgId, id);
+      } else if (await this.credentials.isReferenced(tx, orgId, id)) {
         throw new CredentialsError(
           CredentialsErrorCode.CredentialInUse,
           'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',
@@ -117,6 +119,7 @@ export class CredentialsService {
 
   /** Seals and stores a key given inline, owned by `agentId` and allowed only for its entry's origin. Returns its id. */
   async storeOwnedKey(tx: Transaction, orgId: OrgId, agentId: string, key: OwnedKeyInput): Promise<string> {
+    assertNotMasked(key.apiKey, key.field);
     const id = newId('cred');
     await this.credentials.insert(
       orgId,
@@ -199,15 +202,25 @@ function normalizeOrigins(raw: readonly string[]): string[] {
   return origins;
 }
 
-/** Refuses a hint sent back where a real key belongs: storing it would replace the key with its own mask. */
-export function assertNotMasked(apiKey: string, path: string): void {
-  if (looksMasked(apiKey)) {
-    throw new CredentialsError(
-      CredentialsErrorCode.MaskedValueSubmitted,
-      'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
-      [{ path, code: CredentialsErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' }],
-    );
-  }
+/**
+ * A hint sent back where a real key belongs: storing it would replace the key with its own mask.
+ * `errors` name each field that holds one.
+ */
+export function maskedKeyError(errors: readonly FieldError[]): CredentialsError {
+  return new CredentialsError(
+    CredentialsErrorCode.MaskedValueSubmitted,
+    'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
+    errors,
+  );
+}
+
+/** The field error for a masked key at `path`. */
+export function maskedKeyField(path: string): FieldError {
+  return { path, code: CredentialsErrorCode.MaskedValueSubmitted, message: 'is a masked hint, not a key' };
+}
+
+function assertNotMasked(apiKey: string, path: string): void {
+  if (looksMasked(apiKey)) throw maskedKeyError([maskedKeyField(path)]);
 }
 
 // The id is not repeated: whatever a client put in the path stays out of the response.

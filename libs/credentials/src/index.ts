@@ -1,7 +1,8 @@
 export { CredentialsModule } from './credentials.module.js';
 export {
-  assertNotMasked,
   CredentialsService,
+  maskedKeyError,
+  maskedKeyField,
   type CreateCredentialInput,
   type CredentialRefs,
   type OwnedKeyInput,

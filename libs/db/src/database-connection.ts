@@ -63,6 +63,9 @@ export class DatabaseConnection {
         max: embedded === undefined ? (options.poolSize ?? 10) : 1,
       });
       pool.on('error', (error) => logger.error({ err: error }, 'idle database connection failed'));
+      // Its own connection, so a busy request pool does not read as a database that is down. On
+      // PGlite it shares the one session: a read-only `SELECT 1` may land inside another
+      // connection's transaction, which it cannot change (one in a failed state fails it once).
       const healthPool = new pg.Pool({ ...clientConfig, max: 1 });
       healthPool.on('error', (error) => logger.warn({ err: error }, 'idle health-check connection failed'));
       return new DatabaseConnection(pool, healthPool, migrations, embedded);

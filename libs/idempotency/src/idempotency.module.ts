@@ -9,7 +9,7 @@ import { IdempotencyService } from './idempotency.service.js';
 @Module({
   imports: [KeysModule],
   providers: [IdempotencyRepository, IdempotencyService, Clock],
-  exports: [IdempotencyService, IdempotencyRepository],
+  exports: [IdempotencyService],
 })
 export class IdempotencyModule {
   /** For a serving process: expired keys are purged on a schedule. */
@@ -18,5 +18,5 @@ export class IdempotencyModule {
   }
 }
 
-@Module({ imports: [IdempotencyModule], providers: [IdempotencyPurger] })
+@Module({ imports: [IdempotencyModule], providers: [IdempotencyRepository, IdempotencyPurger] })
 class IdempotencyServingModule {}

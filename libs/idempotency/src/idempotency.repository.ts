@@ -27,20 +27,22 @@ export class IdempotencyRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Takes the key for a new request: true when this call inserted the claim. An expired record of
-   * the same key is removed first, so the key can be used again after its time.
+   * Takes the key for a new request. Returns the claim's time, which names this claim (and no
+   * later one) when it completes or is released; undefined when the key is taken. An expired
+   * record of the same key is removed first, so the key can be used again after its time.
    */
-  async claim(orgId: OrgId, key: string, fingerprint: Fingerprint, ttlSeconds: number): Promise<boolean> {
+  async claim(orgId: OrgId, key: string, fingerprint: Fingerprint, ttlSeconds: number): Promise<Date | undefined> {
     const [, inserted] = await this.prisma.$transaction([
       this.prisma.$executeRaw`
         DELETE FROM idempotency_keys
          WHERE org_id = ${orgId} AND key = ${key} AND created_at < now() - make_interval(secs => ${ttlSeconds})`,
-      this.prisma.$executeRaw`
+      this.prisma.$queryRaw<{ created_at: Date | string }[]>`
         INSERT INTO idempotency_keys (org_id, key, fingerprint, fingerprint_key_id, status_code, resource_id, response, created_at)
         VALUES (${orgId}, ${key}, ${fingerprint.digest}, ${fingerprint.keyId}, ${PENDING}, '', '{}'::jsonb, now())
-        ON CONFLICT (org_id, key) DO NOTHING`,
+        ON CONFLICT (org_id, key) DO NOTHING
+        RETURNING created_at`,
     ]);
-    return inserted > 0;
+    return dateOf(inserted[0]?.created_at);
   }
 
   async find(orgId: OrgId, key: string): Promise<IdempotencyRecord | undefined> {
@@ -67,27 +69,35 @@ export class IdempotencyRepository {
     };
   }
 
-  /** Takes over a pending claim left older than `staleSeconds` (its request died); true when this call got it. */
-  async takeOver(orgId: OrgId, key: string, staleSeconds: number): Promise<boolean> {
-    const updated = await this.prisma.$executeRaw`
+  /**
+   * Takes over a pending claim left older than `staleSeconds` (its request died). Returns the new
+   * claim's time, as `claim` does; undefined when another caller got it first.
+   */
+  async takeOver(orgId: OrgId, key: string, staleSeconds: number): Promise<Date | undefined> {
+    const updated = await this.prisma.$queryRaw<{ created_at: Date | string }[]>`
       UPDATE idempotency_keys SET created_at = now()
        WHERE org_id = ${orgId} AND key = ${key} AND status_code = ${PENDING}
-         AND created_at < now() - make_interval(secs => ${staleSeconds})`;
-    return updated > 0;
+         AND created_at < now() - make_interval(secs => ${staleSeconds})
+      RETURNING created_at`;
+    return dateOf(updated[0]?.created_at);
   }
 
-  /** Stores the response, in the transaction that did the work: both commit or neither does. */
-  async complete(tx: Transaction, orgId: OrgId, key: string, response: StoredResponse): Promise<void> {
-    await tx.idempotencyKey.update({
-      where: { orgId_key: { orgId, key } },
+  /**
+   * Stores the response, in the transaction that did the work: both commit or neither does. False
+   * when the claim taken at `claimedAt` is no longer this request's (taken over as stale).
+   */
+  async complete(tx: Transaction, orgId: OrgId, key: string, claimedAt: Date, response: StoredResponse): Promise<boolean> {
+    const { count } = await tx.idempotencyKey.updateMany({
+      where: { orgId, key, createdAt: claimedAt, statusCode: PENDING },
       // The body as JSON text: jsonb would reorder its keys, and a replay sends what was sent.
       data: { statusCode: response.status, response: { headers: { ...response.headers }, body: JSON.stringify(response.body) } },
     });
+    return count > 0;
   }
 
-  /** Gives a pending claim back (its request failed and did nothing), so a retry can run. */
-  async release(orgId: OrgId, key: string): Promise<void> {
-    await this.prisma.idempotencyKey.deleteMany({ where: { orgId, key, statusCode: PENDING } });
+  /** Gives the pending claim taken at `claimedAt` back (its request failed and did nothing), so a retry can run. */
+  async release(orgId: OrgId, key: string, claimedAt: Date): Promise<void> {
+    await this.prisma.idempotencyKey.deleteMany({ where: { orgId, key, createdAt: claimedAt, statusCode: PENDING } });
   }
 
   /** Removes records older than `ttlSeconds`, every organization's, a batch at a time; returns how many. */
@@ -98,4 +108,9 @@ export class IdempotencyRepository {
          WHERE created_at < now() - make_interval(secs => ${ttlSeconds})
          LIMIT ${batch})`;
   }
+}
+
+// Raw queries may hand timestamps back as text, depending on the driver adapter.
+function dateOf(value: Date | string | undefined): Date | undefined {
+  return value === undefined ? undefined : new Date(value);
 }

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
 import type { Transaction } from '#agentplane/db';
 import { CommonError, CommonErrorCode } from '#agentplane/errors';
 import { Fingerprinter } from '#agentplane/keys';
+import { LOGGER, type Logger } from '#agentplane/logging';
 import { IdempotencyRepository, type StoredResponse } from './idempotency.repository.js';
 
 /** A request sent with an Idempotency-Key, as the edge parsed it. */
@@ -17,6 +18,8 @@ export interface IdempotentRequest {
 export interface IdempotencyClaim {
   readonly orgId: OrgId;
   readonly key: string;
+  /** When the claim was taken (database clock): a claim taken over later is another claim. */
+  readonly claimedAt: Date;
 }
 
 export type ClaimOutcome =
@@ -42,15 +45,19 @@ export class IdempotencyService {
     private readonly records: IdempotencyRepository,
     private readonly fingerprinter: Fingerprinter,
     private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async claim(orgId: OrgId, request: IdempotentRequest): Promise<ClaimOutcome> {
-    const claim = { orgId, key: request.key };
     const deadline = this.clock.monotonicMs() + WAIT_FOR_FIRST_MS;
     for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
-      if (await this.records.claim(orgId, request.key, this.fingerprinter.fingerprint(request.request), IDEMPOTENCY_TTL_SECONDS)) {
-        return { kind: 'claimed', claim };
-      }
+      const claimedAt = await this.records.claim(
+        orgId,
+        request.key,
+        this.fingerprinter.fingerprint(request.request),
+        IDEMPOTENCY_TTL_SECONDS,
+      );
+      if (claimedAt !== undefined) return { kind: 'claimed', claim: { orgId, key: request.key, claimedAt } };
       const record = await this.records.find(orgId, request.key);
       if (record !== undefined) {
         if (!this.fingerprinter.matches(request.request, record.fingerprint)) {
@@ -60,8 +67,9 @@ export class IdempotencyService {
           );
         }
         if (record.response !== undefined) return { kind: 'replay', response: record.response };
-        if (record.ageSeconds > STALE_CLAIM_SECONDS && (await this.records.takeOver(orgId, request.key, STALE_CLAIM_SECONDS))) {
-          return { kind: 'claimed', claim };
+        if (record.ageSeconds > STALE_CLAIM_SECONDS) {
+          const takenAt = await this.records.takeOver(orgId, request.key, STALE_CLAIM_SECONDS);
+          if (takenAt !== undefined) return { kind: 'claimed', claim: { orgId, key: request.key, claimedAt: takenAt } };
         }
       }
       // Pending (or released just now): look again shortly.
@@ -75,12 +83,18 @@ export class IdempotencyService {
     }
   }
 
-  complete(tx: Transaction, claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
-    return this.records.complete(tx, claim.orgId, claim.key, response);
+  /**
+   * Stores the response in `tx`. A claim another request took over (this one ran past the stale
+   * limit) throws, which rolls the work back: the other request does it instead.
+   */
+  async complete(tx: Transaction, claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
+    if (!(await this.records.complete(tx, claim.orgId, claim.key, claim.claimedAt, response))) {
+      throw new CommonError(CommonErrorCode.IdempotencyKeyInProgress, 'A later request took over this Idempotency-Key; retry shortly.');
+    }
   }
 
   release(claim: IdempotencyClaim): Promise<void> {
-    return this.records.release(claim.orgId, claim.key);
+    return this.records.release(claim.orgId, claim.key, claim.claimedAt);
   }
 
   /**
@@ -99,7 +113,10 @@ export class IdempotencyService {
       return { result: await work((tx, response) => this.complete(tx, outcome.claim, response)) };
     } catch (error) {
       // The work rolled back: nothing was done under this key, so a retry may do it.
-      await this.release(outcome.claim).catch(() => undefined);
+      await this.release(outcome.claim).catch((releaseError: unknown) => {
+        // Not fatal: the claim goes stale and the next retry takes it over.
+        this.logger.warn({ err: releaseError, idempotency_key_age_limit_s: STALE_CLAIM_SECONDS }, 'could not release an idempotency key');
+      });
       throw error;
     }
   }

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import type { Transaction, UnitOfWork } from '#agentplane/db';
 import type { Logger } from '#agentplane/logging';
 import { InstancesLackActiveKeyError, KeyRotationService } from './key-rotation.service.js';
 import type { MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
@@ -40,6 +41,7 @@ class FakeStore implements SealedRecordStore {
   }
 
   async rewrapBatch(
+    _tx: Transaction,
     activeKeyId: string,
     afterId: string,
     limit: number,
@@ -84,7 +86,9 @@ function setUp(holders: MasterKeyHolder[] = []) {
   }
   const live = { live: jest.fn(async () => holders) };
   const clock = { now: () => new Date(), monotonicMs: () => 0, sleep: jest.fn(async () => undefined) };
-  const service = new KeyRotationService(stores, sealer, ring, live as unknown as MasterKeyHolderRepository, clock, logger);
+  // The fake store needs no transaction; the unit of work only hands one through.
+  const uow = { transaction: <T>(work: (tx: Transaction) => Promise<T>) => work({} as Transaction) } as unknown as UnitOfWork;
+  const service = new KeyRotationService(uow, stores, sealer, ring, live as unknown as MasterKeyHolderRepository, clock, logger);
   return { service, sealer, credentials, live, clock };
 }
 

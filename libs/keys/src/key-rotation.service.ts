@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '#agentplane/clock';
+import { UnitOfWork } from '#agentplane/db';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { type MasterKeyHolder, MasterKeyHolderRepository } from './master-key-holder.repository.js';
 import { HOLDER_LIVE_SECONDS } from './master-key-presence.js';
@@ -10,6 +11,8 @@ import { SecretSealer } from './secret-sealer.js';
 /** A pass that ends with rows still locked by another process waits and tries again, this often. */
 const REWRAP_MAX_PASSES = 5;
 const REWRAP_PASS_PAUSE_MS = 250;
+// A batch of a thousand updates on a slow disk outlasts the default transaction time.
+const REWRAP_BATCH_TRANSACTION = { timeoutMs: 120_000 };
 
 export interface MasterKeyUsage {
   readonly masterKeyId: string;
@@ -51,6 +54,7 @@ export interface VerifyReport {
 @Injectable()
 export class KeyRotationService {
   constructor(
+    private readonly uow: UnitOfWork,
     private readonly stores: SealedRecordStores,
     private readonly sealer: SecretSealer,
     private readonly ring: MasterKeyRing,
@@ -98,16 +102,21 @@ export class KeyRotationService {
         let afterId = '';
         for (;;) {
           await this.refuseWhileInstancesLackActiveKey();
-          const batch = await store.rewrapBatch(this.ring.activeId, afterId, batchSize, (record) => {
-            const key = `${store.name}/${record.id}`;
-            if (failedIds.has(key)) return undefined;
-            try {
-              return this.sealer.rewrap(record.sealed, record.context);
-            } catch {
-              failedIds.add(key); // already logged by the sealer, without bytes
-              return undefined;
-            }
-          });
+          // One transaction a batch, so a run can stop anywhere and be started again.
+          const batch = await this.uow.transaction(
+            (tx) =>
+              store.rewrapBatch(tx, this.ring.activeId, afterId, batchSize, (record) => {
+                const key = `${store.name}/${record.id}`;
+                if (failedIds.has(key)) return undefined;
+                try {
+                  return this.sealer.rewrap(record.sealed, record.context);
+                } catch {
+                  failedIds.add(key); // already logged by the sealer, without bytes
+                  return undefined;
+                }
+              }),
+            REWRAP_BATCH_TRANSACTION,
+          );
           if (batch.seen.length === 0) break;
           afterId = batch.seen[batch.seen.length - 1]!;
           rewrapped += batch.rewrapped;

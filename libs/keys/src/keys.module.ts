@@ -30,7 +30,7 @@ import { Sodium } from './sodium.js';
     KeyRotationService,
     Clock,
   ],
-  exports: [SecretSealer, Fingerprinter, SealedRecordStores, KeyRotationService, MasterKeyRing, MasterKeyHolderRepository],
+  exports: [SecretSealer, Fingerprinter, SealedRecordStores, KeyRotationService, MasterKeyRing],
 })
 export class KeysModule {
   /**
@@ -43,5 +43,5 @@ export class KeysModule {
   }
 }
 
-@Module({ imports: [KeysModule], providers: [MasterKeyCoverage, MasterKeyPresence] })
+@Module({ imports: [KeysModule], providers: [MasterKeyHolderRepository, MasterKeyCoverage, MasterKeyPresence] })
 class KeysServingModule {}

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Transaction } from '#agentplane/db';
 import type { SealedSecret, SecretContext } from './secret-context.js';
 
 /** One stored secret as key management sees it: where it belongs and its sealed bytes. */
@@ -27,10 +28,11 @@ export interface SealedRecordStore {
   countByMasterKey(): Promise<ReadonlyMap<string, number>>;
   /**
    * Locks up to `limit` records after `afterId` that are not on `activeKeyId` (skipping rows
-   * others hold), and stores what `rewrap` returns for each (undefined: leave it), in one
-   * transaction. Only the wrapped data key and its master-key id may change.
+   * others hold), and stores what `rewrap` returns for each (undefined: leave it), in `tx`. Only
+   * the wrapped data key and its master-key id may change.
    */
   rewrapBatch(
+    tx: Transaction,
     activeKeyId: string,
     afterId: string,
     limit: number,

@@ -6,6 +6,7 @@ import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
 import { CredentialsError, CredentialsErrorCode, CredentialsService, type LoadedCredential } from '#agentplane/credentials';
 import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '#agentplane/egress';
+import { isDatabaseUnavailable } from '#agentplane/db';
 import { CommonError } from '#agentplane/errors';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
@@ -280,8 +281,8 @@ function toRuntimeError(raw: unknown): RuntimeError {
   if (raw instanceof CredentialsError && raw.code === CredentialsErrorCode.CredentialOriginNotAllowed) {
     return new RuntimeError(RuntimeErrorCode.EgressRefused, 'The credential may not be sent to this base_url.');
   }
-  // One that does not open, or is gone (deleted since the agent was read).
-  if (raw instanceof CredentialsError || raw instanceof CommonError) {
+  // One that does not open, is gone (deleted since the agent was read), or could not be read.
+  if (raw instanceof CredentialsError || raw instanceof CommonError || isDatabaseUnavailable(raw)) {
     return new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
   }
   // Errors while reading the body come straight from undici: give them the egress codes first.

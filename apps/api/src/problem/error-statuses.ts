@@ -47,11 +47,11 @@ export const ERROR_STATUSES: { readonly [C in ErrorCode]: ErrorStatus } = {
 
   [AuthErrorCode.Unauthenticated]: { status: 401, title: 'Unauthenticated' },
 
-  // api_key_required and masked_value_submitted are both agents' and credentials' codes.
+  // api_key_required is both agents' and credentials' code.
   [AgentsErrorCode.ApiKeyRequired]: { status: 422, title: 'API key required' },
   [AgentsErrorCode.CredentialOriginMismatch]: { status: 422, title: 'Credential not allowed for this origin' },
-  [AgentsErrorCode.MaskedValueSubmitted]: { status: 422, title: 'Masked value submitted' },
 
+  [CredentialsErrorCode.MaskedValueSubmitted]: { status: 422, title: 'Masked value submitted' },
   [CredentialsErrorCode.CredentialInUse]: { status: 409, title: 'Credential in use' },
   [CredentialsErrorCode.CredentialOriginNotAllowed]: { status: 422, title: 'Origin not allowed for this credential' },
   [CredentialsErrorCode.CredentialUnavailable]: { status: 500, title: 'Credential unavailable' },

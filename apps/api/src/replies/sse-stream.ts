@@ -78,7 +78,7 @@ export class SseStream {
     await Promise.race([
       once(this.res, 'finish', { signal: done.signal }),
       once(this.res, 'close', { signal: done.signal }),
-      setTimeoutPromise(END_DRAIN_MS, done.signal),
+      setTimeoutPromise(END_DRAIN_MS, undefined, { signal: done.signal }),
     ]).catch(() => undefined);
     done.abort();
     if (!this.res.writableFinished) this.res.destroy();
