@@ -50,15 +50,19 @@ export function toCredential(row: ViewRow): Credential {
 }
 
 export function toSealedCredential(row: SealedCredentialRow): SealedCredential {
+  return { ...toCredential(row), sealed: sealedOf(row) };
+}
+
+/** The sealed secret of a row read with its sealed columns. */
+export function sealedOf(
+  row: Pick<SealedCredentialRow, 'secretFormat' | 'masterKeyId' | 'wrappedKey' | 'nonce' | 'ciphertext'>,
+): SealedSecret {
   return {
-    ...toCredential(row),
-    sealed: {
-      formatVersion: row.secretFormat,
-      masterKeyId: row.masterKeyId,
-      wrappedKey: row.wrappedKey,
-      nonce: row.nonce,
-      ciphertext: row.ciphertext,
-    },
+    formatVersion: row.secretFormat,
+    masterKeyId: row.masterKeyId,
+    wrappedKey: row.wrappedKey,
+    nonce: row.nonce,
+    ciphertext: row.ciphertext,
   };
 }
 

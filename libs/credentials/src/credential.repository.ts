@@ -3,7 +3,7 @@ import type { OrgId } from '#agentplane/auth';
 import { keysetQuery, type Page, type PageRequest, PrismaService, toPage, type Transaction } from '#agentplane/db';
 import type { RewrapBatch, SealedRecord, SealedRecordStore, SealedSecret } from '#agentplane/keys';
 import { type Credential, CREDENTIAL_SECRET_FIELD, type SealedCredential } from './credential.js';
-import { CREDENTIAL_SEALED, CREDENTIAL_VIEW, sealedColumns, toCredential, toSealedCredential } from './credential-row.js';
+import { CREDENTIAL_SEALED, CREDENTIAL_VIEW, sealedColumns, sealedOf, toCredential, toSealedCredential } from './credential-row.js';
 
 export interface NewCredential {
   readonly id: string;
@@ -224,17 +224,7 @@ export class CredentialRepository implements SealedRecordStore {
       take: limit,
       select: { id: true, orgId: true, secretFormat: true, masterKeyId: true, wrappedKey: true, nonce: true, ciphertext: true },
     });
-    return rows.map((row) => ({
-      id: row.id,
-      context: credentialSecretContext(row.orgId, row.id),
-      sealed: {
-        formatVersion: row.secretFormat,
-        masterKeyId: row.masterKeyId,
-        wrappedKey: row.wrappedKey,
-        nonce: row.nonce,
-        ciphertext: row.ciphertext,
-      },
-    }));
+    return rows.map((row) => ({ id: row.id, context: credentialSecretContext(row.orgId, row.id), sealed: sealedOf(row) }));
   }
 }
 
