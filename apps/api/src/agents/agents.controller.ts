@@ -52,14 +52,12 @@ const AGENT_NOT_FOUND = notFound('Agent');
 const INVALID_BASE_URL = invalid('llm[0].base_url', 'https_required', 'must use https');
 const API_KEY_REQUIRED = refused(
   'api_key_required',
-  'API key required',
   'An llm entry needs a key: a stored key is only kept for the same origin at the same index.',
   'llm[0].api_key',
   'is required: no key is stored for this origin at this index',
 );
 const MASKED_VALUE = refused(
   'masked_value_submitted',
-  'Masked value submitted',
   'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
   'llm[0].api_key',
   'is a masked hint, not a key',
@@ -98,7 +96,6 @@ export class AgentsController {
     MASKED_VALUE,
     {
       code: 'idempotency_key_reused',
-      title: 'Idempotency key reused',
       detail: 'This Idempotency-Key was used with a different request in the last 24 hours.',
     },
   )

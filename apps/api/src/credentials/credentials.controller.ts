@@ -32,7 +32,6 @@ const CREDENTIAL_EXAMPLE = {
 const CREDENTIAL_NOT_FOUND = notFound('Credential');
 const MASKED_VALUE = refused(
   'masked_value_submitted',
-  'Masked value submitted',
   'api_key holds a masked hint, not a key. Send the real key, or leave api_key out to keep the stored one.',
   'api_key',
   'is a masked hint, not a key',
@@ -99,7 +98,6 @@ export class CredentialsController {
     'Invalid body; api_key_required when adding an origin without a key',
     refused(
       'api_key_required',
-      'API key required',
       'Send api_key again to allow https://eu.api.openai.com: a stored key only goes to the origins it was given for.',
       'api_key',
       'is required when allowed_origins adds an origin',

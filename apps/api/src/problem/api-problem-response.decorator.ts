@@ -1,16 +1,18 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { RuntimeErrorCode } from '#agentplane/runtime';
-import type { ErrorCode } from './error-statuses.js';
+import { ERROR_STATUSES, type ErrorCode } from './error-statuses.js';
 import { ProblemDetailsDto } from './problem-details.dto.js';
 
 const TYPE_BASE = 'https://agentplane.dev/problems/';
 const EXAMPLE_REQUEST_ID = 'req_Q2xKt7m1Vb9sXy3dLp0a';
 
-/** What an example problem body shows beyond its status: the same members the filter sends. */
+/**
+ * What an example problem body shows beyond what its code decides (status and title come from
+ * ERROR_STATUSES, as the filter takes them): the same members the filter sends.
+ */
 export interface ProblemExample {
   readonly code: `${ErrorCode}`;
-  readonly title: string;
   readonly detail: string;
   readonly errors?: readonly { path: string; code: string; message: string }[];
   readonly upstream_status?: number;
@@ -18,67 +20,59 @@ export interface ProblemExample {
 
 /** Example problems, written as the filter sends them, so Swagger UI shows a real body per status. */
 export const PROBLEMS = {
-  badRequest: { code: 'bad_request', title: 'Bad Request', detail: 'The request body could not be parsed.' },
-  unauthenticated: { code: 'unauthenticated', title: 'Unauthenticated', detail: 'A valid API key is required.' },
+  badRequest: { code: 'bad_request', detail: 'The request body could not be parsed.' },
+  unauthenticated: { code: 'unauthenticated', detail: 'A valid API key is required.' },
   credentialInUse: {
     code: 'credential_in_use',
-    title: 'Credential in use',
     detail: 'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',
   },
   preconditionFailed: {
     code: 'precondition_failed',
-    title: 'Precondition failed',
     detail: 'The agent changed since that ETag: read it again and reapply the change.',
   },
-  payloadTooLarge: { code: 'payload_too_large', title: 'Payload Too Large', detail: 'The request body is too large.' },
-  unsupportedMediaType: { code: 'unsupported_media_type', title: 'Unsupported Media Type', detail: 'Send the body as application/json.' },
+  payloadTooLarge: { code: 'payload_too_large', detail: 'The request body is too large.' },
+  unsupportedMediaType: { code: 'unsupported_media_type', detail: 'Send the body as application/json.' },
   idempotencyKeyInProgress: {
     code: 'idempotency_key_in_progress',
-    title: 'Idempotency key in use',
     detail: 'A request with this Idempotency-Key is still being processed; retry shortly.',
   },
-  invalidCursor: { code: 'invalid_cursor', title: 'Invalid cursor', detail: 'The cursor is not one this API issued.' },
+  invalidCursor: { code: 'invalid_cursor', detail: 'The cursor is not one this API issued.' },
   internal: {
     code: 'internal_error',
-    title: 'Internal Server Error',
     detail: `An unexpected error occurred. Quote request id ${EXAMPLE_REQUEST_ID} when reporting it.`,
   },
   noLlmConfigured: {
     code: RuntimeErrorCode.NoLlmConfigured,
-    title: 'No LLM configured',
     detail: 'The agent has no llm entries: add one to get replies.',
   },
   upstreamStatus: {
     code: RuntimeErrorCode.Status,
-    title: 'Upstream error status',
     detail: 'The upstream answered 500.',
     upstream_status: 500,
   },
   upstreamTimeout: {
     code: RuntimeErrorCode.FirstTokenTimeout,
-    title: 'Upstream first-token timeout',
     detail: 'No token arrived from the upstream in time.',
   },
   databaseUnavailable: {
     code: 'database_unavailable',
-    title: 'Database unavailable',
     detail: 'The database is unavailable; retry shortly.',
   },
 } satisfies Record<string, ProblemExample>;
 
 /** A 404 example, as DomainError.notFound words it. */
 export function notFound(resource: string): ProblemExample {
-  return { code: 'not_found', title: 'Not found', detail: `${resource} not found.` };
+  return { code: 'not_found', detail: `${resource} not found.` };
 }
 
 /** A 422 validation_failed example naming one field, as the validation pipe reports it. */
 export function invalid(path: string, code: string, message: string): ProblemExample {
-  return { code: 'validation_failed', title: 'Invalid request', detail: 'The request is invalid.', errors: [{ path, code, message }] };
+  return { code: 'validation_failed', detail: 'The request is invalid.', errors: [{ path, code, message }] };
 }
 
 /** A 422 whose code is more specific than validation_failed (the field error carries the same code). */
-export function refused(code: ProblemExample['code'], title: string, detail: string, path: string, message: string): ProblemExample {
-  return { code, title, detail, errors: [{ path, code, message }] };
+export function refused(code: ProblemExample['code'], detail: string, path: string, message: string): ProblemExample {
+  return { code, detail, errors: [{ path, code, message }] };
 }
 
 /**
@@ -88,7 +82,7 @@ export function refused(code: ProblemExample['code'], title: string, detail: str
 export function ApiProblemResponse(status: number, description: string, ...examples: ProblemExample[]): MethodDecorator & ClassDecorator {
   const bodies = examples.map((example) => ({
     type: TYPE_BASE + example.code,
-    title: example.title,
+    title: ERROR_STATUSES[example.code].title,
     status,
     detail: example.detail,
     code: example.code,
