@@ -142,17 +142,15 @@ export class ReplyService {
         timers.dispose(completed);
       }
     }
-    yield errorEvent(last ?? new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries.'));
+    yield errorEvent(last ?? new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.'));
   }
 
   /**
    * The whole reply at once (`stream: false`). Undefined when the caller went away first; a reply
-   * that fails throws the RuntimeError the stream would have ended with; an agent without llm
-   * entries is `no_llm_configured` before anything is called.
+   * that fails throws the RuntimeError the stream would have ended with (`no_llm_configured`, with
+   * nothing called, for an agent without llm entries).
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
-    if (agent.llm.length === 0)
-      throw new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.');
     let text = '';
     const toolCalls: ToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {
