@@ -669,7 +669,7 @@ describe('a submitted key never leaves again (canary)', () => {
     expect(whole[0]).toContain(`${canary.length} consecutive characters`);
     expect(whole[0]).not.toContain(canary.slice(0, 8));
     expect(canaryLeaks(canary.slice(0, 7) + '#' + canary.slice(8, 15), canary, 'short')).toEqual([]);
-    expect(() => expectNoCanary(`x${canary.slice(-8)}`, canary, 'tail')).toThrow(/tail: 8 consecutive characters/);
+    expect(() => expectNoCanary(` ${canary.slice(-8)}`, canary, 'tail')).toThrow(/tail: 8 consecutive characters/);
   });
 
   it('exercises every route with the canary, including error paths that receive it', async () => {
