@@ -101,10 +101,23 @@ describe('agents over HTTP', () => {
         object: 'agent',
         name: 'Support line',
         instructions: 'Be brief.',
-        llm: [{ base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', api: 'chat_completions', api_key_hint: hintOf(apiKey) }],
+        llm: [
+          {
+            base_url: `${ORIGIN_A}/v1`,
+            model: 'gpt-4o-mini',
+            api: 'chat_completions',
+            auth: 'bearer',
+            api_key_hint: hintOf(apiKey),
+            headers: [],
+          },
+        ],
         temperature: 0.7,
         max_tokens: 512,
         metadata: { team: 'support' },
+        tools: [],
+        system_tools: {},
+        forward_metadata: false,
+        variables: {},
         created_at: expect.stringMatching(ISO),
         updated_at: body.created_at,
       });
@@ -133,14 +146,16 @@ describe('agents over HTTP', () => {
       expect(agent.llm.map((e) => e.timeouts)).toEqual([{ first_token_ms: 1500, idle_ms: 800 }, undefined]);
     });
 
-    it('applies defaults: llm [], api chat_completions, null instructions/temperature/max_tokens, {} metadata', async () => {
+    it('applies defaults: llm [], api chat_completions, auth bearer, null instructions/temperature/max_tokens, {} metadata', async () => {
       const { agent } = await create({ name: 'Bare' });
       expect(agent).toMatchObject({ llm: [], instructions: null, temperature: null, max_tokens: null, metadata: {} });
       const { agent: responses } = await create({
         name: 'Responses',
         llm: [{ base_url: ORIGIN_C, model: 'o4', api: 'responses', api_key: providerKey(12) }],
       });
-      expect(responses.llm).toEqual([{ base_url: `${ORIGIN_C}/`, model: 'o4', api: 'responses', api_key_hint: '****' }]);
+      expect(responses.llm).toEqual([
+        { base_url: `${ORIGIN_C}/`, model: 'o4', api: 'responses', auth: 'bearer', api_key_hint: '****', headers: [] },
+      ]);
     });
 
     it('references an org credential allowed for the entry origin, and shows its id and hint', async () => {
@@ -428,8 +443,8 @@ describe('agents over HTTP', () => {
       ['userinfo', { name: 'x', llm: [entry({ base_url: 'https://u:p@93.184.216.34/' })] }, 'llm[0].base_url', 'userinfo_not_allowed'],
       ['missing model', { name: 'x', llm: [entry(), entry({ model: undefined })] }, 'llm[1].model', 'required'],
       ['unknown api', { name: 'x', llm: [entry({ api: 'completions' })] }, 'llm[0].api', 'is_in'],
-      ['unknown entry property', { name: 'x', llm: [entry({ headers: {} })] }, 'llm[0].headers', 'unknown_property'],
-      ['unknown property', { name: 'x', tools: [] }, 'tools', 'unknown_property'],
+      ['unknown entry property', { name: 'x', llm: [entry({ extra_headers: {} })] }, 'llm[0].extra_headers', 'unknown_property'],
+      ['unknown property', { name: 'x', functions: [] }, 'functions', 'unknown_property'],
       ['six entries', { name: 'x', llm: Array.from({ length: 6 }, () => entry()) }, 'llm', 'array_max_size'],
       ['temperature 2.5', { name: 'x', temperature: 2.5 }, 'temperature', 'max'],
       ['temperature -1', { name: 'x', temperature: -1 }, 'temperature', 'min'],

@@ -115,6 +115,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
         .map(([path, method]) => `${method} ${path}`)
         .sort(),
     ).toEqual([
+      'patch /v1/agents/{id}',
       'post /v1/agents',
       'post /v1/agents/{id}/replies',
       'post /v1/credentials',
@@ -164,7 +165,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
     });
     const required = (name: string) => (spec.components.schemas[name] as { required?: string[] }).required;
     expect(required('ReplyDelta')).toEqual(['text']);
-    expect(required('ReplyToolCall')).toEqual(['id', 'name', 'arguments']);
+    expect(required('ReplyToolCall')).toEqual(['id', 'name', 'arguments', 'system']);
     expect(required('ReplyCompleted')).toEqual(['finish_reason', 'entry_index', 'model', 'ttft_ms', 'duration_ms']);
     expect(required('ReplyError')).toEqual(['code', 'message']);
   });

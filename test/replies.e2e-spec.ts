@@ -287,7 +287,7 @@ describe('replies through the configured LLM', () => {
 
   async function agentWith(
     llm: Omit<LlmEntryRequest, 'model'>[],
-    extra: { temperature?: number; max_tokens?: number } = {},
+    extra: { temperature?: number; max_tokens?: number; instructions?: string } = {},
   ): Promise<string> {
     const created = await createAgent({
       client,
@@ -436,18 +436,18 @@ describe('replies through the configured LLM', () => {
   it('emits a streamed tool call once, complete (an end_call with JSON arguments)', async () => {
     const agentId = await agentWith([{ base_url: base('tools') }]);
     const evs = await events(agentId);
-    expect(toolCalls(evs)).toEqual([{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }]);
+    expect(toolCalls(evs)).toEqual([{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}', system: false }]);
     expect(last(evs)).toMatchObject({ event: 'reply.completed', data: { finish_reason: 'tool_calls' } });
   });
 
   it('relays calls interleaved by index, and a Responses API function call, each once and complete', async () => {
     const chat = await events(await agentWith([{ base_url: base('twoTools') }]));
     expect(toolCalls(chat)).toEqual([
-      { id: 'call_a', name: 'lookup', arguments: '{"q":"zürich"}' },
-      { id: 'call_b', name: 'end_call', arguments: '{"reason":"bye"}' },
+      { id: 'call_a', name: 'lookup', arguments: '{"q":"zürich"}', system: false },
+      { id: 'call_b', name: 'end_call', arguments: '{"reason":"bye"}', system: false },
     ]);
     const responses = await events(await agentWith([{ base_url: base('responsesTool'), api: 'responses' }]));
-    expect(toolCalls(responses)).toEqual([{ id: 'call_r', name: 'end_call', arguments: '{"reason":"done"}' }]);
+    expect(toolCalls(responses)).toEqual([{ id: 'call_r', name: 'end_call', arguments: '{"reason":"done"}', system: false }]);
     expect(last(responses)).toMatchObject({ event: 'reply.completed', data: { finish_reason: 'tool_calls', model: 'fake-responses' } });
   });
 
@@ -514,7 +514,7 @@ describe('replies through the configured LLM', () => {
     expect(ok.response?.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(expectStatus(ok, 200)).toEqual({
       text: '',
-      tool_calls: [{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}' }],
+      tool_calls: [{ id: 'call_end', name: 'end_call', arguments: '{"reason":"caller said goodbye"}', system: false }],
       finish_reason: 'tool_calls',
       entry_index: 0,
       model: 'fake-model',
@@ -685,6 +685,39 @@ describe('replies through the configured LLM', () => {
     expect(last(await events(narrowed))).toEqual({ event: 'error', data: { code: 'egress_refused', message: expect.any(String) } });
     // Neither reached the upstream.
     expect(upstream.requests.length).toBe(before);
+  });
+
+  it('fills the instructions from variables, sends user_id as user, and refuses a placeholder without a value before streaming', async () => {
+    const agentId = await agentWith([{ base_url: base('chat') }], { instructions: 'Help {{name}} with {{topic}}.' });
+    const before = upstream.requests.length;
+    // One pass: a value that looks like a placeholder is sent as written.
+    await events(agentId, untyped({ ...HI, variables: { name: 'Ada', topic: '{{name}}' }, user_id: 'user_42' }));
+    const [request] = upstream.requests.slice(before);
+    expect(JSON.parse(request!.body)).toMatchObject({
+      messages: [
+        { role: 'system', content: 'Help Ada with {{name}}.' },
+        { role: 'user', content: 'Hi' },
+      ],
+      user: 'user_42',
+    });
+    // The stream is refused before it starts: a problem, no event, no upstream call.
+    const streamed = await streamReply(client, agentId, untyped({ ...HI, variables: { name: 'Ada' } }));
+    expect({ status: streamed.status, events: streamed.events }).toEqual({ status: 422, events: [] });
+    const whole = expectClientProblem(await postReply(client, agentId, untyped({ ...HI, stream: false })), 422, 'validation_failed');
+    expect(whole.errors).toEqual([
+      expect.objectContaining({ path: 'variables.name', code: 'missing_variable' }),
+      expect.objectContaining({ path: 'variables.topic', code: 'missing_variable' }),
+    ]);
+    const invalid = expectClientProblem(
+      await postReply(client, agentId, untyped({ ...HI, variables: { name: 'Ada', topic: 7, 'not a name': 'x' } })),
+      422,
+      'validation_failed',
+    );
+    expect(invalid.errors).toEqual([
+      expect.objectContaining({ path: 'variables.topic', code: 'is_string' }),
+      expect.objectContaining({ path: 'variables["not a name"]', code: 'invalid_variable_name' }),
+    ]);
+    expect(upstream.requests.length).toBe(before + 1);
   });
 
   it('answers 404 for another organization’s agent, and 422 for bad messages', async () => {

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, ClientMeta, Options as Options2, RequestResult, ServerSentEventsResult, TDataShape } from './client/index.js';
-import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses } from './types.gen.js';
+import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -64,7 +64,24 @@ export const getAgent = <ThrowOnError extends boolean = false>(options: Options<
 });
 
 /**
+ * Change some fields of an agent (JSON Merge Patch)
+ *
+ * An RFC 7396 merge patch of the agent as a read shows it: members present replace, `null` removes a member (back to its default), objects merge member by member (`{"metadata": {"team": null}}` removes one pair), arrays replace whole. `llm` entries and `headers` sent without their key or secret value keep the stored one under the same rule as PUT (same index and origin; for a header, the same name). The result is validated as a whole body, so errors name paths of the patched agent. Sent as `application/merge-patch+json` (`application/json` is accepted too).
+ */
+export const updateAgent = <ThrowOnError extends boolean = false>(options: Options<UpdateAgentData, ThrowOnError>): RequestResult<UpdateAgentResponses, UpdateAgentErrors, ThrowOnError> => (options.client ?? client).patch<UpdateAgentResponses, UpdateAgentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agents/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Replace an agent (keys are kept per entry only for the same origin)
+ *
+ * PUT replaces the whole agent: a member left out goes back to its default, so leaving `llm` out removes every entry and the keys the agent owns, and leaving `tools` out removes the tools. To change some fields only, use PATCH.
  */
 export const replaceAgent = <ThrowOnError extends boolean = false>(options: Options<ReplaceAgentData, ThrowOnError>): RequestResult<ReplaceAgentResponses, ReplaceAgentErrors, ThrowOnError> => (options.client ?? client).put<ReplaceAgentResponses, ReplaceAgentErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -79,7 +96,7 @@ export const replaceAgent = <ThrowOnError extends boolean = false>(options: Opti
 /**
  * Stream the next reply of an agent through its configured LLM
  *
- * With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments}`, then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, with comment heartbeats while waiting. With `stream: false`, one JSON object. Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, `upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, `credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.
+ * With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments, system, agent_id?, error?}`, then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, with comment heartbeats while waiting. With `stream: false`, one JSON object. Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, `upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, `credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.
  */
 export const createReply = <ThrowOnError extends boolean = false>(options: Options<CreateReplyData, ThrowOnError, CreateReplyResponse>): Promise<ServerSentEventsResult<CreateReplyResponses>> => (options.client ?? client).sse.post<CreateReplyResponses, CreateReplyErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -6,6 +6,7 @@ export type ClientOptions = {
 
 export type Agent = {
     created_at: string;
+    forward_metadata: boolean;
     id: string;
     instructions: string | null;
     llm: Array<LlmEntry>;
@@ -15,8 +16,13 @@ export type Agent = {
     };
     name: string;
     object: 'agent';
+    system_tools: SystemTools;
     temperature: number | null;
+    tools: Array<ToolDefinition>;
     updated_at: string;
+    variables: {
+        [key: string]: string;
+    };
 };
 
 export type AgentList = {
@@ -29,9 +35,13 @@ export type AgentList = {
 };
 
 /**
- * The read-only fields of a read (id, object, created_at, updated_at, llm[].api_key_hint) are accepted and ignored, so a read can be edited and sent back; a hint is never taken for a key.
+ * The read-only fields of a read (id, object, created_at, updated_at, llm[].api_key_hint, llm[].headers[].value_hint) are accepted and ignored, so a read can be edited and sent back; a hint is never taken for a key.
  */
 export type AgentRequest = {
+    /**
+     * Send a reply request's metadata upstream, as a top-level `extra_metadata` object of the request body
+     */
+    forward_metadata?: boolean;
     /**
      * The system prompt
      */
@@ -48,7 +58,23 @@ export type AgentRequest = {
         [key: string]: string;
     };
     name: string;
+    system_tools?: SystemTools;
     temperature?: number | null;
+    tools?: Array<ToolDefinition>;
+    /**
+     * Defaults for the `{{name}}` placeholders of instructions (a reply's variables override them): up to 100 string values up to 10000 characters, names matching a letter or _, then up to 63 letters, digits or _
+     */
+    variables?: {
+        [key: string]: string;
+    };
+};
+
+export type AgentTransfer = {
+    /**
+     * Another agent of the organization
+     */
+    agent_id: string;
+    condition: string;
 };
 
 export type ConversationMessage = {
@@ -116,17 +142,32 @@ export type Health = {
     status: 'ok';
 };
 
+export type LanguageDetection = {
+    /**
+     * BCP 47 language tags the caller may switch to (invalid_language_tag, duplicate_language)
+     */
+    languages: Array<string>;
+};
+
 export type LlmEntry = {
     api: 'chat_completions' | 'responses';
     /**
-     * "****", plus the last 4 characters when the key has at least 20
+     * "****", plus the last 4 characters when the key has at least 20; absent for auth none
      */
-    readonly api_key_hint: string;
+    readonly api_key_hint?: string;
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
     base_url: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
      */
     credential_id?: string;
+    /**
+     * Present when the entry sets one: merged into every upstream request body
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers: Array<LlmHeader>;
     model: string;
     /**
      * Present when the entry overrides the runtime timeouts
@@ -137,6 +178,10 @@ export type LlmEntry = {
 export type LlmEntryRequest = {
     api?: 'chat_completions' | 'responses';
     /**
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header, as Azure OpenAI expects), `x-api-key: <key>` (x_api_key), or no key at all (none: then api_key and credential_id must be absent).
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    /**
      * An https URL on a public host (checked again at every connection); /chat/completions or /responses is appended.
      */
     base_url: string;
@@ -144,8 +189,44 @@ export type LlmEntryRequest = {
      * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
      */
     credential_id?: string;
+    /**
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets are refused (reserved_field): model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata.
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers?: Array<LlmHeaderRequest>;
     model: string;
     timeouts?: LlmTimeouts;
+};
+
+/**
+ * An extra header: its value, or for a secret one only a hint
+ */
+export type LlmHeader = {
+    name: string;
+    /**
+     * Present for a plain header
+     */
+    value?: string;
+    /**
+     * Present instead of value for a secret header: "****", plus the last 4 characters when it has at least 20
+     */
+    readonly value_hint?: string;
+};
+
+/**
+ * An extra header sent with every request to this entry: `value` in plain (shown by reads), or `secret_value` (stored encrypted, only ever sent to this entry's origin, shown as `value_hint`). On replace, `name` alone keeps the secret value stored under that name for the entry at the same index, while the origin is unchanged.
+ */
+export type LlmHeaderRequest = {
+    /**
+     * An HTTP field name, unique in the entry (case-insensitive). Refused (reserved_header): hop-by-hop headers, host, content-length, content-type, accept, and the header the entry's auth sets.
+     */
+    name: string;
+    /**
+     * Visible ASCII, inner spaces and tabs allowed, no leading or trailing whitespace
+     */
+    value?: string;
 };
 
 /**
@@ -168,6 +249,14 @@ export type LlmTimeouts = {
      * The whole attempt
      */
     total_ms?: number;
+};
+
+export type NumberTransfer = {
+    condition: string;
+    /**
+     * E.164
+     */
+    number: string;
 };
 
 export type Organization = {
@@ -214,7 +303,7 @@ export type Reply = {
     finish_reason: string;
     model: string;
     text: string;
-    tool_calls: Array<ToolCall>;
+    tool_calls: Array<ReplyToolCall>;
     /**
      * From the start of the reply to its first token, fallbacks included
      */
@@ -275,6 +364,9 @@ export type ReplyErrorCode = 'credential_unavailable' | 'egress_refused' | 'inte
 
 export type ReplyRequest = {
     messages: Array<ConversationMessage>;
+    /**
+     * Your own labels for this reply. Sent to the LLM endpoint as a top-level `extra_metadata` object only when the agent has `forward_metadata: true`; otherwise never sent.
+     */
     metadata?: {
         [key: string]: string;
     };
@@ -282,18 +374,76 @@ export type ReplyRequest = {
      * false: one JSON answer instead of text/event-stream
      */
     stream?: boolean;
+    /**
+     * Who the end user is, in your own terms (an opaque id, not personal data). Sent to the LLM endpoint as `user`, which providers use for abuse monitoring.
+     */
+    user_id?: string;
+    /**
+     * Values for the `{{name}}` placeholders of the agent's instructions, over the agent's own `variables` defaults. Names match `^[A-Za-z_][A-Za-z0-9_]{0,63}$`. A placeholder left without a value fails the request with 422 (`missing_variable` at `variables.<name>`) before anything is streamed. Values are inserted as written: a value holding `{{other}}` is not expanded.
+     */
+    variables?: {
+        [key: string]: string;
+    };
 };
 
 /**
- * The `data` of a `reply.tool_call` event: one complete tool call, sent once
+ * One complete tool call the model made, sent once: the `data` of a `reply.tool_call` event, and an item of a `stream: false` reply's `tool_calls`. Run a custom tool's call and send its result back as a `tool` message; act on a system tool's call (end the call, transfer, …) unless it has an `error`.
  */
 export type ReplyToolCall = {
+    /**
+     * For a valid transfer_to_agent call: the id of the agent its `agent_number` stands for
+     */
+    agent_id?: string;
     /**
      * The arguments as the model wrote them (JSON text)
      */
     arguments: string;
+    /**
+     * For a system call whose arguments do not fit the agent's configuration
+     */
+    error?: ToolCallError;
     id: string;
     name: string;
+    /**
+     * True for a call of one of the agent's enabled system tools (end_call, language_detection, transfer_to_agent, transfer_to_number, skip_turn, voicemail_detection), whose arguments were checked against the agent's configuration; false for a custom tool.
+     */
+    system: boolean;
+};
+
+/**
+ * Built-in tools, by the name the model sees: a member present enables that tool. Unknown members are refused.
+ */
+export type SystemTools = {
+    /**
+     * Lets the model end the call
+     */
+    end_call?: {
+        [key: string]: never;
+    };
+    /**
+     * Lets the model switch the conversation language
+     */
+    language_detection?: LanguageDetection;
+    /**
+     * Lets the model stay silent for a turn
+     */
+    skip_turn?: {
+        [key: string]: never;
+    };
+    /**
+     * Lets the model hand the conversation to another agent
+     */
+    transfer_to_agent?: TransferToAgent;
+    /**
+     * Lets the model transfer the call to a phone number
+     */
+    transfer_to_number?: TransferToNumber;
+    /**
+     * Lets the model report that a voicemail answered
+     */
+    voicemail_detection?: {
+        [key: string]: never;
+    };
 };
 
 export type ToolCall = {
@@ -305,6 +455,43 @@ export type ToolCall = {
     name: string;
 };
 
+/**
+ * Why a system tool call does not fit the agent's configuration. The call is relayed anyway: you decide what to do.
+ */
+export type ToolCallError = {
+    code: 'invalid_tool_arguments';
+    /**
+     * What is wrong with the arguments
+     */
+    message: string;
+};
+
+/**
+ * A function the model may call; the caller runs it and sends back its result.
+ */
+export type ToolDefinition = {
+    description?: string;
+    /**
+     * Unique among the tools and the enabled system tools (duplicate_name)
+     */
+    name: string;
+    /**
+     * A JSON Schema (checked against the draft-07 meta-schema: invalid_json_schema) whose top level is `type: "object"`; at most 16384 bytes as JSON. Stored and sent as given, key order included.
+     */
+    parameters?: {
+        [key: string]: unknown;
+    };
+    type: 'function';
+};
+
+export type TransferToAgent = {
+    transfers: Array<AgentTransfer>;
+};
+
+export type TransferToNumber = {
+    transfers: Array<NumberTransfer>;
+};
+
 export type Usage = {
     input_tokens: number;
     output_tokens: number;
@@ -313,6 +500,7 @@ export type Usage = {
 
 export type AgentWritable = {
     created_at: string;
+    forward_metadata: boolean;
     id: string;
     instructions: string | null;
     llm: Array<LlmEntryWritable>;
@@ -322,8 +510,13 @@ export type AgentWritable = {
     };
     name: string;
     object: 'agent';
+    system_tools: SystemTools;
     temperature: number | null;
+    tools: Array<ToolDefinition>;
     updated_at: string;
+    variables: {
+        [key: string]: string;
+    };
 };
 
 export type AgentListWritable = {
@@ -336,9 +529,13 @@ export type AgentListWritable = {
 };
 
 /**
- * The read-only fields of a read (id, object, created_at, updated_at, llm[].api_key_hint) are accepted and ignored, so a read can be edited and sent back; a hint is never taken for a key.
+ * The read-only fields of a read (id, object, created_at, updated_at, llm[].api_key_hint, llm[].headers[].value_hint) are accepted and ignored, so a read can be edited and sent back; a hint is never taken for a key.
  */
 export type AgentRequestWritable = {
+    /**
+     * Send a reply request's metadata upstream, as a top-level `extra_metadata` object of the request body
+     */
+    forward_metadata?: boolean;
     /**
      * The system prompt
      */
@@ -355,7 +552,15 @@ export type AgentRequestWritable = {
         [key: string]: string;
     };
     name: string;
+    system_tools?: SystemTools;
     temperature?: number | null;
+    tools?: Array<ToolDefinition>;
+    /**
+     * Defaults for the `{{name}}` placeholders of instructions (a reply's variables override them): up to 100 string values up to 10000 characters, names matching a letter or _, then up to 63 letters, digits or _
+     */
+    variables?: {
+        [key: string]: string;
+    };
 };
 
 export type CreateCredentialRequestWritable = {
@@ -394,11 +599,19 @@ export type CredentialListWritable = {
 
 export type LlmEntryWritable = {
     api: 'chat_completions' | 'responses';
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
     base_url: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
      */
     credential_id?: string;
+    /**
+     * Present when the entry sets one: merged into every upstream request body
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers: Array<LlmHeaderWritable>;
     model: string;
     /**
      * Present when the entry overrides the runtime timeouts
@@ -413,6 +626,10 @@ export type LlmEntryRequestWritable = {
      */
     api_key?: string;
     /**
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header, as Azure OpenAI expects), `x-api-key: <key>` (x_api_key), or no key at all (none: then api_key and credential_id must be absent).
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    /**
      * An https URL on a public host (checked again at every connection); /chat/completions or /responses is appended.
      */
     base_url: string;
@@ -420,8 +637,44 @@ export type LlmEntryRequestWritable = {
      * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
      */
     credential_id?: string;
+    /**
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets are refused (reserved_field): model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata.
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers?: Array<LlmHeaderRequestWritable>;
     model: string;
     timeouts?: LlmTimeouts;
+};
+
+/**
+ * An extra header: its value, or for a secret one only a hint
+ */
+export type LlmHeaderWritable = {
+    name: string;
+    /**
+     * Present for a plain header
+     */
+    value?: string;
+};
+
+/**
+ * An extra header sent with every request to this entry: `value` in plain (shown by reads), or `secret_value` (stored encrypted, only ever sent to this entry's origin, shown as `value_hint`). On replace, `name` alone keeps the secret value stored under that name for the entry at the same index, while the origin is unchanged.
+ */
+export type LlmHeaderRequestWritable = {
+    /**
+     * An HTTP field name, unique in the entry (case-insensitive). Refused (reserved_header): hop-by-hop headers, host, content-length, content-type, accept, and the header the entry's auth sets.
+     */
+    name: string;
+    /**
+     * Instead of value: a secret, stored encrypted and never returned (reads show `value_hint`).
+     */
+    secret_value?: string;
+    /**
+     * Visible ASCII, inner spaces and tabs allowed, no leading or trailing whitespace
+     */
+    value?: string;
 };
 
 export type ReplaceCredentialRequestWritable = {
@@ -534,7 +787,7 @@ export type CreateAgentErrors = {
      */
     415: ProblemDetails;
     /**
-     * Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused
+     * Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes, invalid_json_schema, …) or idempotency_key_reused
      */
     422: ProblemDetails;
     /**
@@ -640,6 +893,75 @@ export type GetAgentResponses = {
 
 export type GetAgentResponse = GetAgentResponses[keyof GetAgentResponses];
 
+export type UpdateAgentData = {
+    /**
+     * AgentPatch
+     *
+     * Any members of an agent body; `null` removes one
+     */
+    body: {
+        [key: string]: unknown;
+    };
+    headers?: {
+        /**
+         * Change only if the agent still has this ETag
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}';
+};
+
+export type UpdateAgentErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such agent in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * If-Match does not match the current ETag (precondition_failed)
+     */
+    412: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * The patched agent is invalid (the same codes as PUT, paths of the patched agent)
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type UpdateAgentError = UpdateAgentErrors[keyof UpdateAgentErrors];
+
+export type UpdateAgentResponses = {
+    200: Agent;
+};
+
+export type UpdateAgentResponse = UpdateAgentResponses[keyof UpdateAgentResponses];
+
 export type ReplaceAgentData = {
     body: AgentRequestWritable;
     headers?: {
@@ -737,7 +1059,7 @@ export type CreateReplyErrors = {
      */
     415: ProblemDetails;
     /**
-     * Invalid body
+     * Invalid body, or a `{{name}}` of the agent's instructions without a value (`missing_variable` at `variables.<name>`)
      */
     422: ProblemDetails;
     /**

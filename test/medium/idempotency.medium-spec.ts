@@ -16,7 +16,20 @@ const input = (name: string, baseUrl = BASE_URL) => ({
   temperature: null,
   maxTokens: null,
   metadata: {},
-  llm: [{ baseUrl, model: 'm', api: 'chat_completions' as const, apiKey: 'sk-idempotency-0123456789abcdef' }],
+  tools: [],
+  systemTools: {},
+  forwardMetadata: false,
+  variables: {},
+  llm: [
+    {
+      baseUrl,
+      model: 'm',
+      api: 'chat_completions' as const,
+      auth: 'bearer' as const,
+      apiKey: 'sk-idempotency-0123456789abcdef',
+      headers: [],
+    },
+  ],
 });
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {

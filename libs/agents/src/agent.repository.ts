@@ -2,7 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '#agentplane/auth';
 import { CREDENTIAL_SEALED, loadedCredential } from '#agentplane/credentials';
 import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '#agentplane/db';
-import { type Agent, LLM_TIMEOUT_FIELDS, type LlmApi, type LlmEntry, type LlmTimeouts, type RunnableAgent } from './agent.js';
+import {
+  type Agent,
+  type AuthScheme,
+  type JsonObject,
+  LLM_TIMEOUT_FIELDS,
+  type LlmApi,
+  type LlmEntry,
+  type LlmHeader,
+  type LlmTimeouts,
+  type RunnableAgent,
+  type RunnableHeader,
+  type SystemTools,
+  type ToolDefinition,
+} from './agent.js';
 
 const AGENT = {
   id: true,
@@ -12,6 +25,10 @@ const AGENT = {
   temperature: true,
   maxTokens: true,
   metadata: true,
+  tools: true,
+  systemTools: true,
+  forwardMetadata: true,
+  variables: true,
   version: true,
   createdAt: true,
   updatedAt: true,
@@ -21,8 +38,11 @@ const AGENT = {
       baseUrl: true,
       model: true,
       api: true,
+      auth: true,
       credentialId: true,
       timeouts: true,
+      extraBody: true,
+      headers: true,
       credential: { select: { apiKeyHint: true, ownerAgentId: true } },
     },
   },
@@ -30,12 +50,14 @@ const AGENT = {
 
 type AgentRow = Prisma.AgentGetPayload<{ select: typeof AGENT }>;
 
+// Secret header values are credentials the agent owns: read with it, all in the same query.
 const RUNNABLE = {
   ...AGENT,
   llm: {
     ...AGENT.llm,
     select: { ...AGENT.llm.select, credential: { select: { ...CREDENTIAL_SEALED, ownerAgentId: true } } },
   },
+  ownedCredentials: { select: CREDENTIAL_SEALED },
 } as const satisfies Prisma.AgentSelect;
 
 /** The agent's own fields, as a write stores them. */
@@ -45,15 +67,22 @@ export interface AgentFields {
   readonly temperature: number | null;
   readonly maxTokens: number | null;
   readonly metadata: Readonly<Record<string, string>>;
+  readonly tools: readonly ToolDefinition[];
+  readonly systemTools: SystemTools;
+  readonly forwardMetadata: boolean;
+  readonly variables: Readonly<Record<string, string>>;
 }
 
-/** An llm entry as stored: its key is always a credential. */
+/** An llm entry as stored: its key, when it has one, is always a credential. */
 export interface StoredEntry {
   readonly baseUrl: string;
   readonly model: string;
   readonly api: LlmApi;
-  readonly credentialId: string;
+  readonly auth: AuthScheme;
+  readonly credentialId: string | null;
   readonly timeouts?: LlmTimeouts;
+  readonly extraBody?: JsonObject;
+  readonly headers: readonly LlmHeader[];
 }
 
 /** Agents and their llm entries. Writes take the caller's transaction. */
@@ -82,8 +111,11 @@ export class AgentRepository {
         baseUrl: entry.baseUrl,
         model: entry.model,
         api: entry.api,
+        auth: entry.auth,
         credentialId: entry.credentialId,
         timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
+        extraBody: entry.extraBody === undefined ? null : JSON.stringify(entry.extraBody),
+        headers: entry.headers.map(headerColumn),
       })),
     });
   }
@@ -122,7 +154,27 @@ export class AgentRepository {
     const row = await this.prisma.agent.findFirst({ where: { id, orgId }, select: RUNNABLE });
     if (row === null) return undefined;
     const agent = toAgent(row);
-    return { ...agent, llm: agent.llm.map((entry, i) => ({ ...entry, credential: loadedCredential(row.llm[i]!.credential) })) };
+    const owned = new Map(row.ownedCredentials.map((c) => [c.id, c]));
+    const runnableHeader = (header: LlmHeader): RunnableHeader => {
+      if ('value' in header) return header;
+      const credential = owned.get(header.credentialId);
+      // A foreign key cannot point into a JSON column; the agent's writes keep the two in step.
+      if (credential === undefined) throw new Error(`agent ${id}: header ${header.name} has no stored value`);
+      return { name: header.name, credentialId: header.credentialId, credential: loadedCredential(credential) };
+    };
+    return {
+      ...agent,
+      llm: agent.llm.map((entry, i) => {
+        const sealed = row.llm[i]!.credential;
+        return { ...entry, credential: sealed === null ? null : loadedCredential(sealed), headers: entry.headers.map(runnableHeader) };
+      }),
+    };
+  }
+
+  /** Which of `ids` are agents of the organization. */
+  async existingIds(tx: Transaction, orgId: OrgId, ids: readonly string[]): Promise<Set<string>> {
+    const rows = await tx.agent.findMany({ where: { orgId, id: { in: [...ids] } }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Deletes the agent; its entries and the keys it owns go with it (foreign-key cascades). */
@@ -138,7 +190,69 @@ function columns(fields: AgentFields) {
     temperature: fields.temperature,
     maxTokens: fields.maxTokens,
     metadata: { ...fields.metadata },
+    tools: fields.tools.map((t) => ({ ...t })) as Prisma.InputJsonArray,
+    systemTools: toSystemToolsColumn(fields.systemTools),
+    forwardMetadata: fields.forwardMetadata,
+    variables: { ...fields.variables },
   };
+}
+
+function toSystemToolsColumn(tools: SystemTools): Prisma.InputJsonObject {
+  return {
+    ...(tools.end_call === undefined ? {} : { end_call: {} }),
+    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: [...tools.language_detection.languages] } }),
+    ...(tools.transfer_to_agent === undefined
+      ? {}
+      : {
+          transfer_to_agent: {
+            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agent_id: t.agentId, condition: t.condition })),
+          },
+        }),
+    ...(tools.transfer_to_number === undefined
+      ? {}
+      : {
+          transfer_to_number: { transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })) },
+        }),
+    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
+    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
+  };
+}
+
+function toSystemTools(value: Prisma.JsonValue): SystemTools {
+  const column = value as {
+    end_call?: object;
+    language_detection?: { languages: string[] };
+    transfer_to_agent?: { transfers: { agent_id: string; condition: string }[] };
+    transfer_to_number?: { transfers: { number: string; condition: string }[] };
+    skip_turn?: object;
+    voicemail_detection?: object;
+  };
+  return {
+    ...(column.end_call === undefined ? {} : { end_call: {} }),
+    ...(column.language_detection === undefined ? {} : { language_detection: { languages: column.language_detection.languages } }),
+    ...(column.transfer_to_agent === undefined
+      ? {}
+      : {
+          transfer_to_agent: {
+            transfers: column.transfer_to_agent.transfers.map((t) => ({ agentId: t.agent_id, condition: t.condition })),
+          },
+        }),
+    ...(column.transfer_to_number === undefined ? {} : { transfer_to_number: { transfers: column.transfer_to_number.transfers } }),
+    ...(column.skip_turn === undefined ? {} : { skip_turn: {} }),
+    ...(column.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
+  };
+}
+
+function headerColumn(header: LlmHeader): Prisma.InputJsonObject {
+  return 'value' in header
+    ? { name: header.name, value: header.value }
+    : { name: header.name, credential_id: header.credentialId, value_hint: header.valueHint };
+}
+
+function toHeaders(value: Prisma.JsonValue): LlmHeader[] {
+  return (value as { name: string; value?: string; credential_id?: string; value_hint?: string }[]).map((h) =>
+    h.value !== undefined ? { name: h.name, value: h.value } : { name: h.name, credentialId: h.credential_id!, valueHint: h.value_hint! },
+  );
 }
 
 function toAgent(row: AgentRow): Agent {
@@ -150,14 +264,21 @@ function toAgent(row: AgentRow): Agent {
     temperature: row.temperature,
     maxTokens: row.maxTokens,
     metadata: row.metadata as Record<string, string>,
+    tools: row.tools as unknown as ToolDefinition[],
+    systemTools: toSystemTools(row.systemTools),
+    forwardMetadata: row.forwardMetadata,
+    variables: row.variables as Record<string, string>,
     llm: row.llm.map((e): LlmEntry => ({
       baseUrl: e.baseUrl,
       model: e.model,
       api: e.api as LlmApi,
+      auth: e.auth as AuthScheme,
       credentialId: e.credentialId,
-      apiKeyHint: e.credential.apiKeyHint,
-      ownedKey: e.credential.ownerAgentId !== null,
+      apiKeyHint: e.credential?.apiKeyHint ?? null,
+      ownedKey: e.credential !== null && e.credential.ownerAgentId !== null,
       ...toTimeouts(e.timeouts),
+      ...(e.extraBody === null ? {} : { extraBody: JSON.parse(e.extraBody) as JsonObject }),
+      headers: toHeaders(e.headers),
     })),
     version: row.version,
     createdAt: row.createdAt,

@@ -11,7 +11,7 @@ import type { Logger } from '#agentplane/logging';
 import { type Agent, agentEtag, etagMatches, type LlmEntry } from './agent.js';
 import type { AgentFields, AgentRepository, StoredEntry } from './agent.repository.js';
 import { AgentsErrorCode } from './agents.error.js';
-import { type AgentInput, AgentsService } from './agents.service.js';
+import { type AgentInput, AgentsService, type LlmEntryInput } from './agents.service.js';
 
 const ORG = asOrgId('org_test');
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -31,9 +31,11 @@ function entry(overrides: Partial<LlmEntry> = {}): LlmEntry {
     baseUrl: 'https://api.example.com/v1',
     model: 'm',
     api: 'chat_completions',
+    auth: 'bearer',
     credentialId: 'cred_owned0',
     apiKeyHint: '****abcd',
     ownedKey: true,
+    headers: [],
     ...overrides,
   };
 }
@@ -47,6 +49,10 @@ function agent(overrides: Partial<Agent> = {}): Agent {
     temperature: null,
     maxTokens: null,
     metadata: {},
+    tools: [],
+    systemTools: {},
+    forwardMetadata: false,
+    variables: {},
     llm: [entry()],
     version: 1,
     createdAt: new Date('2026-11-01T00:00:00.000Z'),
@@ -55,8 +61,23 @@ function agent(overrides: Partial<Agent> = {}): Agent {
   };
 }
 
-function input(llm: AgentInput['llm'], overrides: Partial<AgentInput> = {}): AgentInput {
-  return { name: 'A', instructions: null, temperature: null, maxTokens: null, metadata: {}, llm, ...overrides };
+/** An entry as a test writes it: bearer auth and no headers unless said. */
+type EntryInput = Omit<LlmEntryInput, 'auth' | 'headers'> & Partial<Pick<LlmEntryInput, 'auth' | 'headers'>>;
+
+function input(llm: readonly EntryInput[], overrides: Partial<AgentInput> = {}): AgentInput {
+  return {
+    name: 'A',
+    instructions: null,
+    temperature: null,
+    maxTokens: null,
+    metadata: {},
+    tools: [],
+    systemTools: {},
+    forwardMetadata: false,
+    variables: {},
+    llm: llm.map((e) => ({ auth: 'bearer', headers: [], ...e })),
+    ...overrides,
+  };
 }
 
 interface Written {
@@ -65,7 +86,7 @@ interface Written {
   keptOwned?: readonly string[];
 }
 
-function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string } } = {}) {
+function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string }; agents?: string[] } = {}) {
   const resolver = new TableResolver({
     'api.example.com': [PUBLIC_A],
     'other.example.com': ['2606:2800:220:1:248:1893:25c8:1946'],
@@ -86,8 +107,12 @@ function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?
       written.at(-1)!.entries = entries;
     }),
     lockForUpdate: jest.fn(async () => current),
+    find: jest.fn(async () => current),
     read: jest.fn(async (_tx: Transaction, orgId: OrgId, id: string) => agent({ id, orgId })),
     delete: jest.fn(async () => undefined),
+    existingIds: jest.fn(
+      async (_tx: Transaction, _orgId: OrgId, ids: readonly string[]) => new Set(ids.filter((id) => options.agents?.includes(id))),
+    ),
   };
   const sealed: { apiKey: string; origin: string }[] = [];
   const credentials = {
@@ -157,7 +182,7 @@ describe('AgentsService: base_url at save time', () => {
     await service.create(ORG, input([{ baseUrl: 'https://API.Example.com:443/v1', model: 'm', api: 'responses', apiKey: 'sk-inline' }]));
     expect(sealed).toEqual([{ apiKey: 'sk-inline', origin: 'https://api.example.com' }]);
     expect(written[0]!.entries).toEqual([
-      { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', credentialId: 'cred_new1' },
+      { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'responses', auth: 'bearer', credentialId: 'cred_new1', headers: [] },
     ]);
     // One clock: created_at and updated_at both come from the service's clock, not the database's.
     expect(repository.insert).toHaveBeenCalledWith(expect.anything(), ORG, expect.stringMatching(/^agt_/), expect.anything(), NOW);
@@ -237,6 +262,140 @@ describe('AgentsService: key sources', () => {
     expect(repository.delete).not.toHaveBeenCalled();
     await service.delete(ORG, 'agt_1', '*');
     expect(repository.delete).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('AgentsService: auth schemes and headers', () => {
+  const BASE = { baseUrl: 'https://api.example.com/v1', model: 'm', api: 'chat_completions' } as const;
+
+  it('stores no key for auth none, and refuses a key source given with it', async () => {
+    const { service, written, sealed } = setup();
+    await service.create(ORG, input([{ ...BASE, auth: 'none' }]));
+    expect(written[0]!.entries).toEqual([{ ...BASE, auth: 'none', credentialId: null, headers: [] }]);
+    expect(sealed).toEqual([]);
+    const error = await failureOf(service.create(ORG, input([{ ...BASE, auth: 'none', apiKey: 'sk-1', credentialId: 'cred_x' }])));
+    expect(error.errors).toEqual(
+      expect.arrayContaining([
+        { path: 'llm[0].api_key', code: 'not_allowed_with_auth_none', message: expect.any(String) },
+        { path: 'llm[0].credential_id', code: 'not_allowed_with_auth_none', message: expect.any(String) },
+      ]),
+    );
+  });
+
+  it('on replace to auth none lets go of the owned key', async () => {
+    const { service, written } = setup();
+    await service.replace(ORG, 'agt_1', input([{ ...BASE, auth: 'none' }]));
+    expect(written[0]!.entries![0]!.credentialId).toBeNull();
+    expect(written[0]!.keptOwned).toEqual([]);
+  });
+
+  it('seals a secret header value for the entry origin, keeps plain ones as they are', async () => {
+    const { service, written, sealed } = setup();
+    await service.create(
+      ORG,
+      input([
+        {
+          ...BASE,
+          apiKey: 'sk-1',
+          headers: [
+            { name: 'X-Team', value: 'voice' },
+            { name: 'X-Gateway-Key', secretValue: 'gw-secret-value-0123456789' },
+          ],
+        },
+      ]),
+    );
+    expect(sealed).toEqual([
+      { apiKey: 'gw-secret-value-0123456789', origin: 'https://api.example.com' },
+      { apiKey: 'sk-1', origin: 'https://api.example.com' },
+    ]);
+    expect(written[0]!.entries![0]!.headers).toEqual([
+      { name: 'X-Team', value: 'voice' },
+      { name: 'X-Gateway-Key', credentialId: 'cred_new1', valueHint: '****6789' },
+    ]);
+  });
+
+  it('keeps a stored secret header for the same index, origin and name only', async () => {
+    const current = agent({ llm: [entry({ headers: [{ name: 'X-Gateway-Key', credentialId: 'cred_hdr', valueHint: '****6789' }] })] });
+    const { service, written } = setup({ current });
+    await service.replace(ORG, 'agt_1', input([{ ...BASE, headers: [{ name: 'x-gateway-key' }] }]));
+    expect(written[0]!.entries![0]!.headers).toEqual([{ name: 'x-gateway-key', credentialId: 'cred_hdr', valueHint: '****6789' }]);
+    expect(written[0]!.keptOwned).toEqual(['cred_owned0', 'cred_hdr']);
+
+    for (const llm of [
+      [{ ...BASE, headers: [{ name: 'X-Other' }] }],
+      [{ ...BASE, baseUrl: 'https://other.example.com/v1', apiKey: 'sk-2', headers: [{ name: 'X-Gateway-Key' }] }],
+      [
+        { ...BASE, auth: 'none' as const },
+        { ...BASE, apiKey: 'sk-2', headers: [{ name: 'X-Gateway-Key' }] },
+      ],
+    ]) {
+      const error = await failureOf(service.replace(ORG, 'agt_1', input(llm)));
+      expect(error.errors).toEqual([
+        { path: `llm[${llm.length - 1}].headers[0].secret_value`, code: 'secret_value_required', message: expect.any(String) },
+      ]);
+    }
+  });
+
+  it('refuses a masked secret header value', async () => {
+    const { service } = setup();
+    const error = await failureOf(
+      service.create(ORG, input([{ ...BASE, apiKey: 'sk-1', headers: [{ name: 'X-K', secretValue: '****6789' }] }])),
+    );
+    expect(error.code).toBe('masked_value_submitted');
+    expect(error.errors).toEqual([{ path: 'llm[0].headers[0].secret_value', code: 'masked_value_submitted', message: expect.any(String) }]);
+  });
+});
+
+describe('AgentsService: tools and system tools', () => {
+  it('refuses a custom tool named like an enabled system tool, not like a disabled one', async () => {
+    const { service } = setup();
+    const error = await failureOf(
+      service.create(ORG, input([], { tools: [{ name: 'lookup' }, { name: 'end_call' }], systemTools: { end_call: {} } })),
+    );
+    expect(error.errors).toEqual([{ path: 'tools[1].name', code: 'duplicate_name', message: expect.any(String) }]);
+    await expect(service.create(ORG, input([], { tools: [{ name: 'end_call' }] }))).resolves.toMatchObject({ agent: expect.anything() });
+  });
+
+  it('checks transfer targets are other agents of the organization', async () => {
+    const { service, repository } = setup({ agents: ['agt_2'] });
+    const transfers = (ids: string[]) => ({ transfer_to_agent: { transfers: ids.map((agentId) => ({ agentId, condition: 'c' })) } });
+    await service.replace(ORG, 'agt_1', input([], { systemTools: transfers(['agt_2']) }));
+    expect(repository.existingIds).toHaveBeenCalledWith(expect.anything(), ORG, ['agt_2']);
+    const error = await failureOf(service.replace(ORG, 'agt_1', input([], { systemTools: transfers(['agt_2', 'agt_9', 'agt_1']) })));
+    expect(error.errors).toEqual([
+      { path: 'system_tools.transfer_to_agent.transfers[1].agent_id', code: 'not_found', message: expect.any(String) },
+      { path: 'system_tools.transfer_to_agent.transfers[2].agent_id', code: 'self_transfer', message: expect.any(String) },
+    ]);
+  });
+});
+
+describe('AgentsService: update (a merge patch, computed at the edge)', () => {
+  it('computes the change from the agent as it is, and stores it only if the agent is still that version', async () => {
+    const { service, written } = setup();
+    const change = jest.fn(async (current: Agent) => input([], { name: `${current.name}!` }));
+    await service.update(ORG, 'agt_1', change);
+    expect(change).toHaveBeenCalledWith(agent());
+    expect(written[0]!.fields!.name).toBe('A!');
+  });
+
+  it('reads and changes again when the agent changed between the read and the write', async () => {
+    const { service, repository, written } = setup();
+    const newer = agent({ version: 2, name: 'B' });
+    repository.find.mockResolvedValueOnce(agent()).mockResolvedValue(newer);
+    repository.lockForUpdate.mockResolvedValue(newer);
+    const change = jest.fn(async (current: Agent) => input([], { name: `${current.name}!` }));
+    await service.update(ORG, 'agt_1', change);
+    expect(change).toHaveBeenCalledTimes(2);
+    expect(written.at(-1)!.fields!.name).toBe('B!');
+  });
+
+  it("refuses with 412 when the caller's If-Match is not current, without computing the change", async () => {
+    const { service, written } = setup();
+    const change = jest.fn(async () => input([]));
+    const error = await failureOf(service.update(ORG, 'agt_1', change, ['"old"']));
+    expect(error.code).toBe(CommonErrorCode.PreconditionFailed);
+    expect(change).not.toHaveBeenCalled();
+    expect(written).toEqual([]);
   });
 });
 

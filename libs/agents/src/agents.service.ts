@@ -4,31 +4,47 @@ import { Clock } from '#agentplane/clock';
 import { type CredentialRefs, CredentialsErrorCode, CredentialsService, maskedKeyError, maskedKeyField } from '#agentplane/credentials';
 import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
 import { EgressPolicy } from '#agentplane/egress';
-import { DomainError, type FieldError } from '#agentplane/errors';
+import { CommonErrorCode, DomainError, type FieldError } from '#agentplane/errors';
 import { IdempotencyService, type IdempotentRequest, type StoredResponse } from '#agentplane/idempotency';
-import { looksMasked } from '#agentplane/keys';
+import { looksMasked, secretHint } from '#agentplane/keys';
 import {
   type Agent,
   agentEtag,
+  type AuthScheme,
   type EtagCondition,
   etagMatches,
+  type JsonObject,
   type LlmApi,
+  type LlmHeader,
   type LlmTimeouts,
   originOf,
   type RunnableAgent,
+  SYSTEM_TOOL_NAMES,
+  type SystemToolName,
 } from './agent.js';
 import { type AgentFields, AgentRepository, type StoredEntry } from './agent.repository.js';
 import { AgentsError, AgentsErrorCode } from './agents.error.js';
+
+/**
+ * An extra header of an entry: a plain value, a secret one (sealed like a key, for this entry's
+ * origin only), or neither, which keeps the secret value stored under the same name for the entry
+ * at the same index while its origin is unchanged.
+ */
+export type HeaderInput =
+  { readonly name: string; readonly value: string } | { readonly name: string; readonly secretValue: string } | { readonly name: string };
 
 export interface LlmEntryInput {
   readonly baseUrl: string;
   readonly model: string;
   readonly api: LlmApi;
+  readonly auth: AuthScheme;
   /** A key given inline: stored sealed, owned by the agent, allowed only for this entry's origin. */
   readonly apiKey?: string;
   /** An org credential whose allowed_origins include this entry's origin. */
   readonly credentialId?: string;
   readonly timeouts?: LlmTimeouts;
+  readonly extraBody?: JsonObject;
+  readonly headers: readonly HeaderInput[];
 }
 
 export interface AgentInput extends AgentFields {
@@ -41,6 +57,10 @@ export interface IdempotentCreate extends IdempotentRequest {
 }
 
 export type CreateResult = { readonly agent: Agent } | { readonly replay: StoredResponse };
+
+/** How often an update is computed again when the agent changed under it before giving up (412). */
+const UPDATE_ATTEMPTS = 10;
+const UPDATE_BACKOFF_MS = 10;
 
 /** An entry whose base_url passed the egress policy (DNS included). */
 interface CheckedEntry extends LlmEntryInput {
@@ -67,14 +87,16 @@ export class AgentsService {
    */
   async create(orgId: OrgId, input: AgentInput, idempotent?: IdempotentCreate): Promise<CreateResult> {
     const outcome = await this.idempotency.run(orgId, idempotent, async (complete) => {
-      const entries = await this.checkEntries(input.llm);
-      const missing = entries.filter((e) => e.apiKey === undefined && e.credentialId === undefined);
+      const entries = await this.checkEntries(input);
+      const missing = entries.filter((e) => needsKeySource(e) && e.apiKey === undefined && e.credentialId === undefined);
       if (missing.length > 0) throw apiKeyRequired(missing.map((e) => e.index));
+      const keptHeaders = keptSecretHeaders(undefined, entries);
       return this.uow.transaction(async (tx) => {
-        verifyRequested(entries, await this.credentials.referencesFor(tx, orgId, requestedIds(entries)));
         const id = newId('agt');
+        await this.checkTransferTargets(tx, orgId, id, input);
+        verifyRequested(entries, await this.credentials.referencesFor(tx, orgId, requestedIds(entries)));
         await this.agents.insert(tx, orgId, id, input, this.clock.now());
-        await this.agents.replaceEntries(tx, orgId, id, await this.storeKeys(tx, orgId, id, entries, new Map()));
+        await this.agents.replaceEntries(tx, orgId, id, await this.storeKeys(tx, orgId, id, entries, new Map(), keptHeaders));
         const agent = await this.agents.read(tx, orgId, id);
         if (complete !== undefined) await complete(tx, idempotent!.present(agent));
         return agent;
@@ -102,24 +124,43 @@ export class AgentsService {
    * to a host it was not given for. With `ifMatch`, a changed agent is a 412 and nothing changes.
    */
   async replace(orgId: OrgId, id: string, input: AgentInput, ifMatch?: EtagCondition): Promise<Agent> {
-    const entries = await this.checkEntries(input.llm);
+    const entries = await this.checkEntries(input);
     return this.uow.transaction(async (tx) => {
       const current = (await this.agents.lockForUpdate(tx, orgId, id)) ?? notFound();
       if (ifMatch !== undefined && !etagMatches(ifMatch, agentEtag(current))) throw DomainError.preconditionFailed('agent');
-      const refs = await this.credentials.referencesFor(tx, orgId, [...current.llm.map((e) => e.credentialId), ...requestedIds(entries)]);
+      await this.checkTransferTargets(tx, orgId, id, input);
+      const currentIds = current.llm.flatMap((e) => (e.credentialId === null ? [] : [e.credentialId]));
+      const refs = await this.credentials.referencesFor(tx, orgId, [...currentIds, ...requestedIds(entries)]);
       verifyRequested(entries, refs);
       const kept = keptKeys(current, entries, refs);
-      const stored = await this.storeKeys(tx, orgId, id, entries, kept);
+      const stored = await this.storeKeys(tx, orgId, id, entries, kept, keptSecretHeaders(current, entries));
       await this.agents.replaceEntries(tx, orgId, id, stored);
-      await this.credentials.deleteOwnedKeysExcept(
-        tx,
-        orgId,
-        id,
-        stored.map((e) => e.credentialId),
-      );
+      await this.credentials.deleteOwnedKeysExcept(tx, orgId, id, stored.flatMap(credentialIdsOf));
       await this.agents.update(tx, orgId, id, input, this.clock.now());
       return this.agents.read(tx, orgId, id);
     });
+  }
+
+  /**
+   * A partial update: `change` turns the agent as it is into the whole input to store (the edge
+   * applies a merge patch to the agent's representation and validates the result), which is then
+   * stored under the same rules as `replace`. The change is computed from a read outside the
+   * transaction, since checking base_urls resolves names and must not hold the row lock; if the
+   * agent changes before the write, it is read and changed again.
+   */
+  async update(orgId: OrgId, id: string, change: (current: Agent) => Promise<AgentInput>, ifMatch?: EtagCondition): Promise<Agent> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(orgId, id);
+      if (ifMatch !== undefined && !etagMatches(ifMatch, agentEtag(current))) throw DomainError.preconditionFailed('agent');
+      try {
+        return await this.replace(orgId, id, await change(current), [agentEtag(current)]);
+      } catch (error) {
+        const raced = error instanceof DomainError && error.code === CommonErrorCode.PreconditionFailed;
+        if (!raced || attempt === UPDATE_ATTEMPTS) throw error;
+        // Writers that collided would collide again in step: spread them out.
+        await this.clock.sleep(Math.random() * UPDATE_BACKOFF_MS * attempt);
+      }
+    }
   }
 
   /** Deletes the agent and the keys it owns. With `ifMatch`, a changed agent is a 412 and stays. */
@@ -131,13 +172,16 @@ export class AgentsService {
     });
   }
 
-  /** The base_url rules (DNS included) and the key-source rules, every entry's errors at once. */
-  private async checkEntries(llm: readonly LlmEntryInput[]): Promise<CheckedEntry[]> {
-    const verdicts = await Promise.all(llm.map((entry) => this.egress.check(entry.baseUrl)));
-    const errors: FieldError[] = [];
+  /**
+   * The rules that need no stored state: base_url (DNS included), key sources, secret values that
+   * are masks, and tool names. Every error at once.
+   */
+  private async checkEntries(input: AgentInput): Promise<CheckedEntry[]> {
+    const verdicts = await Promise.all(input.llm.map((entry) => this.egress.check(entry.baseUrl)));
+    const errors: FieldError[] = toolNameClashes(input);
     const masked: string = CredentialsErrorCode.MaskedValueSubmitted;
     const checked: CheckedEntry[] = [];
-    llm.forEach((entry, index) => {
+    input.llm.forEach((entry, index) => {
       const verdict = verdicts[index]!;
       if (!verdict.ok) errors.push({ path: `llm[${index}].base_url`, code: verdict.code, message: verdict.message });
       if (entry.apiKey !== undefined && entry.credentialId !== undefined) {
@@ -147,23 +191,83 @@ export class AgentsService {
           message: 'give either api_key or credential_id, not both',
         });
       }
+      if (!needsKeySource(entry)) {
+        for (const field of ['api_key', 'credential_id'] as const) {
+          if ((field === 'api_key' ? entry.apiKey : entry.credentialId) === undefined) continue;
+          errors.push({ path: `llm[${index}].${field}`, code: 'not_allowed_with_auth_none', message: 'must be absent when auth is none' });
+        }
+      }
       if (entry.apiKey !== undefined && looksMasked(entry.apiKey)) errors.push(maskedKeyField(`llm[${index}].api_key`));
+      entry.headers.forEach((header, h) => {
+        if ('secretValue' in header && looksMasked(header.secretValue)) {
+          errors.push(maskedKeyField(`llm[${index}].headers[${h}].secret_value`));
+        }
+      });
       if (verdict.ok) checked.push({ ...entry, index, baseUrl: verdict.href, origin: originOf(verdict.href) });
     });
     if (errors.length > 0) throw errors.every((e) => e.code === masked) ? maskedKeyError(errors) : DomainError.validation(errors);
     return checked;
   }
 
-  /** Each entry as stored: inline keys sealed and stored for the agent, the others referenced or kept. */
+  /** transfer_to_agent may only name other agents of the same organization. */
+  private async checkTransferTargets(tx: Transaction, orgId: OrgId, selfId: string, input: AgentInput): Promise<void> {
+    const transfers = input.systemTools.transfer_to_agent?.transfers ?? [];
+    if (transfers.length === 0) return;
+    const existing = await this.agents.existingIds(tx, orgId, [...new Set(transfers.map((t) => t.agentId))]);
+    const errors: FieldError[] = [];
+    transfers.forEach((transfer, i) => {
+      const path = `system_tools.transfer_to_agent.transfers[${i}].agent_id`;
+      if (transfer.agentId === selfId) errors.push({ path, code: 'self_transfer', message: 'must name another agent, not this one' });
+      else if (!existing.has(transfer.agentId)) errors.push({ path, code: 'not_found', message: 'is not an agent of this organization' });
+    });
+    if (errors.length > 0) throw DomainError.validation(errors);
+  }
+
+  /**
+   * Each entry as stored: inline keys and secret header values sealed and stored for the agent,
+   * the others referenced or kept.
+   */
   private async storeKeys(
     tx: Transaction,
     orgId: OrgId,
     agentId: string,
     entries: readonly CheckedEntry[],
     kept: ReadonlyMap<number, string>,
+    keptHeaders: ReadonlyMap<string, LlmHeader>,
   ): Promise<StoredEntry[]> {
     const stored: StoredEntry[] = [];
     for (const entry of entries) {
+      const headers: LlmHeader[] = [];
+      for (const [h, header] of entry.headers.entries()) {
+        if ('value' in header) {
+          headers.push({ name: header.name, value: header.value });
+        } else if ('secretValue' in header) {
+          const credentialId = await this.credentials.storeOwnedKey(tx, orgId, agentId, {
+            apiKey: header.secretValue,
+            origin: entry.origin,
+            name: `llm[${entry.index}] header ${header.name}`,
+            field: `llm[${entry.index}].headers[${h}].secret_value`,
+          });
+          headers.push({ name: header.name, credentialId, valueHint: secretHint(header.secretValue) });
+        } else {
+          const keep = keptHeaders.get(`${entry.index}/${h}`);
+          if (keep === undefined) throw new Error(`llm[${entry.index}].headers[${h}] has no value source`);
+          headers.push(keep);
+        }
+      }
+      const common = {
+        baseUrl: entry.baseUrl,
+        model: entry.model,
+        api: entry.api,
+        auth: entry.auth,
+        headers,
+        ...(entry.timeouts === undefined ? {} : { timeouts: entry.timeouts }),
+        ...(entry.extraBody === undefined ? {} : { extraBody: entry.extraBody }),
+      };
+      if (!needsKeySource(entry)) {
+        stored.push({ ...common, credentialId: null });
+        continue;
+      }
       let credentialId: string | undefined;
       if (entry.apiKey !== undefined) {
         credentialId = await this.credentials.storeOwnedKey(tx, orgId, agentId, {
@@ -176,16 +280,62 @@ export class AgentsService {
         credentialId = entry.credentialId ?? kept.get(entry.index);
       }
       if (credentialId === undefined) throw new Error(`llm[${entry.index}] has no key source`);
-      stored.push({
-        baseUrl: entry.baseUrl,
-        model: entry.model,
-        api: entry.api,
-        credentialId,
-        ...(entry.timeouts === undefined ? {} : { timeouts: entry.timeouts }),
-      });
+      stored.push({ ...common, credentialId });
     }
     return stored;
   }
+}
+
+/** Every entry sends a key but one with `auth: none`. */
+function needsKeySource(entry: LlmEntryInput): boolean {
+  return entry.auth !== 'none';
+}
+
+/** The credentials a stored entry uses: its key and its secret header values. */
+function credentialIdsOf(entry: StoredEntry): string[] {
+  const headers = entry.headers.flatMap((h) => ('credentialId' in h ? [h.credentialId] : []));
+  return entry.credentialId === null ? headers : [entry.credentialId, ...headers];
+}
+
+/** A custom tool may not take the name of a system tool the agent enables: the model could not tell them apart. */
+function toolNameClashes(input: AgentInput): FieldError[] {
+  const enabled = new Set(SYSTEM_TOOL_NAMES.filter((name) => input.systemTools[name] !== undefined));
+  return input.tools.flatMap((tool, i) =>
+    enabled.has(tool.name as SystemToolName)
+      ? [{ path: `tools[${i}].name`, code: 'duplicate_name', message: `is the name of an enabled system tool` }]
+      : [],
+  );
+}
+
+/**
+ * The stored secret values that headers sent without one keep, by `entry/header` index: the secret
+ * header of the same name (case-insensitive) on the entry at the same index, only for the same
+ * origin, as for keys.
+ */
+function keptSecretHeaders(current: Agent | undefined, entries: readonly CheckedEntry[]): Map<string, LlmHeader> {
+  const kept = new Map<string, LlmHeader>();
+  const missing: FieldError[] = [];
+  for (const entry of entries) {
+    const previous = current?.llm[entry.index];
+    const sameOrigin = previous !== undefined && originOf(previous.baseUrl) === entry.origin;
+    entry.headers.forEach((header, h) => {
+      if ('value' in header || 'secretValue' in header) return;
+      const stored = sameOrigin
+        ? previous.headers.find((p) => 'credentialId' in p && p.name.toLowerCase() === header.name.toLowerCase())
+        : undefined;
+      if (stored === undefined || !('credentialId' in stored)) {
+        missing.push({
+          path: `llm[${entry.index}].headers[${h}].secret_value`,
+          code: 'secret_value_required',
+          message: 'is required: give value or secret_value (a stored secret is kept only for the same name, origin and index)',
+        });
+        return;
+      }
+      kept.set(`${entry.index}/${h}`, { name: header.name, credentialId: stored.credentialId, valueHint: stored.valueHint });
+    });
+  }
+  if (missing.length > 0) throw DomainError.validation(missing);
+  return kept;
 }
 
 /**
@@ -197,9 +347,9 @@ function keptKeys(current: Agent, entries: readonly CheckedEntry[], refs: Creden
   const missing: number[] = [];
   const mismatched: FieldError[] = [];
   for (const entry of entries) {
-    if (entry.apiKey !== undefined || entry.credentialId !== undefined) continue;
+    if (!needsKeySource(entry) || entry.apiKey !== undefined || entry.credentialId !== undefined) continue;
     const previous = current.llm[entry.index];
-    if (previous === undefined || originOf(previous.baseUrl) !== entry.origin) {
+    if (previous === undefined || previous.credentialId === null || originOf(previous.baseUrl) !== entry.origin) {
       missing.push(entry.index);
       continue;
     }

@@ -1,15 +1,34 @@
 export { AgentsModule } from './agents.module.js';
-export { AgentsService, type AgentInput, type CreateResult, type IdempotentCreate, type LlmEntryInput } from './agents.service.js';
+export {
+  AgentsService,
+  type AgentInput,
+  type CreateResult,
+  type HeaderInput,
+  type IdempotentCreate,
+  type LlmEntryInput,
+} from './agents.service.js';
 export { AgentsError, AgentsErrorCode } from './agents.error.js';
 export {
   agentEtag,
+  AUTH_SCHEMES,
   LLM_APIS,
   LLM_TIMEOUT_FIELDS,
+  SYSTEM_TOOL_NAMES,
   type Agent,
+  type AgentTransfer,
+  type AuthScheme,
   type EtagCondition,
+  type JsonObject,
+  type JsonValue,
   type LlmApi,
   type LlmEntry,
+  type LlmHeader,
   type LlmTimeouts,
+  type NumberTransfer,
   type RunnableAgent,
+  type RunnableHeader,
   type RunnableLlmEntry,
+  type SystemToolName,
+  type SystemTools,
+  type ToolDefinition,
 } from './agent.js';

@@ -436,3 +436,64 @@ describe('CredentialsService.withSecret', () => {
     });
   });
 });
+
+describe('CredentialsService.withSecrets', () => {
+  const HEADER_ID = 'cred_header0000000000000000';
+  const HEADER_SECRET = 'gw-token-0123456789';
+
+  /** A second credential of the org, for a secret header, sealed as its own record. */
+  function withHeaderCredential(allowedOrigins: readonly string[] = ORIGINS, sealedFor = HEADER_ID) {
+    const context = setup();
+    const header: SealedCredential = {
+      ...context.stored,
+      id: HEADER_ID,
+      allowedOrigins,
+      sealed: context.sealer.seal(HEADER_SECRET, secretContext(ORG, sealedFor)),
+    };
+    context.repository.findSealed.mockImplementation(async (_orgId, id) => (id === HEADER_ID ? header : undefined));
+    return { ...context, loaded: LoadedCredential.of(context.stored) };
+  }
+
+  it('hands every secret to one `use`, in the order given, then records each use', async () => {
+    const { service, repository, loaded } = withHeaderCredential();
+    const use = jest.fn((secrets: readonly string[]) => {
+      expect(repository.recordUse).not.toHaveBeenCalled();
+      return secrets.join('|');
+    });
+    await expect(service.withSecrets(ORG, [loaded, HEADER_ID], 'https://api.example.com/v1', use)).resolves.toBe(
+      `${API_KEY}|${HEADER_SECRET}`,
+    );
+    expect(use).toHaveBeenCalledTimes(1);
+    expect(repository.findSealed).toHaveBeenCalledWith(ORG, HEADER_ID);
+    expect(repository.recordUse.mock.calls.map(([, id]) => id)).toEqual([CRED_ID, HEADER_ID]);
+  });
+
+  it('opens none when any one may not go to the target', async () => {
+    const { service, sealer, repository, loaded } = withHeaderCredential(['https://other.example']);
+    const open = jest.spyOn(sealer, 'withPlaintext');
+    const use = jest.fn((secrets: readonly string[]) => secrets);
+    const error = await failureOf(service.withSecrets(ORG, [loaded, HEADER_ID], 'https://api.example.com/v1', use));
+    expect(error.code).toBe(ErrorCode.CredentialOriginNotAllowed);
+    expect(open).not.toHaveBeenCalled();
+    expect(use).not.toHaveBeenCalled();
+    expect(repository.recordUse).not.toHaveBeenCalled();
+  });
+
+  it('fails as credential_unavailable when one does not open, recording only those that did', async () => {
+    const { service, repository, loaded } = withHeaderCredential(ORIGINS, 'cred_someone_else');
+    const use = jest.fn((secrets: readonly string[]) => secrets);
+    const error = await failureOf(service.withSecrets(ORG, [loaded, HEADER_ID], 'https://api.example.com/v1', use));
+    expect(error.code).toBe(ErrorCode.CredentialUnavailable);
+    expect(use).not.toHaveBeenCalled();
+    expect(repository.recordUse.mock.calls.map(([, id]) => id)).toEqual([CRED_ID]);
+  });
+
+  it('reports one that is gone as not found', async () => {
+    const { service, loaded } = withHeaderCredential();
+    const use = jest.fn((secrets: readonly string[]) => secrets);
+    expect((await failureOf(service.withSecrets(ORG, [loaded, 'cred_gone'], 'https://api.example.com/v1', use))).code).toBe(
+      ErrorCode.NotFound,
+    );
+    expect(use).not.toHaveBeenCalled();
+  });
+});

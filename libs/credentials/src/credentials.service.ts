@@ -139,39 +139,63 @@ export class CredentialsService {
    * of its allowed origins, and only for the duration of `use`. The credential is an id to load,
    * or one already loaded with what uses it.
    */
-  async withSecret<T>(
+  withSecret<T>(
     orgId: OrgId,
     credentialRef: string | LoadedCredential,
     target: string | URL,
     use: (apiKey: string) => Promise<T> | T,
   ): Promise<T> {
-    const credential =
-      typeof credentialRef === 'string'
-        ? ((await this.credentials.findSealed(orgId, credentialRef)) ?? notFound())
-        : sealedCredentialOf(credentialRef);
-    // The sealed record's associated data names its org too; this says so before opening.
-    if (credential.orgId !== orgId) notFound();
-    if (!isOriginAllowed(credential.allowedOrigins, target)) {
-      throw new CredentialsError(
-        CredentialsErrorCode.CredentialOriginNotAllowed,
-        `Credential "${credential.id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
-      );
+    return this.withSecrets(orgId, [credentialRef], target, ([apiKey]) => use(apiKey!));
+  }
+
+  /**
+   * withSecret for several credentials sent in one call (a key and secret headers): every one is
+   * checked before any is opened, and `use` gets their secrets in the order of `credentialRefs`.
+   */
+  async withSecrets<T>(
+    orgId: OrgId,
+    credentialRefs: readonly (string | LoadedCredential)[],
+    target: string | URL,
+    use: (secrets: readonly string[]) => Promise<T> | T,
+  ): Promise<T> {
+    const credentials = await Promise.all(
+      credentialRefs.map(async (ref) =>
+        typeof ref === 'string' ? ((await this.credentials.findSealed(orgId, ref)) ?? notFound()) : sealedCredentialOf(ref),
+      ),
+    );
+    for (const credential of credentials) {
+      // The sealed record's associated data names its org too; this says so before opening.
+      if (credential.orgId !== orgId) notFound();
+      if (!isOriginAllowed(credential.allowedOrigins, target)) {
+        throw new CredentialsError(
+          CredentialsErrorCode.CredentialOriginNotAllowed,
+          `Credential "${credential.id}" may only be sent to ${credential.allowedOrigins.join(', ')}.`,
+        );
+      }
     }
-    let opened = false;
-    try {
-      return await this.sealer.withPlaintext(credential.sealed, credentialSecretContext(orgId, credential.id), (apiKey) => {
-        opened = true;
-        return use(apiKey);
+    const opened = new Map<string, Credential>();
+    const secrets: string[] = [];
+    // Nested, so every plaintext is zeroed when `use` is done, whichever way it ends.
+    const openFrom = (index: number): Promise<T> => {
+      const credential = credentials[index];
+      if (credential === undefined) return Promise.resolve(use(secrets));
+      return this.sealer.withPlaintext(credential.sealed, credentialSecretContext(orgId, credential.id), (secret) => {
+        opened.set(credential.id, credential);
+        secrets.push(secret);
+        return openFrom(index + 1);
       });
+    };
+    try {
+      return await openFrom(0);
     } catch (error) {
       if (error instanceof SecretUnavailableError) {
         throw new CredentialsError(CredentialsErrorCode.CredentialUnavailable, 'The stored credential could not be opened.');
       }
       throw error;
     } finally {
-      // Once the plaintext is gone (no database round trip while it exists), and only if the
-      // record opened: one that does not open is not reported as used.
-      if (opened) await this.recordUse(credential);
+      // Once the plaintexts are gone (no database round trip while they exist), and only for the
+      // records that opened: one that does not open is not reported as used.
+      for (const credential of opened.values()) await this.recordUse(credential);
     }
   }
 

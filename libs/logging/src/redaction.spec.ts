@@ -21,7 +21,7 @@ describe('log redaction', () => {
     logger.info({
       api_key: SECRET,
       req: { headers: { authorization: `Bearer ${SECRET}`, 'x-api-key': SECRET, cookie: SECRET } },
-      body: { llm: [{ base_url: 'https://api.example.com', api_key: SECRET }] },
+      body: { llm: [{ base_url: 'https://api.example.com', api_key: SECRET, headers: [{ name: 'X-Gateway-Key', secret_value: SECRET }] }] },
       deep: { a: { b: { c: { password: SECRET, token: SECRET } } } },
       config: { AGENTPLANE_MASTER_KEYS: SECRET, DATABASE_URL: `postgres://u:${SECRET}@h/db` },
     });

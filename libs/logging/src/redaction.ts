@@ -6,6 +6,8 @@
  */
 export const SECRET_FIELD_NAMES = [
   'api_key',
+  // A secret header value of an llm entry.
+  'secret_value',
   'authorization',
   'cookie',
   'set-cookie',

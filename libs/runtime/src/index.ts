@@ -7,8 +7,11 @@ export {
   type ReplyEvent,
   type ReplyRequest,
   type ReplyStream,
+  type ReplyToolCall,
   type WholeReply,
 } from './reply.js';
+export { VARIABLE_NAME } from './instructions.js';
+export type { ToolCallCheck, ToolCallError } from './system-tools.js';
 export type { ToolCall } from './tool-call-accumulator.js';
 export type { Usage } from './upstream-output.js';
 export { RuntimeError, RuntimeErrorCode } from './runtime.error.js';

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import type { AgentsService, RunnableAgent, RunnableLlmEntry } from '#agentplane/agents';
 import { asOrgId } from '#agentplane/auth';
 import type { Clock } from '#agentplane/clock';
-import type { CredentialsService } from '#agentplane/credentials';
+import type { CredentialsService, LoadedCredential } from '#agentplane/credentials';
 import { EgressError, EgressErrorCode, type EgressClient, type EgressRequest, type EgressResponse } from '#agentplane/egress';
 import { CredentialsError, CredentialsErrorCode } from '#agentplane/credentials';
 import { CommonError, CommonErrorCode, DomainError } from '#agentplane/errors';
@@ -16,7 +16,7 @@ import { ReplyService } from './reply.service.js';
 
 const ORG = asOrgId('org_test');
 const API_KEY = 'sk-test-0123456789abcdefWXYZ';
-const REQUEST: ReplyRequest = { messages: [{ role: 'user', content: 'Hi' }], metadata: {} };
+const REQUEST: ReplyRequest = { messages: [{ role: 'user', content: 'Hi' }], metadata: {}, variables: {} };
 /** Large enough that only the deadline a test shrinks can fire. */
 const RELAXED: RuntimeLimits = {
   connectMs: 1_000,
@@ -117,6 +117,13 @@ function stalling(): Upstream {
 
 // --- Agents and their entries ---
 
+type CredentialRef = string | LoadedCredential;
+/** The fake plaintext of a credential: API_KEY for an entry's key (`cred_<i>`), else named after its id. */
+const secretOf = (ref: CredentialRef): string => {
+  const id = typeof ref === 'string' ? ref : (ref as unknown as { id: string }).id;
+  return /^cred_\d+$/.test(id) ? API_KEY : `secret-of-${id}`;
+};
+
 const baseUrl = (index: number) => `https://llm${index}.example/v1`;
 
 function entry(index: number, overrides: Partial<RunnableLlmEntry> = {}): RunnableLlmEntry {
@@ -124,11 +131,13 @@ function entry(index: number, overrides: Partial<RunnableLlmEntry> = {}): Runnab
     baseUrl: baseUrl(index),
     model: `model-${index}`,
     api: 'chat_completions',
+    auth: 'bearer',
     credentialId: `cred_${index}`,
     apiKeyHint: '****WXYZ',
     ownedKey: true,
     // Opaque to the runtime: only the credentials service opens it (faked here).
     credential: { id: `cred_${index}` },
+    headers: [],
     ...overrides,
   };
 }
@@ -142,6 +151,10 @@ function agent(llm: readonly RunnableLlmEntry[], overrides: Partial<RunnableAgen
     temperature: null,
     maxTokens: null,
     metadata: {},
+    tools: [],
+    systemTools: {},
+    forwardMetadata: false,
+    variables: {},
     llm,
     version: 1,
     createdAt: new Date('2026-11-01T00:00:00.000Z'),
@@ -163,8 +176,13 @@ function setup(
     }),
   };
   const credentials = {
-    withSecret: jest.fn(
-      async <T>(_orgId: string, _ref: unknown, _target: string | URL, use: (apiKey: string) => Promise<T> | T): Promise<T> => use(API_KEY),
+    withSecrets: jest.fn(
+      async <T>(
+        _orgId: string,
+        refs: readonly CredentialRef[],
+        _target: string | URL,
+        use: (secrets: readonly string[]) => Promise<T> | T,
+      ): Promise<T> => use(refs.map(secretOf)),
     ),
   };
   const agents = { getRunnable: jest.fn(async (): Promise<RunnableAgent> => subject) };
@@ -228,8 +246,12 @@ describe('ReplyService', () => {
         entries: [entry(0, { timeouts: { connect_ms: 750, total_ms: 9_000 } })],
       });
       await collect(service.reply(agent, REQUEST, new AbortController().signal));
-      expect(credentials.withSecret).toHaveBeenCalledTimes(1);
-      expect(credentials.withSecret.mock.calls[0]!.slice(0, 3)).toEqual([ORG, agent.llm[0]!.credential, `${baseUrl(0)}/chat/completions`]);
+      expect(credentials.withSecrets).toHaveBeenCalledTimes(1);
+      expect(credentials.withSecrets.mock.calls[0]!.slice(0, 3)).toEqual([
+        ORG,
+        [agent.llm[0]!.credential],
+        `${baseUrl(0)}/chat/completions`,
+      ]);
       expect(egress.request).toHaveBeenCalledTimes(1);
       const [url, init] = egress.request.mock.calls[0]!;
       expect(url).toBe(`${baseUrl(0)}/chat/completions`);
@@ -277,7 +299,8 @@ describe('ReplyService', () => {
       ]);
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(events).toEqual([
-        { type: 'tool_call', call: { id: 'call_1', name: 'end_call', arguments: '{"reason":"bye"}' } },
+        // end_call is not enabled on this agent: the call is the caller's, not a system one.
+        { type: 'tool_call', call: { id: 'call_1', name: 'end_call', arguments: '{"reason":"bye"}', system: false } },
         expect.objectContaining({ type: 'completed', finishReason: 'tool_calls', model: 'model-0' }),
       ]);
     });
@@ -333,9 +356,9 @@ describe('ReplyService', () => {
     it('opens the credential read with the agent for the first entry, and reads a fallback entry credential again by id', async () => {
       const { service, agent, credentials } = setup([answeringStatus(503).upstream, answering(text('ok'), finish(), DONE)]);
       await collect(service.reply(agent, REQUEST, new AbortController().signal));
-      expect(credentials.withSecret.mock.calls.map(([orgId, ref, target]) => [orgId, ref, target])).toEqual([
-        [ORG, agent.llm[0]!.credential, `${baseUrl(0)}/chat/completions`],
-        [ORG, 'cred_1', `${baseUrl(1)}/chat/completions`],
+      expect(credentials.withSecrets.mock.calls.map(([orgId, refs, target]) => [orgId, refs, target])).toEqual([
+        [ORG, [agent.llm[0]!.credential], `${baseUrl(0)}/chat/completions`],
+        [ORG, ['cred_1'], `${baseUrl(1)}/chat/completions`],
       ]);
     });
 
@@ -345,10 +368,10 @@ describe('ReplyService', () => {
         answering(text('ok'), finish(), DONE),
         answering(text('ok'), finish(), DONE),
       ]);
-      credentials.withSecret.mockImplementation(async (_orgId, ref, _target, use) => {
-        if (ref === 'cred_1') throw DomainError.notFound('Credential');
-        if (ref === 'cred_2') throw new CredentialsError(CredentialsErrorCode.CredentialOriginNotAllowed, 'narrowed');
-        return use(API_KEY);
+      credentials.withSecrets.mockImplementation(async (_orgId, refs, _target, use) => {
+        if (refs[0] === 'cred_1') throw DomainError.notFound('Credential');
+        if (refs[0] === 'cred_2') throw new CredentialsError(CredentialsErrorCode.CredentialOriginNotAllowed, 'narrowed');
+        return use([API_KEY]);
       });
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(events).toEqual([{ type: 'error', code: 'egress_refused', message: expect.any(String) }]);
@@ -567,7 +590,7 @@ describe('ReplyService', () => {
       [new CommonError(CommonErrorCode.NotFound, 'refused'), 'credential_unavailable'],
     ])('maps a credential refused with %s to %s, before any request', async (domainError, code) => {
       const { service, agent, egress, credentials } = setup([answering(text('x'), finish(), DONE)]);
-      credentials.withSecret.mockRejectedValueOnce(domainError);
+      credentials.withSecrets.mockRejectedValueOnce(domainError);
       expect(errorCode(await collect(service.reply(agent, REQUEST, new AbortController().signal)))).toBe(code);
       expect(egress.request).not.toHaveBeenCalled();
     });
@@ -598,7 +621,7 @@ describe('ReplyService', () => {
       const whole = await service.replyOnce(agent, REQUEST, new AbortController().signal);
       expect(whole).toEqual({
         text: 'Let me check.',
-        toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":1}' }],
+        toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":1}', system: false }],
         completion: expect.objectContaining({ type: 'completed', finishReason: 'tool_calls', entryIndex: 0 }),
       });
     });
@@ -632,6 +655,150 @@ describe('ReplyService', () => {
       await sleep(10);
       caller.abort();
       expect(await whole).toBeUndefined();
+    });
+  });
+
+  describe('the conversation contract', () => {
+    const headersSent = (egress: { request: { mock: { calls: [string, EgressRequest][] } } }, call = 0) =>
+      egress.request.mock.calls[call]![1].headers;
+    const OURS = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    const HEADERS: RunnableLlmEntry['headers'] = [
+      { name: 'x-team', value: 'support' },
+      { name: 'x-gateway-token', credentialId: 'cred_hdr', credential: { id: 'cred_hdr' } },
+    ];
+
+    it.each([
+      ['bearer', { authorization: `Bearer ${API_KEY}` }],
+      ['api_key_header', { 'api-key': API_KEY }],
+      ['x_api_key', { 'x-api-key': API_KEY }],
+    ] as const)('sends the key as auth %s says', async (auth, keyHeader) => {
+      const { service, agent, egress } = setup([answering(text('x'), finish(), DONE)], { entries: [entry(0, { auth })] });
+      await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(headersSent(egress)).toEqual({ ...keyHeader, ...OURS });
+    });
+
+    it('sends no key and opens no credential for auth none', async () => {
+      const { service, agent, egress, credentials } = setup([answering(text('x'), finish(), DONE)], {
+        entries: [entry(0, { auth: 'none', credentialId: null, apiKeyHint: null, credential: null })],
+      });
+      expect(lastOf(await collect(service.reply(agent, REQUEST, new AbortController().signal)))?.type).toBe('completed');
+      expect(credentials.withSecrets).not.toHaveBeenCalled();
+      expect(headersSent(egress)).toEqual(OURS);
+    });
+
+    it('sends plain and secret headers, the secret opened with the key for the target URL only', async () => {
+      const { service, agent, egress, credentials } = setup([answering(text('x'), finish(), DONE)], {
+        entries: [entry(0, { headers: HEADERS })],
+      });
+      await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(credentials.withSecrets.mock.calls.map(([orgId, refs, target]) => [orgId, refs, target])).toEqual([
+        [ORG, [agent.llm[0]!.credential, { id: 'cred_hdr' }], `${baseUrl(0)}/chat/completions`],
+      ]);
+      expect(headersSent(egress)).toEqual({
+        authorization: `Bearer ${API_KEY}`,
+        'x-team': 'support',
+        'x-gateway-token': 'secret-of-cred_hdr',
+        ...OURS,
+      });
+    });
+
+    it('opens a secret header for an entry without a key, and reads it again by id for a fallback', async () => {
+      const keyless = (index: number) =>
+        entry(index, { auth: 'none', credentialId: null, apiKeyHint: null, credential: null, headers: HEADERS });
+      const { service, egress, credentials, agent } = setup([answeringStatus(503).upstream, answering(text('ok'), finish(), DONE)], {
+        entries: [keyless(0), keyless(1)],
+      });
+      await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(credentials.withSecrets.mock.calls.map(([, refs, target]) => [refs, target])).toEqual([
+        [[{ id: 'cred_hdr' }], `${baseUrl(0)}/chat/completions`],
+        [['cred_hdr'], `${baseUrl(1)}/chat/completions`],
+      ]);
+      expect(headersSent(egress, 1)).toEqual({ 'x-team': 'support', 'x-gateway-token': 'secret-of-cred_hdr', ...OURS });
+    });
+
+    it('fails an attempt whose secret header cannot be opened with credential_unavailable, calling nobody', async () => {
+      const { service, agent, egress, credentials } = setup([answering(text('x'), finish(), DONE)], {
+        entries: [entry(0, { headers: HEADERS })],
+      });
+      credentials.withSecrets.mockRejectedValueOnce(new CredentialsError(CredentialsErrorCode.CredentialUnavailable, 'sealed'));
+      expect(errorCode(await collect(service.reply(agent, REQUEST, new AbortController().signal)))).toBe('credential_unavailable');
+      expect(egress.request).not.toHaveBeenCalled();
+    });
+
+    it('sends the instructions with the variables filled in, the request over the defaults', async () => {
+      const { service, egress } = setup([answering(text('x'), finish(), DONE)]);
+      const subject = agent([entry(0)], { instructions: 'Help {{name}} on {{plan}}.', variables: { name: 'a guest', plan: 'Free' } });
+      await collect(service.reply(subject, { ...REQUEST, variables: { name: 'Ada' } }, new AbortController().signal));
+      const body = JSON.parse(egress.request.mock.calls[0]![1].body!) as { messages: unknown[] };
+      expect(body.messages[0]).toEqual({ role: 'system', content: 'Help Ada on Free.' });
+    });
+
+    it('refuses a placeholder without a value at once, before any event or upstream call', async () => {
+      const { service, egress } = setup([answering(text('x'), finish(), DONE)]);
+      const subject = agent([entry(0)], { instructions: 'Help {{name}} on {{plan}}.' });
+      let thrown: unknown;
+      try {
+        service.reply(subject, REQUEST, new AbortController().signal);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(CommonError);
+      expect((thrown as CommonError).errors?.map((e) => [e.path, e.code])).toEqual([
+        ['variables.name', 'missing_variable'],
+        ['variables.plan', 'missing_variable'],
+      ]);
+      await expect(service.replyOnce(subject, REQUEST, new AbortController().signal)).rejects.toMatchObject({
+        code: CommonErrorCode.ValidationFailed,
+      });
+      expect(egress.request).not.toHaveBeenCalled();
+    });
+
+    it('marks system tool calls, resolves a transfer to its agent, and flags arguments that do not fit', async () => {
+      const chunk = (calls: { id: string; name: string; arguments: string }[]) =>
+        `data: ${JSON.stringify({
+          choices: [
+            {
+              index: 0,
+              delta: {
+                tool_calls: calls.map((c, i) => ({
+                  index: i,
+                  id: c.id,
+                  type: 'function',
+                  function: { name: c.name, arguments: c.arguments },
+                })),
+              },
+            },
+          ],
+        })}\n\n`;
+      const calls = [
+        { id: 'c1', name: 'lookup_order', arguments: '{"order":"7"}' },
+        { id: 'c2', name: 'transfer_to_agent', arguments: '{"agent_number":1}' },
+        { id: 'c3', name: 'transfer_to_number', arguments: '{"transfer_number":"+15559999999","client_message":"c","agent_message":"a"}' },
+        { id: 'c4', name: 'transfer_to_agent', arguments: '{"agent_number":2}' },
+      ];
+      const { service } = setup([answering(chunk(calls), finish('tool_calls'), DONE)]);
+      const subject = agent([entry(0)], {
+        systemTools: {
+          transfer_to_agent: {
+            transfers: [
+              { agentId: 'agt_a', condition: 'a' },
+              { agentId: 'agt_b', condition: 'b' },
+            ],
+          },
+          transfer_to_number: { transfers: [{ number: '+15550001111', condition: 'human' }] },
+        },
+      });
+      const events = await collect(service.reply(subject, REQUEST, new AbortController().signal));
+      expect(events.flatMap((e) => (e.type === 'tool_call' ? [e.call] : []))).toEqual([
+        { ...calls[0], system: false },
+        { ...calls[1], system: true, agentId: 'agt_b' },
+        {
+          ...calls[2],
+          system: true,
+          error: { code: 'invalid_tool_arguments', message: 'transfer_number +15559999999 is not configured' },
+        },
+        { ...calls[3], system: true, error: { code: 'invalid_tool_arguments', message: 'agent_number 2 is out of range (0..1)' } },
+      ]);
     });
   });
 

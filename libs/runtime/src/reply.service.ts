@@ -16,14 +16,16 @@ import {
   type ReplyEvent,
   type ReplyRequest,
   type ReplyStream,
+  type ReplyToolCall,
   RUNTIME_LIMITS,
   type RuntimeLimits,
   type WholeReply,
 } from './reply.js';
+import { renderInstructions } from './instructions.js';
 import { ResponsesReader } from './responses.reader.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
-import type { ToolCall } from './tool-call-accumulator.js';
+import { checkToolCall } from './system-tools.js';
 import type { UpstreamOutput } from './upstream-output.js';
 import { upstreamRequest } from './upstream-request.js';
 
@@ -57,16 +59,21 @@ export class ReplyService {
    * The reply's events. Stop iterating (or abort `signal`) when the caller goes away: the upstream
    * request is aborted at once. `ttft_ms` and `duration_ms` count from the start of the reply, so
    * time lost on entries that failed is in them: it is what the caller waited.
+   *
+   * Throws at once, before any event, a validation error when a `{{name}}` of the instructions has
+   * no value (see renderInstructions): call it before the response is committed to a stream.
    */
   reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): ReplyStream {
+    const instructions = renderInstructions(agent.instructions, agent.variables, request.variables);
     const expired = new AbortController();
-    const events = this.events(agent, request, signal, expired);
+    const events = this.events(agent, request, instructions, signal, expired);
     return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
   }
 
   private async *events(
     agent: RunnableAgent,
     request: ReplyRequest,
+    instructions: string | null,
     signal: AbortSignal,
     expired: AbortController,
   ): AsyncGenerator<ReplyEvent> {
@@ -78,10 +85,6 @@ export class ReplyService {
       const timers = new AttemptTimers(signal, limits);
       let firstTokenAt: number | undefined;
       let completed = false;
-      // The credential read with the agent is as current as the reply. A fallback starts later, when
-      // it may have been deleted or narrowed: it is read again (by id, in the agent's org), so the
-      // org and origin checks see it as it is now. The first attempt costs no extra round trip.
-      const credential = index === 0 ? entry.credential : entry.credentialId;
       // The timers fire even while the consumer holds an event: once something was relayed, a
       // deadline ends the reply (no fallback), and the consumer may stop waiting to hand it on.
       timers.signal.addEventListener(
@@ -92,7 +95,7 @@ export class ReplyService {
         { once: true },
       );
       try {
-        for await (const output of this.attempt(agent, entry, credential, request, limits, timers)) {
+        for await (const output of this.attempt(agent, entry, index, request, instructions, limits, timers)) {
           if (output.kind === 'progress') {
             timers.answerBegan();
             continue;
@@ -115,7 +118,9 @@ export class ReplyService {
             firstTokenAt = this.clock.monotonicMs();
             timers.answerBegan();
           }
-          yield output.kind === 'text' ? { type: 'delta', text: output.text } : { type: 'tool_call', call: output.call };
+          yield output.kind === 'text'
+            ? { type: 'delta', text: output.text }
+            : { type: 'tool_call', call: { ...output.call, ...checkToolCall(agent.systemTools, output.call) } };
         }
         throw new RuntimeError(RuntimeErrorCode.Malformed, 'The upstream stream ended before the reply did.');
       } catch (error) {
@@ -152,7 +157,7 @@ export class ReplyService {
    */
   async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
     let text = '';
-    const toolCalls: ToolCall[] = [];
+    const toolCalls: ReplyToolCall[] = [];
     for await (const event of this.reply(agent, request, signal)) {
       if (event.type === 'delta') text += event.text;
       else if (event.type === 'tool_call') toolCalls.push(event.call);
@@ -165,27 +170,30 @@ export class ReplyService {
   private async *attempt(
     agent: RunnableAgent,
     entry: RunnableLlmEntry,
-    credential: LoadedCredential | string,
+    index: number,
     request: ReplyRequest,
+    instructions: string | null,
     limits: RuntimeLimits,
     timers: AttemptTimers,
   ): AsyncGenerator<UpstreamOutput> {
-    const { url, body } = upstreamRequest(agent, entry, request.messages);
+    const { url, body } = upstreamRequest(agent, entry, request, instructions);
     let response: EgressResponse;
     try {
-      // The key exists in memory only while the request is handed to the dispatcher.
-      response = await this.credentials.withSecret(agent.orgId, credential, url, (apiKey) =>
+      const secrets = secretsOf(entry, index);
+      const send = (opened: readonly string[]) =>
         this.egress.request(url, {
           method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+          headers: { ...headersOf(entry, opened), 'content-type': 'application/json', accept: 'text/event-stream' },
           body,
           signal: timers.signal,
           connectTimeoutMs: limits.connectMs,
           // Our own timers decide (first token, idle, total); undici's only back them up.
           headersTimeoutMs: limits.totalMs,
           bodyTimeoutMs: limits.totalMs,
-        }),
-      );
+        });
+      // Secrets exist in memory only while the request is handed to the dispatcher, and only for
+      // the entry's origin (the credentials service refuses any other).
+      response = await (secrets.length === 0 ? send([]) : this.credentials.withSecrets(agent.orgId, secrets, url, send));
     } catch (error) {
       throw timers.reason ?? toRuntimeError(error);
     }
@@ -239,6 +247,49 @@ export class ReplyService {
       totalMs: t?.total_ms ?? this.limits.totalMs,
     };
   }
+}
+
+/**
+ * The credentials an attempt opens, in order: the key (unless `auth: none`), then each secret
+ * header's. Those read with the agent are as current as the reply. A fallback starts later, when
+ * one may have been deleted or narrowed: it is read again (by id, in the agent's org), so the org
+ * and origin checks see it as it is now. The first attempt costs no extra round trip.
+ */
+function secretsOf(entry: RunnableLlmEntry, index: number): (LoadedCredential | string)[] {
+  const refs: (LoadedCredential | string)[] = [];
+  if (entry.auth !== 'none') {
+    const key = index === 0 ? entry.credential : entry.credentialId;
+    // A key scheme without its credential is an entry the store could not complete.
+    if (key === null)
+      throw new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
+    refs.push(key);
+  }
+  for (const header of entry.headers) {
+    if ('credentialId' in header) refs.push(index === 0 ? header.credential : header.credentialId);
+  }
+  return refs;
+}
+
+/** The entry's own headers, given the secrets secretsOf listed, opened in the same order. */
+function headersOf(entry: RunnableLlmEntry, secrets: readonly string[]): Record<string, string> {
+  let next = 0;
+  const take = (): string => secrets[next++]!;
+  const headers: Record<string, string> = {};
+  switch (entry.auth) {
+    case 'bearer':
+      headers.authorization = `Bearer ${take()}`;
+      break;
+    case 'api_key_header':
+      headers['api-key'] = take();
+      break;
+    case 'x_api_key':
+      headers['x-api-key'] = take();
+      break;
+    case 'none':
+      break;
+  }
+  for (const header of entry.headers) headers[header.name] = 'credentialId' in header ? take() : header.value;
+  return headers;
 }
 
 /** Closes an upstream body we stopped reading, releasing its socket; its abort error goes nowhere. */

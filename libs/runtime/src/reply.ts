@@ -1,4 +1,5 @@
 import type { RuntimeErrorCode } from './runtime.error.js';
+import type { ToolCallCheck } from './system-tools.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 import type { Usage } from './upstream-output.js';
 
@@ -17,13 +18,24 @@ export interface ConversationMessage {
 
 export interface ReplyRequest {
   readonly messages: readonly ConversationMessage[];
+  /** Sent upstream as `extra_metadata` only when the agent forwards metadata. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The end user, sent upstream as `user` (providers use it for abuse monitoring). */
+  readonly userId?: string;
+  /** Values for the instructions' `{{name}}` placeholders, over the agent's defaults. */
+  readonly variables: Readonly<Record<string, string>>;
 }
+
+/**
+ * A tool call as a reply relays it: `system` for an enabled system tool's, which the runtime
+ * checked against the agent's configuration (`agentId` for transfer_to_agent, or `error`).
+ */
+export type ReplyToolCall = ToolCall & ToolCallCheck;
 
 /** What a reply streams, in order: deltas and tool calls, then `completed` or `error`. */
 export type ReplyEvent =
   | { readonly type: 'delta'; readonly text: string }
-  | { readonly type: 'tool_call'; readonly call: ToolCall }
+  | { readonly type: 'tool_call'; readonly call: ReplyToolCall }
   | {
       readonly type: 'completed';
       readonly finishReason: string;
@@ -48,7 +60,7 @@ export interface ReplyStream extends AsyncIterable<ReplyEvent> {
 /** A reply taken whole (`stream: false`). */
 export interface WholeReply {
   readonly text: string;
-  readonly toolCalls: readonly ToolCall[];
+  readonly toolCalls: readonly ReplyToolCall[];
   readonly completion: Extract<ReplyEvent, { type: 'completed' }>;
 }
 

@@ -1,7 +1,25 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { Page } from '#agentplane/db';
-import { type Agent, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '#agentplane/agents';
-import { LlmTimeoutsDto } from './agent-request.dto.js';
+import { type Agent, AUTH_SCHEMES, type AuthScheme, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '#agentplane/agents';
+import { LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
+
+@ApiSchema({ name: 'LlmHeader', description: 'An extra header: its value, or for a secret one only a hint' })
+export class LlmHeaderResponseDto {
+  @ApiProperty({ example: 'OpenAI-Project' })
+  name!: string;
+  @ApiPropertyOptional({ example: 'proj_support', description: 'Present for a plain header' })
+  value?: string;
+  @ApiPropertyOptional({
+    readOnly: true,
+    example: '****x7Qa',
+    description: 'Present instead of value for a secret header: "****", plus the last 4 characters when it has at least 20',
+  })
+  value_hint?: string;
+
+  static from(header: LlmEntry['headers'][number]): LlmHeaderResponseDto {
+    return 'value' in header ? { name: header.name, value: header.value } : { name: header.name, value_hint: header.valueHint };
+  }
+}
 
 @ApiSchema({ name: 'LlmEntry' })
 export class LlmEntryResponseDto {
@@ -11,21 +29,39 @@ export class LlmEntryResponseDto {
   model!: string;
   @ApiProperty({ enum: LLM_APIS })
   api!: LlmApi;
-  @ApiProperty({ readOnly: true, example: '****x7Qa', description: '"****", plus the last 4 characters when the key has at least 20' })
-  api_key_hint!: string;
+  @ApiProperty({ enum: AUTH_SCHEMES })
+  auth!: AuthScheme;
+  @ApiPropertyOptional({
+    readOnly: true,
+    example: '****x7Qa',
+    description: '"****", plus the last 4 characters when the key has at least 20; absent for auth none',
+  })
+  api_key_hint?: string;
   @ApiPropertyOptional({ description: 'The organization credential this entry uses; absent when the key was given inline' })
   credential_id?: string;
   @ApiPropertyOptional({ type: LlmTimeoutsDto, description: 'Present when the entry overrides the runtime timeouts' })
   timeouts?: LlmTimeouts;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { reasoning_effort: 'low' },
+    description: 'Present when the entry sets one: merged into every upstream request body',
+  })
+  extra_body?: Record<string, unknown>;
+  @ApiProperty({ type: [LlmHeaderResponseDto] })
+  headers!: LlmHeaderResponseDto[];
 
   static from(entry: LlmEntry): LlmEntryResponseDto {
     return {
       base_url: entry.baseUrl,
       model: entry.model,
       api: entry.api,
-      api_key_hint: entry.apiKeyHint,
-      ...(entry.ownedKey ? {} : { credential_id: entry.credentialId }),
+      auth: entry.auth,
+      ...(entry.apiKeyHint === null ? {} : { api_key_hint: entry.apiKeyHint }),
+      ...(entry.ownedKey || entry.credentialId === null ? {} : { credential_id: entry.credentialId }),
       ...(entry.timeouts === undefined ? {} : { timeouts: { ...entry.timeouts } }),
+      ...(entry.extraBody === undefined ? {} : { extra_body: entry.extraBody }),
+      headers: entry.headers.map((h) => LlmHeaderResponseDto.from(h)),
     };
   }
 }
@@ -49,6 +85,14 @@ export class AgentResponseDto {
   max_tokens!: number | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   metadata!: Record<string, string>;
+  @ApiProperty({ type: [ToolDto] })
+  tools!: ToolDto[];
+  @ApiProperty({ type: SystemToolsDto })
+  system_tools!: SystemToolsDto;
+  @ApiProperty()
+  forward_metadata!: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  variables!: Record<string, string>;
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
   @ApiProperty({ format: 'date-time' })
@@ -64,10 +108,43 @@ export class AgentResponseDto {
       temperature: agent.temperature,
       max_tokens: agent.maxTokens,
       metadata: { ...agent.metadata },
+      tools: agent.tools.map((t) => ({
+        type: 'function' as const,
+        name: t.name,
+        ...(t.description === undefined ? {} : { description: t.description }),
+        ...(t.parameters === undefined ? {} : { parameters: t.parameters }),
+      })),
+      system_tools: systemToolsOf(agent.systemTools),
+      forward_metadata: agent.forwardMetadata,
+      variables: { ...agent.variables },
       created_at: agent.createdAt.toISOString(),
       updated_at: agent.updatedAt.toISOString(),
     };
   }
+}
+
+/** The wire form of the stored system tools: snake_case inside too (`transfers[].agent_id`). */
+function systemToolsOf(tools: Agent['systemTools']): SystemToolsDto {
+  return {
+    ...(tools.end_call === undefined ? {} : { end_call: {} }),
+    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: [...tools.language_detection.languages] } }),
+    ...(tools.transfer_to_agent === undefined
+      ? {}
+      : {
+          transfer_to_agent: {
+            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agent_id: t.agentId, condition: t.condition })),
+          },
+        }),
+    ...(tools.transfer_to_number === undefined
+      ? {}
+      : {
+          transfer_to_number: {
+            transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })),
+          },
+        }),
+    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
+    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
+  };
 }
 
 @ApiSchema({ name: 'AgentList' })

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
+  ApiConsumes,
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
@@ -10,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Agent, type AgentInput, agentEtag, AgentsService } from '#agentplane/agents';
+import { type Agent, agentEtag, AgentsService } from '#agentplane/agents';
 import { type AuthContext, CurrentAuth } from '#agentplane/auth';
 import type { StoredResponse } from '#agentplane/idempotency';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
@@ -24,7 +25,8 @@ import {
   PROBLEMS,
   refused,
 } from '../problem/api-problem-response.decorator.js';
-import { AgentRequestDto } from './agent-request.dto.js';
+import { patchedAgentInput, toAgentInput } from './agent-input.js';
+import { AgentRequestDto, WEATHER_TOOL_PARAMETERS } from './agent-request.dto.js';
 import { AgentListResponseDto, AgentResponseDto } from './agent-response.dto.js';
 
 const ETAG_HEADER = {
@@ -42,11 +44,25 @@ const CREATED_HEADERS = {
 // would carry both api_key and credential_id, which the API refuses.
 const AGENT_EXAMPLE = {
   name: 'Support line',
-  instructions: 'Answer in one sentence.',
-  llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini', api_key: 'sk-proj-replace-with-your-own-key-0123' }],
+  instructions: 'You answer for {{company}}, open {{hours}}. Answer in one sentence.',
+  llm: [
+    {
+      base_url: 'https://api.openai.com/v1',
+      model: 'gpt-4o-mini',
+      api_key: 'sk-proj-replace-with-your-own-key-0123',
+      headers: [{ name: 'OpenAI-Project', value: 'proj_support' }],
+    },
+  ],
   temperature: 0.7,
   max_tokens: 512,
   metadata: { team: 'support' },
+  tools: [{ type: 'function', name: 'get_weather', description: 'The current weather in a city', parameters: WEATHER_TOOL_PARAMETERS }],
+  system_tools: {
+    end_call: {},
+    transfer_to_number: { transfers: [{ number: '+14155550123', condition: 'The caller asks for a human' }] },
+  },
+  forward_metadata: true,
+  variables: { company: 'Acme', hours: '9:00-17:00' },
 };
 const AGENT_NOT_FOUND = notFound('Agent');
 const INVALID_BASE_URL = invalid('llm[0].base_url', 'https_required', 'must use https');
@@ -55,6 +71,11 @@ const API_KEY_REQUIRED = refused(
   'An llm entry needs a key: a stored key is only kept for the same origin at the same index.',
   'llm[0].api_key',
   'is required: no key is stored for this origin at this index',
+);
+const INVALID_TOOL_SCHEMA = invalid(
+  'tools[0].parameters.properties.city.type',
+  'invalid_json_schema',
+  'must be equal to one of the allowed values: "array", "boolean", "integer", "null", "number", "object", "string"',
 );
 const MASKED_VALUE = refused(
   'masked_value_submitted',
@@ -90,8 +111,9 @@ export class AgentsController {
   )
   @ApiProblemResponse(
     422,
-    'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes) or idempotency_key_reused',
+    'Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes, invalid_json_schema, …) or idempotency_key_reused',
     INVALID_BASE_URL,
+    INVALID_TOOL_SCHEMA,
     API_KEY_REQUIRED,
     MASKED_VALUE,
     {
@@ -109,7 +131,7 @@ export class AgentsController {
     const idempotent = parseIdempotencyKey(idempotencyKey, 'POST', '/v1/agents', request.body);
     const result = await this.agents.create(
       auth.orgId,
-      toInput(body),
+      toAgentInput(body),
       idempotent === undefined ? undefined : { ...idempotent, present: createdResponse },
     );
     const sent = 'replay' in result ? result.replay : createdResponse(result.agent);
@@ -141,7 +163,13 @@ export class AgentsController {
   }
 
   @Put(':id')
-  @ApiOperation({ operationId: 'replaceAgent', summary: 'Replace an agent (keys are kept per entry only for the same origin)' })
+  @ApiOperation({
+    operationId: 'replaceAgent',
+    summary: 'Replace an agent (keys are kept per entry only for the same origin)',
+    description:
+      'PUT replaces the whole agent: a member left out goes back to its default, so leaving `llm` out removes every entry ' +
+      'and the keys the agent owns, and leaving `tools` out removes the tools. To change some fields only, use PATCH.',
+  })
   @ApiHeader({
     name: 'If-Match',
     required: false,
@@ -153,7 +181,11 @@ export class AgentsController {
     examples: {
       rename_keep_key: {
         summary: 'Rename, keeping the stored key of entry 0',
-        value: { ...AGENT_EXAMPLE, name: 'Support line (renamed)', llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini' }] },
+        value: {
+          ...AGENT_EXAMPLE,
+          name: 'Support line (renamed)',
+          llm: [{ base_url: 'https://api.openai.com/v1', model: 'gpt-4o-mini', headers: AGENT_EXAMPLE.llm[0]!.headers }],
+        },
       },
     },
   })
@@ -166,6 +198,7 @@ export class AgentsController {
     'Invalid body (api_key_required when an entry keeps no key for a new origin, credential_origin_mismatch, …)',
     API_KEY_REQUIRED,
     INVALID_BASE_URL,
+    INVALID_TOOL_SCHEMA,
     MASKED_VALUE,
   )
   async replace(
@@ -175,7 +208,53 @@ export class AgentsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AgentResponseDto> {
-    return withEtag(reply, await this.agents.replace(auth.orgId, id, toInput(body), parseIfMatch(ifMatch)));
+    return withEtag(reply, await this.agents.replace(auth.orgId, id, toAgentInput(body), parseIfMatch(ifMatch)));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    operationId: 'updateAgent',
+    summary: 'Change some fields of an agent (JSON Merge Patch)',
+    description:
+      'An RFC 7396 merge patch of the agent as a read shows it: members present replace, `null` removes a member ' +
+      '(back to its default), objects merge member by member (`{"metadata": {"team": null}}` removes one pair), arrays ' +
+      'replace whole. `llm` entries and `headers` sent without their key or secret value keep the stored one under the ' +
+      'same rule as PUT (same index and origin; for a header, the same name). The result is validated as a whole body, ' +
+      'so errors name paths of the patched agent. Sent as `application/merge-patch+json` (`application/json` is accepted too).',
+  })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiHeader({ name: 'If-Match', required: false, description: 'Change only if the agent still has this ETag', schema: { type: 'string' } })
+  @ApiBody({
+    description: 'Any members of an agent body; `null` removes one',
+    schema: { type: 'object', additionalProperties: true, title: 'AgentPatch' },
+    examples: {
+      rename: { summary: 'Rename, leaving everything else as it is', value: { name: 'Support line (evenings)' } },
+      tools: {
+        summary: 'Turn end_call on and voicemail detection off, drop one metadata pair',
+        value: { system_tools: { end_call: {}, voicemail_detection: null }, metadata: { team: null } },
+      },
+    },
+  })
+  @ApiOkResponse({ type: AgentResponseDto, headers: ETAG_HEADER })
+  @ApiJsonBodyProblems()
+  @ApiProblemResponse(404, 'No such agent in this organization', AGENT_NOT_FOUND)
+  @ApiProblemResponse(412, 'If-Match does not match the current ETag (precondition_failed)', PROBLEMS.preconditionFailed)
+  @ApiProblemResponse(
+    422,
+    'The patched agent is invalid (the same codes as PUT, paths of the patched agent)',
+    API_KEY_REQUIRED,
+    INVALID_BASE_URL,
+    INVALID_TOOL_SCHEMA,
+    MASKED_VALUE,
+  )
+  async update(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() patch: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<AgentResponseDto> {
+    return withEtag(reply, await this.agents.update(auth.orgId, id, (current) => patchedAgentInput(current, patch), parseIfMatch(ifMatch)));
   }
 
   @Delete(':id')
@@ -198,27 +277,4 @@ function createdResponse(agent: Agent): StoredResponse {
 function withEtag(reply: FastifyReply, agent: Agent): AgentResponseDto {
   void reply.header('etag', agentEtag(agent));
   return AgentResponseDto.from(agent);
-}
-
-// A replacement is whole: what is left out goes back to its default.
-function toInput(body: AgentRequestDto): AgentInput {
-  return {
-    name: body.name,
-    instructions: body.instructions ?? null,
-    temperature: body.temperature ?? null,
-    maxTokens: body.max_tokens ?? null,
-    metadata: body.metadata ?? {},
-    llm: (body.llm ?? []).map((entry) => ({
-      baseUrl: entry.base_url,
-      model: entry.model,
-      api: entry.api ?? 'chat_completions',
-      ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
-      ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
-      ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
-    })),
-  };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -50,7 +50,9 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
   // `__proto__` is kept as JSON.parse keeps it, an own data property (no prototype is set): a
   // metadata key like any other, and elsewhere refused by the validation pipe as unknown.
   const parseJson = fastify.getDefaultJsonParser('ignore', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+  // A merge patch (RFC 7396) is JSON under its own media type.
+  const jsonTypes = ['application/json', 'application/merge-patch+json'];
+  fastify.addContentTypeParser(jsonTypes, { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
     // Clients that send the JSON content type on every request (a DELETE, say) send no body.
     if (body === '') done(null, undefined);
     // Deep nesting costs every recursive step after parsing (validation, transformation) stack

@@ -30,13 +30,23 @@ export function IsMetadata(): PropertyDecorator {
     },
   });
   return (target, property) => {
-    const records = RECORDS.get(target.constructor) ?? new Set();
-    RECORDS.set(target.constructor, records.add(property));
+    IsRecord()(target, property);
     validate(target, property);
   };
 }
 
-/** The properties of a DTO class that hold records of client data (IsMetadata). */
+/**
+ * Marks a property that holds client data as an object (a record, a JSON Schema, an extra body):
+ * the validation pipe gives it the object as sent, never checked against the whitelist.
+ */
+export function IsRecord(): PropertyDecorator {
+  return (target, property) => {
+    const records = RECORDS.get(target.constructor) ?? new Set();
+    RECORDS.set(target.constructor, records.add(property));
+  };
+}
+
+/** The properties of a DTO class that hold records of client data (IsMetadata, IsRecord). */
 export function recordProperties(dto: object): ReadonlySet<string | symbol> {
   return RECORDS.get(dto) ?? new Set();
 }

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, Ap
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthContext, CurrentAuth } from '#agentplane/auth';
 import { APP_CONFIG, type AppConfig } from '#agentplane/config';
-import { CommonErrorCode } from '#agentplane/errors';
+import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { type ReplyRequest, ReplyService } from '#agentplane/runtime';
 import {
   ApiAuthenticatedProblems,
@@ -16,6 +16,7 @@ import {
 } from '../problem/api-problem-response.decorator.js';
 import { ReplyRequestDto } from './reply-request.dto.js';
 import { REPLY_EVENTS, ReplyResponseDto, toReplyResponse, toServerSentEvent } from './reply-response.dto.js';
+import { variableErrors } from '../http/variables.js';
 import { SseStream } from './sse-stream.js';
 
 const MESSAGES_EXAMPLE = [{ role: 'user', content: 'Hi! What can you do for me?' }];
@@ -37,7 +38,7 @@ export class RepliesController {
     operationId: 'createReply',
     summary: 'Stream the next reply of an agent through its configured LLM',
     description:
-      'With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments}`, ' +
+      'With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments, system, agent_id?, error?}`, ' +
       'then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, ' +
       'with comment heartbeats while waiting. With `stream: false`, one JSON object. ' +
       'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, ' +
@@ -49,6 +50,10 @@ export class RepliesController {
     examples: {
       streamed: { summary: 'Streamed (text/event-stream)', value: { messages: MESSAGES_EXAMPLE } },
       whole: { summary: 'One JSON answer (stream: false)', value: { messages: MESSAGES_EXAMPLE, stream: false } },
+      personalized: {
+        summary: 'With placeholder values and the end user',
+        value: { messages: MESSAGES_EXAMPLE, variables: { customer_name: 'Ada' }, user_id: 'user_8f3a2c' },
+      },
     },
   })
   @ApiOkResponse({
@@ -63,7 +68,11 @@ export class RepliesController {
   })
   @ApiJsonBodyProblems()
   @ApiProblemResponse(404, 'No such agent in this organization', notFound('Agent'))
-  @ApiProblemResponse(422, 'Invalid body', invalid('messages', 'array_min_size', 'must contain at least 1 elements'))
+  @ApiProblemResponse(
+    422,
+    "Invalid body, or a `{{name}}` of the agent's instructions without a value (`missing_variable` at `variables.<name>`)",
+    invalid('messages', 'array_min_size', 'must contain at least 1 elements'),
+  )
   @ApiProblemResponse(409, 'stream: false, and the agent has no llm entries (no_llm_configured)', PROBLEMS.noLlmConfigured)
   @ApiProblemResponse(
     502,
@@ -86,8 +95,8 @@ export class RepliesController {
   ): Promise<void> {
     // Listening from the start: a caller who hangs up while the agent loads costs no upstream call.
     const abort = abortOnHangUp(reply.raw);
-    const agent = await this.replies.agentFor(auth.orgId, id);
     const input = toReplyRequest(body);
+    const agent = await this.replies.agentFor(auth.orgId, id);
     if (body.stream === false) {
       const whole = await this.replies.replyOnce(agent, input, abort.signal);
       // Undefined: the caller hung up, and there is no one to answer.
@@ -95,12 +104,13 @@ export class RepliesController {
       return;
     }
 
+    // Before the hijack: a placeholder without a value throws here, and is answered as a 422.
+    const events = this.replies.reply(agent, input, abort.signal);
     reply.hijack();
     const sse = SseStream.open(reply.raw, { 'x-request-id': request.id }, this.config.replyHeartbeatMs);
     let outcome: StreamEnd | undefined;
     let delivered = false;
     try {
-      const events = this.replies.reply(agent, input, abort.signal);
       for await (const event of events) {
         const { name, data } = toServerSentEvent(event);
         // A caller that stopped reading is waited for only until the reply's deadline.
@@ -152,9 +162,15 @@ function abortOnHangUp(res: ServerResponse): AbortController {
   return abort;
 }
 
+/** The runtime's request; throws the 422 for variables the pipe could only check as a whole. */
 function toReplyRequest(body: ReplyRequestDto): ReplyRequest {
+  const variables = body.variables ?? {};
+  const invalidVariables = variableErrors(variables);
+  if (invalidVariables.length > 0) throw DomainError.validation(invalidVariables);
   return {
     metadata: body.metadata ?? {},
+    variables,
+    ...(body.user_id === undefined ? {} : { userId: body.user_id }),
     messages: body.messages.map((m) => ({
       role: m.role,
       content: m.content ?? null,

@@ -16,6 +16,7 @@ import {
 } from 'class-validator';
 import { MESSAGE_ROLES, type MessageRole } from '#agentplane/runtime';
 import { IsMetadata } from '../http/is-metadata.validator.js';
+import { IsVariables, VARIABLE_MAX_VALUE, VARIABLES_MAX_PAIRS } from '../http/variables.js';
 
 export const MAX_MESSAGES = 500;
 const present = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined);
@@ -93,11 +94,47 @@ export class ReplyRequestDto {
   @Type(() => ConversationMessageDto)
   messages!: ConversationMessageDto[];
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description:
+      'Your own labels for this reply. Sent to the LLM endpoint as a top-level `extra_metadata` object only when the agent has ' +
+      '`forward_metadata: true`; otherwise never sent.',
+    example: { call_id: 'call_123', customer_tier: 'gold' },
+  })
   @present('metadata')
   @IsObject()
   @IsMetadata()
   metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 256,
+    description:
+      'Who the end user is, in your own terms (an opaque id, not personal data). Sent to the LLM endpoint as `user`, ' +
+      'which providers use for abuse monitoring.',
+    example: 'user_8f3a2c',
+  })
+  @present('user_id')
+  @IsString()
+  @Length(1, 256)
+  user_id?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: VARIABLE_MAX_VALUE },
+    maxProperties: VARIABLES_MAX_PAIRS,
+    description:
+      "Values for the `{{name}}` placeholders of the agent's instructions, over the agent's own `variables` defaults. " +
+      'Names match `^[A-Za-z_][A-Za-z0-9_]{0,63}$`. A placeholder left without a value fails the request with 422 ' +
+      '(`missing_variable` at `variables.<name>`) before anything is streamed. Values are inserted as written: a value ' +
+      'holding `{{other}}` is not expanded.',
+    example: { customer_name: 'Ada', plan: 'Pro' },
+  })
+  @present('variables')
+  @IsObject()
+  @IsVariables()
+  variables?: Record<string, string>;
 
   @ApiPropertyOptional({ default: true, description: 'false: one JSON answer instead of text/event-stream' })
   @present('stream')

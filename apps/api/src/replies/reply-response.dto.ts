@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { CommonErrorCode } from '#agentplane/errors';
-import { type ReplyEvent, RuntimeErrorCode, type ToolCall, type WholeReply } from '#agentplane/runtime';
-import { ToolCallDto } from './reply-request.dto.js';
+import { type ReplyEvent, type ReplyToolCall, RuntimeErrorCode, type WholeReply } from '#agentplane/runtime';
 
 @ApiSchema({ name: 'Usage' })
 export class UsageDto {
@@ -13,13 +12,58 @@ export class UsageDto {
   total_tokens!: number;
 }
 
+@ApiSchema({
+  name: 'ToolCallError',
+  description: "Why a system tool call does not fit the agent's configuration. The call is relayed anyway: you decide what to do.",
+})
+export class ToolCallErrorDto {
+  @ApiProperty({ enum: ['invalid_tool_arguments'], example: 'invalid_tool_arguments' })
+  code!: 'invalid_tool_arguments';
+  @ApiProperty({ description: 'What is wrong with the arguments', example: 'transfer_number +15550001111 is not configured' })
+  message!: string;
+}
+
+@ApiSchema({
+  name: 'ReplyToolCall',
+  description:
+    'One complete tool call the model made, sent once: the `data` of a `reply.tool_call` event, and an item of a `stream: false` ' +
+    "reply's `tool_calls`. Run a custom tool's call and send its result back as a `tool` message; act on a system tool's call " +
+    '(end the call, transfer, …) unless it has an `error`.',
+})
+export class ReplyToolCallDto {
+  @ApiProperty({ example: 'call_9f2' })
+  id!: string;
+  @ApiProperty({ example: 'transfer_to_agent' })
+  name!: string;
+  @ApiProperty({
+    description: 'The arguments as the model wrote them (JSON text)',
+    example: '{"reason":"billing question","agent_number":0}',
+  })
+  arguments!: string;
+  @ApiProperty({
+    description:
+      "True for a call of one of the agent's enabled system tools (end_call, language_detection, transfer_to_agent, " +
+      "transfer_to_number, skip_turn, voicemail_detection), whose arguments were checked against the agent's configuration; " +
+      'false for a custom tool.',
+    example: true,
+  })
+  system!: boolean;
+  @ApiPropertyOptional({
+    description: 'For a valid transfer_to_agent call: the id of the agent its `agent_number` stands for',
+    example: 'agt_5k2mc8q1vz3x0r9d7t4b6n8p2a',
+  })
+  agent_id?: string;
+  @ApiPropertyOptional({ type: ToolCallErrorDto, description: "For a system call whose arguments do not fit the agent's configuration" })
+  error?: ToolCallErrorDto;
+}
+
 /** The whole reply, for `stream: false`. */
 @ApiSchema({ name: 'Reply' })
 export class ReplyResponseDto {
   @ApiProperty()
   text!: string;
-  @ApiProperty({ type: [ToolCallDto] })
-  tool_calls!: ToolCallDto[];
+  @ApiProperty({ type: [ReplyToolCallDto] })
+  tool_calls!: ReplyToolCallDto[];
   @ApiProperty({ example: 'stop' })
   finish_reason!: string;
   @ApiProperty({ type: 'integer', description: 'Which llm entry answered (0 unless a fallback did)' })
@@ -42,16 +86,6 @@ export class ReplyResponseDto {
 export class ReplyDeltaDto {
   @ApiProperty({ example: 'Hello' })
   text!: string;
-}
-
-@ApiSchema({ name: 'ReplyToolCall', description: 'The `data` of a `reply.tool_call` event: one complete tool call, sent once' })
-export class ReplyToolCallDto {
-  @ApiProperty({ example: 'call_9f2' })
-  id!: string;
-  @ApiProperty({ example: 'end_call' })
-  name!: string;
-  @ApiProperty({ description: 'The arguments as the model wrote them (JSON text)', example: '{"reason":"done"}' })
-  arguments!: string;
 }
 
 @ApiSchema({ name: 'ReplyCompleted', description: 'The `data` of a `reply.completed` event, the last event of a reply that ended well' })
@@ -101,8 +135,15 @@ export function toReplyResponse(whole: WholeReply): ReplyResponseDto {
   return { text: whole.text, tool_calls: whole.toolCalls.map(toToolCallDto), ...completion(whole.completion) };
 }
 
-function toToolCallDto(call: ToolCall): ToolCallDto {
-  return { id: call.id, name: call.name, arguments: call.arguments };
+function toToolCallDto(call: ReplyToolCall): ReplyToolCallDto {
+  return {
+    id: call.id,
+    name: call.name,
+    arguments: call.arguments,
+    system: call.system,
+    ...(call.agentId === undefined ? {} : { agent_id: call.agentId }),
+    ...(call.error === undefined ? {} : { error: { code: call.error.code, message: call.error.message } }),
+  };
 }
 
 /** One server-sent event of a streamed reply: its `event:` name and `data:` payload. */

@@ -1,0 +1,93 @@
+import type { Agent, AgentInput, HeaderInput, JsonObject, SystemTools } from '#agentplane/agents';
+import { DomainError } from '#agentplane/errors';
+import { applyMergePatch } from '../http/merge-patch.js';
+import { createValidationPipe } from '../problem/validation.js';
+import { AgentRequestDto, type LlmHeaderDto, type SystemToolsDto } from './agent-request.dto.js';
+import { agentRequestErrors } from './agent-request.rules.js';
+import { AgentResponseDto } from './agent-response.dto.js';
+
+const validation = createValidationPipe();
+
+/**
+ * A merge patch (RFC 7396) applied to the agent as a read shows it, then validated as a whole
+ * request body: members present replace, `null` removes (back to the default), arrays replace
+ * whole. Keys and secret header values are not in a read, so an llm entry or header the patch
+ * leaves as it was keeps them under the same rule as a PUT.
+ */
+export async function patchedAgentInput(current: Agent, patch: unknown): Promise<AgentInput> {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw DomainError.validation([{ path: '', code: 'is_object', message: 'must be a JSON object (a merge patch)' }]);
+  }
+  const document = applyMergePatch(JSON.parse(JSON.stringify(AgentResponseDto.from(current))), patch);
+  const body = (await validation.transform(document, { type: 'body', metatype: AgentRequestDto, data: undefined })) as AgentRequestDto;
+  return toAgentInput(body);
+}
+
+/**
+ * The body as the service takes it, after the rules the pipe cannot check field by field. A
+ * replacement is whole: what is left out goes back to its default.
+ */
+export function toAgentInput(body: AgentRequestDto): AgentInput {
+  const errors = agentRequestErrors(body);
+  if (errors.length > 0) throw DomainError.validation(errors);
+  return {
+    name: body.name,
+    instructions: body.instructions ?? null,
+    temperature: body.temperature ?? null,
+    maxTokens: body.max_tokens ?? null,
+    metadata: body.metadata ?? {},
+    tools: (body.tools ?? []).map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      ...(tool.parameters === undefined ? {} : { parameters: tool.parameters as JsonObject }),
+    })),
+    systemTools: toSystemTools(body.system_tools ?? {}),
+    forwardMetadata: body.forward_metadata ?? false,
+    variables: body.variables ?? {},
+    llm: (body.llm ?? []).map((entry) => ({
+      baseUrl: entry.base_url,
+      model: entry.model,
+      api: entry.api ?? 'chat_completions',
+      auth: entry.auth ?? 'bearer',
+      ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
+      ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
+      ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
+      ...(entry.extra_body === undefined ? {} : { extraBody: entry.extra_body as JsonObject }),
+      headers: (entry.headers ?? []).map(toHeaderInput),
+    })),
+  };
+}
+
+function toSystemTools(tools: SystemToolsDto): SystemTools {
+  return {
+    ...(tools.end_call === undefined ? {} : { end_call: {} }),
+    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: tools.language_detection.languages } }),
+    ...(tools.transfer_to_agent === undefined
+      ? {}
+      : {
+          transfer_to_agent: {
+            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agentId: t.agent_id, condition: t.condition })),
+          },
+        }),
+    ...(tools.transfer_to_number === undefined
+      ? {}
+      : {
+          transfer_to_number: {
+            transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })),
+          },
+        }),
+    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
+    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
+  };
+}
+
+// `value_hint` (from a read sent back) is ignored: a header without a value keeps its stored secret.
+function toHeaderInput(header: LlmHeaderDto): HeaderInput {
+  if (header.value !== undefined) return { name: header.name, value: header.value };
+  if (header.secret_value !== undefined) return { name: header.name, secretValue: header.secret_value };
+  return { name: header.name };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

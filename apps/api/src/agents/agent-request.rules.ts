@@ -1,0 +1,131 @@
+import type { FieldError } from '#agentplane/errors';
+import { memberPath } from '../http/json-path.js';
+import { jsonSchemaErrors } from '../http/json-schema.js';
+import { variableErrors } from '../http/variables.js';
+import type { AuthScheme } from '#agentplane/agents';
+import { type AgentRequestDto, type LlmEntryDto, RESERVED_BODY_FIELDS } from './agent-request.dto.js';
+
+// Set by the HTTP client or the runtime for every request, or meaningful to one hop only.
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'content-type',
+  'accept',
+]);
+
+/** The header each auth scheme puts the key in (lower case). */
+export const AUTH_HEADER: Readonly<Record<AuthScheme, string | undefined>> = {
+  bearer: 'authorization',
+  api_key_header: 'api-key',
+  x_api_key: 'x-api-key',
+  none: undefined,
+};
+
+const RESERVED_BODY = new Set<string>(RESERVED_BODY_FIELDS);
+
+/**
+ * The rules of an agent body that look across fields or into free-form values, for a body the
+ * validation pipe already accepted (so every value has its declared type): names unique, JSON
+ * Schemas valid, language tags real, extra bodies and headers clear of what the runtime sets.
+ * Paths name the exact member, like `tools[1].parameters.properties.x.type`.
+ */
+export function agentRequestErrors(body: AgentRequestDto): FieldError[] {
+  const errors: FieldError[] = [];
+  const toolNames = new Map<string, number>();
+  (body.tools ?? []).forEach((tool, i) => {
+    const first = toolNames.get(tool.name);
+    if (first === undefined) toolNames.set(tool.name, i);
+    else errors.push({ path: `tools[${i}].name`, code: 'duplicate_name', message: `is also the name of tools[${first}]` });
+    if (tool.parameters !== undefined) {
+      const path = `tools[${i}].parameters`;
+      const proto = protoKeyErrors(tool.parameters, path);
+      errors.push(...(proto.length > 0 ? proto : jsonSchemaErrors(tool.parameters, path)));
+    }
+  });
+  errors.push(...variableErrors(body.variables ?? {}));
+  errors.push(...languageErrors(body.system_tools?.language_detection?.languages ?? []));
+  (body.llm ?? []).forEach((entry, i) => errors.push(...entryErrors(entry, `llm[${i}]`)));
+  return errors;
+}
+
+function languageErrors(languages: readonly string[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const seen = new Map<string, number>();
+  languages.forEach((tag, i) => {
+    const path = `system_tools.language_detection.languages[${i}]`;
+    const canonical = canonicalLocale(tag);
+    if (canonical === undefined) {
+      errors.push({ path, code: 'invalid_language_tag', message: 'must be a BCP 47 language tag, like en-US' });
+      return;
+    }
+    const first = seen.get(canonical);
+    if (first === undefined) seen.set(canonical, i);
+    else errors.push({ path, code: 'duplicate_language', message: `is the same language as languages[${first}]` });
+  });
+  return errors;
+}
+
+function canonicalLocale(tag: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (entry.extra_body !== undefined) {
+    for (const key of Object.keys(entry.extra_body)) {
+      if (RESERVED_BODY.has(key)) {
+        errors.push({ path: memberPath(`${path}.extra_body`, key), code: 'reserved_field', message: 'is set by the runtime' });
+      }
+    }
+    errors.push(...protoKeyErrors(entry.extra_body, `${path}.extra_body`));
+  }
+  const authHeader = AUTH_HEADER[entry.auth ?? 'bearer'];
+  const names = new Map<string, number>();
+  (entry.headers ?? []).forEach((header, h) => {
+    const at = `${path}.headers[${h}].name`;
+    const name = header.name.toLowerCase();
+    const first = names.get(name);
+    if (RESERVED_HEADERS.has(name)) {
+      errors.push({ path: at, code: 'reserved_header', message: 'is set by the runtime or the connection' });
+    } else if (name === authHeader) {
+      errors.push({ path: at, code: 'reserved_header', message: `carries the key for auth ${entry.auth ?? 'bearer'}` });
+    } else if (first !== undefined) {
+      errors.push({ path: at, code: 'duplicate_header', message: `is also the name of headers[${first}]` });
+    }
+    if (first === undefined) names.set(name, h);
+  });
+  return errors;
+}
+
+/**
+ * `__proto__` members anywhere in a free-form object: refused, as in metadata, because a JSON
+ * column read back drops them, and assigning one into a body object would set its prototype.
+ */
+function protoKeyErrors(value: unknown, path: string): FieldError[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => protoKeyErrors(item, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, member]) =>
+    key === '__proto__'
+      ? [
+          {
+            path: memberPath(path, key),
+            code: 'forbidden_key',
+            message: 'is refused: a __proto__ member survives neither storage nor merging',
+          },
+        ]
+      : protoKeyErrors(member, memberPath(path, key)),
+  );
+}
