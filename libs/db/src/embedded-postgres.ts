@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { ClientConfig } from 'pg';
 import type { Logger } from 'pino';
+import { ensurePrivateDataFolder } from './data-folder.js';
 
 /** Where a client connects: the directory of a Unix socket, and the port in its file name. */
 export interface EmbeddedEndpoint {
@@ -165,22 +166,9 @@ export class EmbeddedPostgres {
   }
 }
 
-/**
- * Creates the data folder (0700), or checks the one that exists: whoever can write it can replace
- * the database, the lock (and so the socket a CLI connects to) or the key file, so that is
- * refused; a folder others can read gets a warning.
- */
+/** The data folder's checks, and a warning when others can read it. */
 async function checkDataFolder(dataDir: string, logger: Logger): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const info = await stat(dataDir);
-  if (!info.isDirectory()) throw new Error(`The data folder ${dataDir} is not a folder.`);
-  const mode = info.mode & 0o777;
-  if ((mode & 0o022) !== 0) {
-    throw new Error(
-      `The data folder ${dataDir} can be written by group or others (mode ${mode.toString(8)}), so anyone on ` +
-        `this host could change the database. Make it private, then start again: chmod 700 ${dataDir}`,
-    );
-  }
+  const mode = await ensurePrivateDataFolder(dataDir);
   if ((mode & 0o044) !== 0) {
     logger.warn(
       { path: dataDir, mode: mode.toString(8) },

@@ -3,6 +3,7 @@ export { DatabaseConnection, type ConnectOptions } from './database-connection.j
 export { DatabaseHealth } from './database-health.js';
 export { PrismaService } from './prisma.service.js';
 export { EmbeddedPostgres, type EmbeddedEndpoint } from './embedded-postgres.js';
+export { ensurePrivateDataFolder } from './data-folder.js';
 export { runMigrations, MigrationError, PRISMA_ADVISORY_LOCK_KEY } from './migrations/migration-runner.js';
 export { readMigrations, defaultMigrationsDir } from './migrations/migration-source.js';
 export type { Migration, MigrationReport } from './migrations/migration.js';

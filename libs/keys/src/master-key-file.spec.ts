@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMasterKeyList } from '#agentplane/config';
@@ -40,6 +40,13 @@ describe('MasterKeyFile.loadOrCreate', () => {
     const text = await readFile(file.path, 'utf8');
     expect(text).toContain(formatMasterKey(key!));
     expect(await readdir(dataDir)).toEqual(['master-keys']);
+  });
+
+  it('writes nothing into a data folder others can write: the database launcher refuses it too, and may stop the process first', async () => {
+    await mkdir(dataDir, { mode: 0o700 });
+    await chmod(dataDir, 0o777);
+    await expect(new MasterKeyFile(dataDir).loadOrCreate()).rejects.toThrow(`chmod 700 ${dataDir}`);
+    expect(await readdir(dataDir)).toEqual([]);
   });
 
   it('returns the same key on the next call, without creating another', async () => {

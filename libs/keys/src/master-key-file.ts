@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MasterKey, parseMasterKeyList } from '#agentplane/config';
+import { ensurePrivateDataFolder } from '#agentplane/db';
 
 const FILE_NAME = 'master-keys';
 const HEADER =
@@ -25,7 +26,7 @@ export class MasterKeyFile {
   async loadOrCreate(): Promise<{ keys: MasterKey[]; created: boolean }> {
     const existing = await this.read();
     if (existing !== undefined) return { keys: existing, created: false };
-    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDataFolder(this.dataDir);
     const key = generateMasterKey();
     const temp = await this.writeTemp(render([key]));
     try {
