@@ -100,7 +100,7 @@ describe('agent contract over HTTP: tools, system tools, variables, auth, extra_
             headers: [
               { name: 'OpenAI-Project', value: 'proj_support' },
               { name: 'X-Trace', value: 'a b\tc' },
-              { name: 'authorization', value: 'Bearer own-scheme' },
+              { name: 'X-Source', value: 'own-scheme' },
             ],
           },
         ],
@@ -206,17 +206,22 @@ describe('agent contract over HTTP: tools, system tools, variables, auth, extra_
                 base_url: `${ORIGIN_A}/v1`,
                 model: 'gpt-4o-mini',
                 auth: 'x_api_key',
-                headers: [{ name: 'Authorization', value: 'Basic eDp5' }],
+                headers: [{ name: 'Authorization', secret_value: 'Basic eDp5' }],
               },
-              { base_url: `${ORIGIN_A}/v1`, model: 'gpt-4o-mini', auth: 'api_key_header', headers: [{ name: 'X-Api-Key', value: 'k' }] },
+              {
+                base_url: `${ORIGIN_A}/v1`,
+                model: 'gpt-4o-mini',
+                auth: 'api_key_header',
+                headers: [{ name: 'X-Api-Key', secret_value: 'k' }],
+              },
             ],
           },
         }),
         200,
       );
       expect(swapped.llm.map((e) => [e.auth, e.headers])).toEqual([
-        ['x_api_key', [{ name: 'Authorization', value: 'Basic eDp5' }]],
-        ['api_key_header', [{ name: 'X-Api-Key', value: 'k' }]],
+        ['x_api_key', [{ name: 'Authorization', value_hint: '****' }]],
+        ['api_key_header', [{ name: 'X-Api-Key', value_hint: '****' }]],
       ]);
       expect(await read(created.id)).toEqual(swapped);
     });
@@ -522,6 +527,14 @@ describe('agent contract over HTTP: tools, system tools, variables, auth, extra_
         ],
         ['unknown member', headers({ ...plain, sensitive: true }), 'llm[1].headers[0].sensitive', 'unknown_property'],
         ['the same name twice', headers(plain, { name: 'x-team', value: 'other' }), 'llm[1].headers[1].name', 'duplicate_header'],
+        ['__proto__ as a name', headers({ name: '__proto__', value: 'v' }), 'llm[1].headers[0].name', 'reserved_header'],
+        [
+          'a credential header in plain',
+          llm({ auth: 'none', api_key: undefined, headers: [{ name: 'Authorization', value: 'Bearer sk-0123' }] }),
+          'llm[1].headers[0].value',
+          'secret_value_required',
+        ],
+        ['a cookie in plain', headers({ name: 'Cookie', value: 'session=1' }), 'llm[1].headers[0].value', 'secret_value_required'],
         ...[
           'Connection',
           'keep-alive',

@@ -118,9 +118,9 @@ function baseBody(api: Api): Record<string, unknown> {
       };
 }
 
-/** A tool as each API declares one: chat nests the function, responses flattens it. */
+/** A tool as each API declares one: chat nests the function, responses flattens it (and is told it is not strict). */
 function toolAs(api: Api, fn: Record<string, unknown>): Record<string, unknown> {
-  return api === 'responses' ? { type: 'function', ...fn } : { type: 'function', function: fn };
+  return api === 'responses' ? { type: 'function', ...fn, strict: false } : { type: 'function', function: fn };
 }
 
 /**
@@ -244,7 +244,9 @@ describe('replies contract: the exact upstream request, and the tool calls relay
       });
       // The nesting itself, spelled out once: the helper above must not hide a wrong shape.
       const tools = (request.body as { tools: Record<string, unknown>[] }).tools;
-      expect(tools[1]).toEqual(api === 'responses' ? { type: 'function', name: 'ping' } : { type: 'function', function: { name: 'ping' } });
+      expect(tools[1]).toEqual(
+        api === 'responses' ? { type: 'function', name: 'ping', strict: false } : { type: 'function', function: { name: 'ping' } },
+      );
       expect(JSON.stringify(tools[0])).toContain(JSON.stringify(parameters));
 
       expect((await sent(await agentWith([entry('text', api)]))).body).toEqual(baseBody(api));

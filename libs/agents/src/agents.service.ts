@@ -128,7 +128,7 @@ export class AgentsService {
     return this.uow.transaction(async (tx) => {
       const current = (await this.agents.lockForUpdate(tx, orgId, id)) ?? notFound();
       if (ifMatch !== undefined && !etagMatches(ifMatch, agentEtag(current))) throw DomainError.preconditionFailed('agent');
-      await this.checkTransferTargets(tx, orgId, id, input);
+      await this.checkTransferTargets(tx, orgId, id, input, current);
       const currentIds = current.llm.flatMap((e) => (e.credentialId === null ? [] : [e.credentialId]));
       const refs = await this.credentials.referencesFor(tx, orgId, [...currentIds, ...requestedIds(entries)]);
       verifyRequested(entries, refs);
@@ -210,12 +210,17 @@ export class AgentsService {
   }
 
   /** transfer_to_agent may only name other agents of the same organization. */
-  private async checkTransferTargets(tx: Transaction, orgId: OrgId, selfId: string, input: AgentInput): Promise<void> {
+  // Targets the agent already had are not checked again: one deleted since must not block every
+  // other change of the agent.
+  private async checkTransferTargets(tx: Transaction, orgId: OrgId, selfId: string, input: AgentInput, current?: Agent): Promise<void> {
+    const known = new Set((current?.systemTools.transfer_to_agent?.transfers ?? []).map((t) => t.agentId));
     const transfers = input.systemTools.transfer_to_agent?.transfers ?? [];
-    if (transfers.length === 0) return;
-    const existing = await this.agents.existingIds(tx, orgId, [...new Set(transfers.map((t) => t.agentId))]);
+    const added = transfers.filter((t) => !known.has(t.agentId));
+    if (added.length === 0) return;
+    const existing = await this.agents.existingIds(tx, orgId, [...new Set(added.map((t) => t.agentId))]);
     const errors: FieldError[] = [];
     transfers.forEach((transfer, i) => {
+      if (known.has(transfer.agentId)) return;
       const path = `system_tools.transfer_to_agent.transfers[${i}].agent_id`;
       if (transfer.agentId === selfId) errors.push({ path, code: 'self_transfer', message: 'must name another agent, not this one' });
       else if (!existing.has(transfer.agentId)) errors.push({ path, code: 'not_found', message: 'is not an agent of this organization' });

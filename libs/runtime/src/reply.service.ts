@@ -287,8 +287,12 @@ function headersOf(entry: RunnableLlmEntry, secrets: readonly string[]): Record<
       break;
     case 'none':
       break;
+    default:
+      // secretsOf queued a key for every scheme but none: a scheme unknown here would shift them.
+      throw new RuntimeError(RuntimeErrorCode.CredentialUnavailable, `Unknown auth scheme ${String(entry.auth satisfies never)}.`);
   }
   for (const header of entry.headers) headers[header.name] = 'credentialId' in header ? take() : header.value;
+  if (next !== secrets.length) throw new Error('opened secrets and headers out of step');
   return headers;
 }
 

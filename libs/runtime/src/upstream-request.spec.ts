@@ -174,8 +174,8 @@ describe('upstreamRequest', () => {
         temperature: 1,
         max_output_tokens: 50,
         tools: [
-          { type: 'function', ...LOOKUP },
-          { type: 'function', name: 'ping' },
+          { type: 'function', ...LOOKUP, strict: false },
+          { type: 'function', name: 'ping', strict: false },
           expect.objectContaining({ type: 'function', name: 'end_call' }),
         ],
         user: 'user_42',

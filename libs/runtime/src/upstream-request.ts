@@ -70,8 +70,10 @@ function toChatTool(tool: ToolDefinition): Record<string, unknown> {
   return { type: 'function', function: functionOf(tool) };
 }
 
+// The Responses API makes a function strict unless told otherwise, which turns every optional
+// parameter required and refuses schemas strict mode cannot take; chat completions never does.
 function toResponsesTool(tool: ToolDefinition): Record<string, unknown> {
-  return { type: 'function', ...functionOf(tool) };
+  return { type: 'function', ...functionOf(tool), strict: false };
 }
 
 function toChatMessage(message: ConversationMessage): Record<string, unknown> {

@@ -22,6 +22,9 @@ const RESERVED_HEADERS = new Set([
   'accept',
 ]);
 
+// Headers whose value is a credential: stored in plain they would come back on every read.
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'api-key', 'x-api-key', 'x-goog-api-key']);
+
 /** The header each auth scheme puts the key in (lower case). */
 export const AUTH_HEADER: Readonly<Record<AuthScheme, string | undefined>> = {
   bearer: 'authorization',
@@ -98,7 +101,9 @@ function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
     const at = `${path}.headers[${h}].name`;
     const name = header.name.toLowerCase();
     const first = names.get(name);
-    if (RESERVED_HEADERS.has(name)) {
+    if (name === '__proto__') {
+      errors.push({ path: at, code: 'reserved_header', message: 'is not a header name this API can send' });
+    } else if (RESERVED_HEADERS.has(name)) {
       errors.push({ path: at, code: 'reserved_header', message: 'is set by the runtime or the connection' });
     } else if (name === authHeader) {
       errors.push({ path: at, code: 'reserved_header', message: `carries the key for auth ${entry.auth ?? 'bearer'}` });
@@ -106,6 +111,15 @@ function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
       errors.push({ path: at, code: 'duplicate_header', message: `is also the name of headers[${first}]` });
     }
     if (first === undefined) names.set(name, h);
+    // A name refused already says what to change; the value is judged once the name is right.
+    const named = errors.some((e) => e.path === at);
+    if (!named && CREDENTIAL_HEADERS.has(name) && header.value !== undefined) {
+      errors.push({
+        path: `${path}.headers[${h}].value`,
+        code: 'secret_value_required',
+        message: 'carries a credential: send it as secret_value, which is stored sealed and never shown again',
+      });
+    }
   });
   return errors;
 }
