@@ -16,6 +16,7 @@ import {
   type SystemTools,
   type ToolDefinition,
 } from './agent.js';
+import { systemToolsFromWire, systemToolsToWire, type SystemToolsWire } from './system-tools-wire.js';
 
 const AGENT = {
   id: true,
@@ -191,55 +192,9 @@ function columns(fields: AgentFields) {
     maxTokens: fields.maxTokens,
     metadata: { ...fields.metadata },
     tools: fields.tools.map((t) => ({ ...t })) as Prisma.InputJsonArray,
-    systemTools: toSystemToolsColumn(fields.systemTools),
+    systemTools: systemToolsToWire(fields.systemTools) as Prisma.InputJsonObject,
     forwardMetadata: fields.forwardMetadata,
     variables: { ...fields.variables },
-  };
-}
-
-function toSystemToolsColumn(tools: SystemTools): Prisma.InputJsonObject {
-  return {
-    ...(tools.end_call === undefined ? {} : { end_call: {} }),
-    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: [...tools.language_detection.languages] } }),
-    ...(tools.transfer_to_agent === undefined
-      ? {}
-      : {
-          transfer_to_agent: {
-            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agent_id: t.agentId, condition: t.condition })),
-          },
-        }),
-    ...(tools.transfer_to_number === undefined
-      ? {}
-      : {
-          transfer_to_number: { transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })) },
-        }),
-    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
-    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
-  };
-}
-
-function toSystemTools(value: Prisma.JsonValue): SystemTools {
-  const column = value as {
-    end_call?: object;
-    language_detection?: { languages: string[] };
-    transfer_to_agent?: { transfers: { agent_id: string; condition: string }[] };
-    transfer_to_number?: { transfers: { number: string; condition: string }[] };
-    skip_turn?: object;
-    voicemail_detection?: object;
-  };
-  return {
-    ...(column.end_call === undefined ? {} : { end_call: {} }),
-    ...(column.language_detection === undefined ? {} : { language_detection: { languages: column.language_detection.languages } }),
-    ...(column.transfer_to_agent === undefined
-      ? {}
-      : {
-          transfer_to_agent: {
-            transfers: column.transfer_to_agent.transfers.map((t) => ({ agentId: t.agent_id, condition: t.condition })),
-          },
-        }),
-    ...(column.transfer_to_number === undefined ? {} : { transfer_to_number: { transfers: column.transfer_to_number.transfers } }),
-    ...(column.skip_turn === undefined ? {} : { skip_turn: {} }),
-    ...(column.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
   };
 }
 
@@ -265,7 +220,7 @@ function toAgent(row: AgentRow): Agent {
     maxTokens: row.maxTokens,
     metadata: row.metadata as Record<string, string>,
     tools: row.tools as unknown as ToolDefinition[],
-    systemTools: toSystemTools(row.systemTools),
+    systemTools: systemToolsFromWire(row.systemTools as SystemToolsWire),
     forwardMetadata: row.forwardMetadata,
     variables: row.variables as Record<string, string>,
     llm: row.llm.map((e): LlmEntry => ({

@@ -32,3 +32,4 @@ export {
   type SystemTools,
   type ToolDefinition,
 } from './agent.js';
+export { systemToolsFromWire, systemToolsToWire, type SystemToolsWire } from './system-tools-wire.js';

@@ -1,8 +1,8 @@
-import type { Agent, AgentInput, HeaderInput, JsonObject, SystemTools } from '#agentplane/agents';
+import { type Agent, type AgentInput, type HeaderInput, type JsonObject, systemToolsFromWire } from '#agentplane/agents';
 import { DomainError } from '#agentplane/errors';
 import { applyMergePatch } from '../http/merge-patch.js';
 import { createValidationPipe } from '../problem/validation.js';
-import { AgentRequestDto, type LlmHeaderDto, type SystemToolsDto } from './agent-request.dto.js';
+import { AgentRequestDto, type LlmHeaderDto } from './agent-request.dto.js';
 import { agentRequestErrors } from './agent-request.rules.js';
 import { AgentResponseDto } from './agent-response.dto.js';
 
@@ -41,7 +41,7 @@ export function toAgentInput(body: AgentRequestDto): AgentInput {
       ...(tool.description === undefined ? {} : { description: tool.description }),
       ...(tool.parameters === undefined ? {} : { parameters: tool.parameters as JsonObject }),
     })),
-    systemTools: toSystemTools(body.system_tools ?? {}),
+    systemTools: systemToolsFromWire(body.system_tools ?? {}),
     forwardMetadata: body.forward_metadata ?? false,
     variables: body.variables ?? {},
     llm: (body.llm ?? []).map((entry) => ({
@@ -55,29 +55,6 @@ export function toAgentInput(body: AgentRequestDto): AgentInput {
       ...(entry.extra_body === undefined ? {} : { extraBody: entry.extra_body as JsonObject }),
       headers: (entry.headers ?? []).map(toHeaderInput),
     })),
-  };
-}
-
-function toSystemTools(tools: SystemToolsDto): SystemTools {
-  return {
-    ...(tools.end_call === undefined ? {} : { end_call: {} }),
-    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: tools.language_detection.languages } }),
-    ...(tools.transfer_to_agent === undefined
-      ? {}
-      : {
-          transfer_to_agent: {
-            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agentId: t.agent_id, condition: t.condition })),
-          },
-        }),
-    ...(tools.transfer_to_number === undefined
-      ? {}
-      : {
-          transfer_to_number: {
-            transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })),
-          },
-        }),
-    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
-    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
   };
 }
 

@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { Page } from '#agentplane/db';
-import { type Agent, AUTH_SCHEMES, type AuthScheme, LLM_APIS, type LlmApi, type LlmEntry, type LlmTimeouts } from '#agentplane/agents';
+import {
+  type Agent,
+  AUTH_SCHEMES,
+  systemToolsToWire,
+  type AuthScheme,
+  LLM_APIS,
+  type LlmApi,
+  type LlmEntry,
+  type LlmTimeouts,
+} from '#agentplane/agents';
 import { LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
 
 @ApiSchema({ name: 'LlmHeader', description: 'An extra header: its value, or for a secret one only a hint' })
@@ -114,37 +123,13 @@ export class AgentResponseDto {
         ...(t.description === undefined ? {} : { description: t.description }),
         ...(t.parameters === undefined ? {} : { parameters: t.parameters }),
       })),
-      system_tools: systemToolsOf(agent.systemTools),
+      system_tools: systemToolsToWire(agent.systemTools),
       forward_metadata: agent.forwardMetadata,
       variables: { ...agent.variables },
       created_at: agent.createdAt.toISOString(),
       updated_at: agent.updatedAt.toISOString(),
     };
   }
-}
-
-/** The wire form of the stored system tools: snake_case inside too (`transfers[].agent_id`). */
-function systemToolsOf(tools: Agent['systemTools']): SystemToolsDto {
-  return {
-    ...(tools.end_call === undefined ? {} : { end_call: {} }),
-    ...(tools.language_detection === undefined ? {} : { language_detection: { languages: [...tools.language_detection.languages] } }),
-    ...(tools.transfer_to_agent === undefined
-      ? {}
-      : {
-          transfer_to_agent: {
-            transfers: tools.transfer_to_agent.transfers.map((t) => ({ agent_id: t.agentId, condition: t.condition })),
-          },
-        }),
-    ...(tools.transfer_to_number === undefined
-      ? {}
-      : {
-          transfer_to_number: {
-            transfers: tools.transfer_to_number.transfers.map((t) => ({ number: t.number, condition: t.condition })),
-          },
-        }),
-    ...(tools.skip_turn === undefined ? {} : { skip_turn: {} }),
-    ...(tools.voicemail_detection === undefined ? {} : { voicemail_detection: {} }),
-  };
 }
 
 @ApiSchema({ name: 'AgentList' })
