@@ -77,6 +77,24 @@ export type AgentTransfer = {
     condition: string;
 };
 
+/**
+ * Where an Azure OpenAI entry sends its requests. With `api_version`: `https://{resource}.openai.azure.com/openai/deployments/{deployment or model}/chat/completions?api-version={api_version}`; without: the v1 route, `https://{resource}.openai.azure.com/openai/v1/chat/completions`. A `base_url` replaces `https://{resource}.openai.azure.com/openai` (or `…/openai/v1`), for API Management or a private endpoint.
+ */
+export type AzureSettings = {
+    /**
+     * Selects the deployments route; required unless base_url ends in /openai/v1
+     */
+    api_version?: string;
+    /**
+     * The deployment name in the path (deployments route only); the model when absent
+     */
+    deployment?: string;
+    /**
+     * The Azure OpenAI resource name (the host is `{resource}.openai.azure.com`); required without base_url
+     */
+    resource?: string;
+};
+
 export type ConversationMessage = {
     /**
      * May be null only for an assistant turn that made tool calls
@@ -150,12 +168,16 @@ export type LanguageDetection = {
 };
 
 export type LlmEntry = {
-    api: 'chat_completions' | 'responses';
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
     /**
      * "****", plus the last 4 characters when the key has at least 20; absent for auth none
      */
     readonly api_key_hint?: string;
-    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present for api azure when set
+     */
+    azure?: AzureSettings;
     base_url: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
@@ -176,21 +198,28 @@ export type LlmEntry = {
 };
 
 export type LlmEntryRequest = {
-    api?: 'chat_completions' | 'responses';
     /**
-     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header, as Azure OpenAI expects), `x-api-key: <key>` (x_api_key), or no key at all (none: then api_key and credential_id must be absent).
+     * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
      */
-    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
     /**
-     * An https URL on a public host (checked again at every connection); /chat/completions or /responses is appended.
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header), `x-api-key: <key>` (x_api_key), `x-goog-api-key: <key>` (x_goog_api_key), or no key at all (none: then api_key and credential_id must be absent). Defaults to the api's own: bearer for chat_completions and responses, x_api_key for anthropic, x_goog_api_key for google, api_key_header for azure.
      */
-    base_url: string;
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Only for api azure
+     */
+    azure?: AzureSettings;
+    /**
+     * An https URL on a public host (checked again at every connection), to which the api's path is appended: /chat/completions, /responses, /messages (anthropic), /models/{model}:streamGenerateContent?alt=sse (google). Required for chat_completions and responses; defaults to https://api.anthropic.com/v1 (anthropic), https://generativelanguage.googleapis.com/v1beta (google) and for azure to the resource's host. Reads show the URL in use.
+     */
+    base_url?: string;
     /**
      * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
      */
     credential_id?: string;
     /**
-     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets are refused (reserved_field): model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata.
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets for the entry's api are refused (reserved_field): chat_completions and responses and azure: model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata; anthropic: model, max_tokens, system, messages, stream, temperature, tools, tool_choice, metadata; google: contents, systemInstruction, tools, toolConfig. For google, a `generationConfig` here is merged with the temperature and max_tokens the agent sets (the agent wins).
      */
     extra_body?: {
         [key: string]: unknown;
@@ -598,8 +627,12 @@ export type CredentialListWritable = {
 };
 
 export type LlmEntryWritable = {
-    api: 'chat_completions' | 'responses';
-    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present for api azure when set
+     */
+    azure?: AzureSettings;
     base_url: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
@@ -620,25 +653,32 @@ export type LlmEntryWritable = {
 };
 
 export type LlmEntryRequestWritable = {
-    api?: 'chat_completions' | 'responses';
+    /**
+     * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
+     */
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
     /**
      * The provider key, stored encrypted and only ever sent to this entry's origin; never returned (reads show `api_key_hint`). On replace, leave it out to keep the key of the entry at the same index, which works only while the origin is unchanged.
      */
     api_key?: string;
     /**
-     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header, as Azure OpenAI expects), `x-api-key: <key>` (x_api_key), or no key at all (none: then api_key and credential_id must be absent).
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header), `x-api-key: <key>` (x_api_key), `x-goog-api-key: <key>` (x_goog_api_key), or no key at all (none: then api_key and credential_id must be absent). Defaults to the api's own: bearer for chat_completions and responses, x_api_key for anthropic, x_goog_api_key for google, api_key_header for azure.
      */
-    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'none';
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
     /**
-     * An https URL on a public host (checked again at every connection); /chat/completions or /responses is appended.
+     * Only for api azure
      */
-    base_url: string;
+    azure?: AzureSettings;
+    /**
+     * An https URL on a public host (checked again at every connection), to which the api's path is appended: /chat/completions, /responses, /messages (anthropic), /models/{model}:streamGenerateContent?alt=sse (google). Required for chat_completions and responses; defaults to https://api.anthropic.com/v1 (anthropic), https://generativelanguage.googleapis.com/v1beta (google) and for azure to the resource's host. Reads show the URL in use.
+     */
+    base_url?: string;
     /**
      * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
      */
     credential_id?: string;
     /**
-     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets are refused (reserved_field): model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata.
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets for the entry's api are refused (reserved_field): chat_completions and responses and azure: model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata; anthropic: model, max_tokens, system, messages, stream, temperature, tools, tool_choice, metadata; google: contents, systemInstruction, tools, toolConfig. For google, a `generationConfig` here is merged with the temperature and max_tokens the agent sets (the agent wins).
      */
     extra_body?: {
         [key: string]: unknown;

@@ -2,20 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '#agentplane/auth';
 import { CREDENTIAL_SEALED, loadedCredential } from '#agentplane/credentials';
 import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '#agentplane/db';
+import { type Agent, type LlmEntry, type RunnableAgent, type RunnableHeader, type SystemTools, type ToolDefinition } from './agent.js';
 import {
-  type Agent,
   type AuthScheme,
+  type AzureSettings,
   type JsonObject,
   LLM_TIMEOUT_FIELDS,
   type LlmApi,
-  type LlmEntry,
   type LlmHeader,
   type LlmTimeouts,
-  type RunnableAgent,
-  type RunnableHeader,
-  type SystemTools,
-  type ToolDefinition,
-} from './agent.js';
+} from '#agentplane/endpoints';
 import { systemToolsFromWire, systemToolsToWire, type SystemToolsWire } from './system-tools-wire.js';
 
 const AGENT = {
@@ -39,6 +35,7 @@ const AGENT = {
       baseUrl: true,
       model: true,
       api: true,
+      azure: true,
       auth: true,
       credentialId: true,
       timeouts: true,
@@ -79,6 +76,7 @@ export interface StoredEntry {
   readonly baseUrl: string;
   readonly model: string;
   readonly api: LlmApi;
+  readonly azure?: AzureSettings;
   readonly auth: AuthScheme;
   readonly credentialId: string | null;
   readonly timeouts?: LlmTimeouts;
@@ -112,6 +110,7 @@ export class AgentRepository {
         baseUrl: entry.baseUrl,
         model: entry.model,
         api: entry.api,
+        azure: entry.azure === undefined ? Prisma.DbNull : azureColumn(entry.azure),
         auth: entry.auth,
         credentialId: entry.credentialId,
         timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
@@ -198,6 +197,23 @@ function columns(fields: AgentFields) {
   };
 }
 
+function azureColumn(azure: AzureSettings): Prisma.InputJsonObject {
+  return {
+    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
+    ...(azure.apiVersion === undefined ? {} : { api_version: azure.apiVersion }),
+    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
+  };
+}
+
+function toAzure(value: Prisma.JsonValue): AzureSettings {
+  const column = value as { resource?: string; api_version?: string; deployment?: string };
+  return {
+    ...(column.resource === undefined ? {} : { resource: column.resource }),
+    ...(column.api_version === undefined ? {} : { apiVersion: column.api_version }),
+    ...(column.deployment === undefined ? {} : { deployment: column.deployment }),
+  };
+}
+
 function headerColumn(header: LlmHeader): Prisma.InputJsonObject {
   return 'value' in header
     ? { name: header.name, value: header.value }
@@ -227,6 +243,7 @@ function toAgent(row: AgentRow): Agent {
       baseUrl: e.baseUrl,
       model: e.model,
       api: e.api as LlmApi,
+      ...(e.azure === null ? {} : { azure: toAzure(e.azure) }),
       auth: e.auth as AuthScheme,
       credentialId: e.credentialId,
       apiKeyHint: e.credential?.apiKeyHint ?? null,

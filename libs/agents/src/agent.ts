@@ -1,39 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { OrgId } from '#agentplane/auth';
 import type { LoadedCredential } from '#agentplane/credentials';
-
-export const LLM_APIS = ['chat_completions', 'responses'] as const;
-export type LlmApi = (typeof LLM_APIS)[number];
-
-/** Per-entry overrides of the runtime's timeouts, in milliseconds. */
-export interface LlmTimeouts {
-  readonly connect_ms?: number;
-  readonly first_token_ms?: number;
-  readonly idle_ms?: number;
-  readonly total_ms?: number;
-}
-
-export const LLM_TIMEOUT_FIELDS = ['connect_ms', 'first_token_ms', 'idle_ms', 'total_ms'] as const;
-
-/** How an entry's key is sent: which header carries it, or none at all. */
-export const AUTH_SCHEMES = ['bearer', 'api_key_header', 'x_api_key', 'none'] as const;
-export type AuthScheme = (typeof AUTH_SCHEMES)[number];
-
-/** Any JSON object (tool parameters, an entry's extra body). */
-export type JsonObject = { readonly [key: string]: JsonValue };
-export type JsonValue = string | number | boolean | null | JsonObject | readonly JsonValue[];
-
-/** An extra header an entry sends: its value in plain, or sealed as an owned credential. */
-export type LlmHeader =
-  | { readonly name: string; readonly value: string }
-  /** `valueHint` is the credential's mask, kept with the header so reads need no join. */
-  | { readonly name: string; readonly credentialId: string; readonly valueHint: string };
+import {
+  type AuthScheme,
+  type AzureSettings,
+  type JsonObject,
+  LLM_TIMEOUT_FIELDS,
+  type LlmApi,
+  type LlmHeader,
+  type LlmTimeouts,
+} from '#agentplane/endpoints';
 
 /** One entry of an agent's llm array as stored: its key, when it has one, is always a credential. */
 export interface LlmEntry {
   readonly baseUrl: string;
   readonly model: string;
   readonly api: LlmApi;
+  /** Only for `api: azure`. */
+  readonly azure?: AzureSettings;
   readonly auth: AuthScheme;
   /** Null only for `auth: none`. */
   readonly credentialId: string | null;
@@ -147,6 +131,7 @@ export function agentEtag(agent: Agent): string {
       e.baseUrl,
       e.model,
       e.api,
+      e.azure ?? null,
       e.auth,
       e.credentialId,
       e.apiKeyHint,
@@ -172,9 +157,4 @@ export type EtagCondition = '*' | readonly string[];
 
 export function etagMatches(condition: EtagCondition, etag: string): boolean {
   return condition === '*' || condition.includes(etag);
-}
-
-/** The origin (scheme, host, port) a base_url's key may be sent to. */
-export function originOf(baseUrl: string): string {
-  return new URL(baseUrl).origin;
 }

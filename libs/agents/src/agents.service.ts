@@ -10,18 +10,22 @@ import { looksMasked, secretHint } from '#agentplane/keys';
 import {
   type Agent,
   agentEtag,
-  type AuthScheme,
   type EtagCondition,
   etagMatches,
+  type RunnableAgent,
+  SYSTEM_TOOL_NAMES,
+  type SystemToolName,
+} from './agent.js';
+import {
+  type AuthScheme,
+  type AzureSettings,
   type JsonObject,
   type LlmApi,
   type LlmHeader,
   type LlmTimeouts,
   originOf,
-  type RunnableAgent,
-  SYSTEM_TOOL_NAMES,
-  type SystemToolName,
-} from './agent.js';
+  resolveBaseUrl,
+} from '#agentplane/endpoints';
 import { type AgentFields, AgentRepository, type StoredEntry } from './agent.repository.js';
 import { AgentsError, AgentsErrorCode } from './agents.error.js';
 
@@ -34,9 +38,11 @@ export type HeaderInput =
   { readonly name: string; readonly value: string } | { readonly name: string; readonly secretValue: string } | { readonly name: string };
 
 export interface LlmEntryInput {
-  readonly baseUrl: string;
+  /** Absent: the api's default (anthropic, google) or the Azure resource's host. */
+  readonly baseUrl?: string;
   readonly model: string;
   readonly api: LlmApi;
+  readonly azure?: AzureSettings;
   readonly auth: AuthScheme;
   /** A key given inline: stored sealed, owned by the agent, allowed only for this entry's origin. */
   readonly apiKey?: string;
@@ -62,8 +68,9 @@ export type CreateResult = { readonly agent: Agent } | { readonly replay: Stored
 const UPDATE_ATTEMPTS = 10;
 const UPDATE_BACKOFF_MS = 10;
 
-/** An entry whose base_url passed the egress policy (DNS included). */
+/** An entry whose base_url, resolved, passed the egress policy (DNS included). */
 interface CheckedEntry extends LlmEntryInput {
+  readonly baseUrl: string;
   readonly index: number;
   readonly origin: string;
 }
@@ -177,13 +184,16 @@ export class AgentsService {
    * are masks, and tool names. Every error at once.
    */
   private async checkEntries(input: AgentInput): Promise<CheckedEntry[]> {
-    const verdicts = await Promise.all(input.llm.map((entry) => this.egress.check(entry.baseUrl)));
+    const locations = input.llm.map((entry, index) => resolveBaseUrl(entry, `llm[${index}]`));
+    const verdicts = await Promise.all(locations.map(async (l) => ('baseUrl' in l ? this.egress.check(l.baseUrl) : undefined)));
     const errors: FieldError[] = toolNameClashes(input);
     const masked: string = CredentialsErrorCode.MaskedValueSubmitted;
     const checked: CheckedEntry[] = [];
     input.llm.forEach((entry, index) => {
-      const verdict = verdicts[index]!;
-      if (!verdict.ok) errors.push({ path: `llm[${index}].base_url`, code: verdict.code, message: verdict.message });
+      const location = locations[index]!;
+      const verdict = verdicts[index];
+      if ('errors' in location) errors.push(...location.errors);
+      else if (!verdict!.ok) errors.push({ path: `llm[${index}].base_url`, code: verdict!.code, message: verdict!.message });
       if (entry.apiKey !== undefined && entry.credentialId !== undefined) {
         errors.push({
           path: `llm[${index}].credential_id`,
@@ -203,7 +213,7 @@ export class AgentsService {
           errors.push(maskedKeyField(`llm[${index}].headers[${h}].secret_value`));
         }
       });
-      if (verdict.ok) checked.push({ ...entry, index, baseUrl: verdict.href, origin: originOf(verdict.href) });
+      if (verdict?.ok === true) checked.push({ ...entry, index, baseUrl: verdict.href, origin: originOf(verdict.href) });
     });
     if (errors.length > 0) throw errors.every((e) => e.code === masked) ? maskedKeyError(errors) : DomainError.validation(errors);
     return checked;
@@ -264,6 +274,7 @@ export class AgentsService {
         baseUrl: entry.baseUrl,
         model: entry.model,
         api: entry.api,
+        ...(entry.azure === undefined ? {} : { azure: entry.azure }),
         auth: entry.auth,
         headers,
         ...(entry.timeouts === undefined ? {} : { timeouts: entry.timeouts }),

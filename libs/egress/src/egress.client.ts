@@ -13,6 +13,11 @@ export const EGRESS_TLS = Symbol('EGRESS_TLS');
 
 export interface EgressRequest {
   readonly method: 'GET' | 'POST';
+  /**
+   * Parameters appended as the URL's query string, encoded here. The URL itself must have none:
+   * it passes the base_url policy, which refuses a query a user could have written.
+   */
+  readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly signal?: AbortSignal;
@@ -79,7 +84,8 @@ export class EgressClient implements OnModuleDestroy {
     }
     let response;
     try {
-      response = await request(verdict.href, {
+      const target = init.query === undefined ? verdict.href : `${verdict.href}?${new URLSearchParams(init.query).toString()}`;
+      response = await request(target, {
         dispatcher: this.dispatcherFor(init.connectTimeoutMs),
         method: init.method,
         headers: init.headers,

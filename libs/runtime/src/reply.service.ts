@@ -10,7 +10,6 @@ import { isDatabaseUnavailable } from '#agentplane/db';
 import { CommonError } from '#agentplane/errors';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
-import { ChatCompletionsReader } from './chat-completions.reader.js';
 import {
   DEFAULT_RUNTIME_LIMITS,
   type ReplyEvent,
@@ -22,12 +21,11 @@ import {
   type WholeReply,
 } from './reply.js';
 import { renderInstructions } from './instructions.js';
-import { ResponsesReader } from './responses.reader.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
 import { checkToolCall } from './system-tools.js';
 import type { UpstreamOutput } from './upstream-output.js';
-import { upstreamRequest } from './upstream-request.js';
+import { streamReader, upstreamRequest } from './upstream-request.js';
 
 /**
  * Streams one reply of an agent through its llm entries: the first entry that answers wins;
@@ -176,14 +174,15 @@ export class ReplyService {
     limits: RuntimeLimits,
     timers: AttemptTimers,
   ): AsyncGenerator<UpstreamOutput> {
-    const { url, body } = upstreamRequest(agent, entry, request, instructions);
+    const { url, query, headers, body } = upstreamRequest(agent, entry, request, instructions);
     let response: EgressResponse;
     try {
       const secrets = secretsOf(entry, index);
       const send = (opened: readonly string[]) =>
         this.egress.request(url, {
           method: 'POST',
-          headers: { ...headersOf(entry, opened), 'content-type': 'application/json', accept: 'text/event-stream' },
+          ...(query === undefined ? {} : { query }),
+          headers: { ...headersOf(entry, opened, headers), 'content-type': 'application/json', accept: 'text/event-stream' },
           body,
           signal: timers.signal,
           connectTimeoutMs: limits.connectMs,
@@ -205,7 +204,7 @@ export class ReplyService {
         throw new RuntimeError(RuntimeErrorCode.Status, `The upstream answered ${response.status}.`, response.status);
       }
       const decoder = new SseDecoder(limits.maxLineBytes);
-      const reader = entry.api === 'responses' ? new ResponsesReader() : new ChatCompletionsReader();
+      const reader = streamReader(entry.api);
       let total = 0;
       try {
         // Not destroyed when the loop is left at the reply's end: see drainForReuse.
@@ -270,11 +269,20 @@ function secretsOf(entry: RunnableLlmEntry, index: number): (LoadedCredential | 
   return refs;
 }
 
-/** The entry's own headers, given the secrets secretsOf listed, opened in the same order. */
-function headersOf(entry: RunnableLlmEntry, secrets: readonly string[]): Record<string, string> {
+/**
+ * The headers of an attempt, given the secrets secretsOf listed, opened in the same order: the wire
+ * format's own (such as `anthropic-version`) unless the entry sets one of the same name, the key
+ * and the entry's headers.
+ */
+function headersOf(
+  entry: RunnableLlmEntry,
+  secrets: readonly string[],
+  protocol: Readonly<Record<string, string>>,
+): Record<string, string> {
   let next = 0;
   const take = (): string => secrets[next++]!;
-  const headers: Record<string, string> = {};
+  const own = new Set(entry.headers.map((h) => h.name.toLowerCase()));
+  const headers: Record<string, string> = Object.fromEntries(Object.entries(protocol).filter(([name]) => !own.has(name)));
   switch (entry.auth) {
     case 'bearer':
       headers.authorization = `Bearer ${take()}`;
@@ -284,6 +292,9 @@ function headersOf(entry: RunnableLlmEntry, secrets: readonly string[]): Record<
       break;
     case 'x_api_key':
       headers['x-api-key'] = take();
+      break;
+    case 'x_goog_api_key':
+      headers['x-goog-api-key'] = take();
       break;
     case 'none':
       break;

@@ -1,4 +1,5 @@
-import type { JsonObject, SystemTools } from '#agentplane/agents';
+import type { SystemTools } from '#agentplane/agents';
+import type { JsonObject } from '#agentplane/endpoints';
 import { checkToolCall, systemToolDefinitions } from './system-tools.js';
 
 const ALL: SystemTools = {

@@ -1,4 +1,5 @@
-import { type JsonObject, SYSTEM_TOOL_NAMES, type SystemToolName, type SystemTools, type ToolDefinition } from '#agentplane/agents';
+import { SYSTEM_TOOL_NAMES, type SystemToolName, type SystemTools, type ToolDefinition } from '#agentplane/agents';
+import { type JsonObject } from '#agentplane/endpoints';
 import { isObject, parseJson } from './json-values.js';
 import type { ToolCall } from './tool-call-accumulator.js';
 

@@ -21,8 +21,9 @@ export const PROGRESS: UpstreamOutput = { kind: 'progress' };
 
 /**
  * Error types providers document (OpenAI, Azure OpenAI, Anthropic-compatible, vLLM, Ollama and
- * friends). Only these are repeated to our caller: a pattern would not do, since a hostile
- * upstream can put the caller's key in `type`, and many keys look like words.
+ * friends), and Google's canonical statuses (Gemini's `status`). Only these are repeated to our
+ * caller: a pattern would not do, since a hostile upstream can put the caller's key in any of
+ * those fields, and many keys look like words.
  */
 const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
   'api_error',
@@ -44,12 +45,29 @@ const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
   'timeout',
   'timeout_error',
   'tokens',
+  // google.rpc.Code names, which Gemini puts in `status`.
+  'ABORTED',
+  'ALREADY_EXISTS',
+  'CANCELLED',
+  'DATA_LOSS',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
+  'INTERNAL',
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'OUT_OF_RANGE',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'UNAUTHENTICATED',
+  'UNAVAILABLE',
+  'UNIMPLEMENTED',
+  'UNKNOWN',
 ]);
 
-/** The upstream error's `type` (or `code`) when it is one we know, or nothing: never its message. */
+/** The upstream error's `type` (or `code`, or `status`) when it is one we know, or nothing: never its message. */
 export function safeErrorType(error: unknown): string | undefined {
   if (error === null || typeof error !== 'object') return undefined;
-  for (const field of ['type', 'code'] as const) {
+  for (const field of ['type', 'code', 'status'] as const) {
     const value = (error as Record<string, unknown>)[field];
     if (typeof value === 'string' && KNOWN_ERROR_TYPES.has(value)) return value;
   }

@@ -1,7 +1,8 @@
 import type { SystemTools } from '#agentplane/agents';
 import { renderInstructions } from './instructions.js';
 import type { ReplyRequest } from './reply.js';
-import { type UpstreamAgent, type UpstreamEntry, upstreamRequest } from './upstream-request.js';
+import { upstreamRequest } from './upstream-request.js';
+import type { UpstreamAgent, UpstreamEntry } from './wire-format.js';
 
 const PLAIN: UpstreamAgent = { temperature: null, maxTokens: null, tools: [], systemTools: {}, forwardMetadata: false };
 const CHAT: UpstreamEntry = { baseUrl: 'https://llm.example/v1/', model: 'gpt-x', api: 'chat_completions' };
@@ -245,6 +246,29 @@ describe('upstreamRequest', () => {
       const { body } = sent(PLAIN, entry);
       expect(body).not.toHaveProperty('user');
       expect(body).not.toHaveProperty('tools');
+    });
+  });
+
+  describe('azure', () => {
+    const AZURE: UpstreamEntry = { baseUrl: 'https://contoso.openai.azure.com/openai', model: 'gpt-x', api: 'azure' };
+
+    it('uses the deployments route with an api_version: the deployment (or the model) in the path, the version as a query we build', () => {
+      const call = upstreamRequest(PLAIN, { ...AZURE, azure: { apiVersion: '2024-10-21', deployment: 'voice prod' } }, HI, 'Be brief.');
+      expect(call.url).toBe('https://contoso.openai.azure.com/openai/deployments/voice%20prod/chat/completions');
+      expect(call.query).toEqual({ 'api-version': '2024-10-21' });
+      expect(call.headers).toEqual({});
+      // The body is the chat completions body: Azure's deployments route ignores the model in it.
+      expect(JSON.parse(call.body)).toEqual(sent(PLAIN, CHAT, HI, 'Be brief.').body);
+      expect(upstreamRequest(PLAIN, { ...AZURE, azure: { apiVersion: '2024-10-21' } }, HI, null).url).toBe(
+        'https://contoso.openai.azure.com/openai/deployments/gpt-x/chat/completions',
+      );
+    });
+
+    it('uses the v1 route without an api_version: no query, the model in the body', () => {
+      const call = upstreamRequest(PLAIN, { ...AZURE, baseUrl: 'https://apim.example.com/openai/v1/' }, HI, null);
+      expect(call.url).toBe('https://apim.example.com/openai/v1/chat/completions');
+      expect(call.query).toBeUndefined();
+      expect(JSON.parse(call.body)).toMatchObject({ model: 'gpt-x', stream: true });
     });
   });
 });

@@ -1,8 +1,9 @@
-import { type Agent, type AgentInput, type HeaderInput, type JsonObject, systemToolsFromWire } from '#agentplane/agents';
+import { type Agent, type AgentInput, type HeaderInput, type LlmEntryInput, systemToolsFromWire } from '#agentplane/agents';
+import { type AzureSettings, DEFAULT_AUTH, type JsonObject } from '#agentplane/endpoints';
 import { DomainError } from '#agentplane/errors';
 import { applyMergePatch } from '../http/merge-patch.js';
 import { createValidationPipe } from '../problem/validation.js';
-import { AgentRequestDto, type LlmHeaderDto } from './agent-request.dto.js';
+import { AgentRequestDto, type AzureSettingsDto, type LlmEntryDto, type LlmHeaderDto } from './agent-request.dto.js';
 import { agentRequestErrors } from './agent-request.rules.js';
 import { AgentResponseDto } from './agent-response.dto.js';
 
@@ -44,17 +45,31 @@ export function toAgentInput(body: AgentRequestDto): AgentInput {
     systemTools: systemToolsFromWire(body.system_tools ?? {}),
     forwardMetadata: body.forward_metadata ?? false,
     variables: body.variables ?? {},
-    llm: (body.llm ?? []).map((entry) => ({
-      baseUrl: entry.base_url,
-      model: entry.model,
-      api: entry.api ?? 'chat_completions',
-      auth: entry.auth ?? 'bearer',
-      ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
-      ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
-      ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
-      ...(entry.extra_body === undefined ? {} : { extraBody: entry.extra_body as JsonObject }),
-      headers: (entry.headers ?? []).map(toHeaderInput),
-    })),
+    llm: (body.llm ?? []).map((entry) => toEntryInput(entry)),
+  };
+}
+
+function toEntryInput(entry: LlmEntryDto): LlmEntryInput {
+  const api = entry.api ?? 'chat_completions';
+  return {
+    ...(entry.base_url === undefined ? {} : { baseUrl: entry.base_url }),
+    model: entry.model,
+    api,
+    ...(entry.azure === undefined ? {} : { azure: toAzureSettings(entry.azure) }),
+    auth: entry.auth ?? DEFAULT_AUTH[api],
+    ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
+    ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
+    ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
+    ...(entry.extra_body === undefined ? {} : { extraBody: entry.extra_body as JsonObject }),
+    headers: (entry.headers ?? []).map(toHeaderInput),
+  };
+}
+
+function toAzureSettings(azure: AzureSettingsDto): AzureSettings {
+  return {
+    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
+    ...(azure.api_version === undefined ? {} : { apiVersion: azure.api_version }),
+    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
   };
 }
 

@@ -21,7 +21,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { AUTH_SCHEMES, type AuthScheme, LLM_APIS, type LlmApi } from '#agentplane/agents';
+import { AUTH_SCHEMES, type AuthScheme, DEFAULT_BASE_URL, LLM_APIS, type LlmApi, RESERVED_BODY_FIELDS } from '#agentplane/endpoints';
 import { IsMetadata, IsRecord, METADATA_MAX_KEY, METADATA_MAX_PAIRS, METADATA_MAX_VALUE } from '../http/is-metadata.validator.js';
 import { IsEmptyObject, MaxJsonBytes } from '../http/json-object.validator.js';
 import { IsVariables, VARIABLE_MAX_VALUE, VARIABLES_MAX_PAIRS } from '../http/variables.js';
@@ -39,22 +39,6 @@ export const MAX_LANGUAGES = 50;
 export const MAX_TRANSFERS = 20;
 export const MAX_CONDITION = 1000;
 export const E164 = /^\+[1-9]\d{1,14}$/;
-/** Top-level members of an upstream body that the runtime sets: an extra body may not set them. */
-export const RESERVED_BODY_FIELDS = [
-  'model',
-  'messages',
-  'input',
-  'instructions',
-  'stream',
-  'stream_options',
-  'tools',
-  'tool_choice',
-  'temperature',
-  'max_tokens',
-  'max_output_tokens',
-  'user',
-  'extra_metadata',
-] as const;
 export const MAX_HEADERS = 16;
 // RFC 9110 token: what a field name may be.
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -191,16 +175,71 @@ export class LlmHeaderDto {
   value_hint?: unknown;
 }
 
+export const AZURE_RESOURCE = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
+export const AZURE_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+export const AZURE_DEPLOYMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+@ApiSchema({
+  name: 'AzureSettings',
+  description:
+    'Where an Azure OpenAI entry sends its requests. With `api_version`: ' +
+    '`https://{resource}.openai.azure.com/openai/deployments/{deployment or model}/chat/completions?api-version={api_version}`; ' +
+    'without: the v1 route, `https://{resource}.openai.azure.com/openai/v1/chat/completions`. A `base_url` replaces ' +
+    '`https://{resource}.openai.azure.com/openai` (or `…/openai/v1`), for API Management or a private endpoint.',
+})
+export class AzureSettingsDto {
+  @ApiPropertyOptional({
+    pattern: AZURE_RESOURCE.source,
+    example: 'contoso-eastus',
+    description: 'The Azure OpenAI resource name (the host is `{resource}.openai.azure.com`); required without base_url',
+  })
+  @present('resource')
+  @IsString()
+  @Matches(AZURE_RESOURCE, {
+    message: 'must be an Azure resource name (letters, digits and hyphens)',
+    context: { code: 'invalid_resource' },
+  })
+  resource?: string;
+
+  @ApiPropertyOptional({
+    pattern: AZURE_API_VERSION.source,
+    example: '2024-10-21',
+    description: 'Selects the deployments route; required unless base_url ends in /openai/v1',
+  })
+  @present('api_version')
+  @IsString()
+  @Matches(AZURE_API_VERSION, { message: 'must be an API version like 2024-10-21', context: { code: 'invalid_api_version' } })
+  api_version?: string;
+
+  @ApiPropertyOptional({
+    pattern: AZURE_DEPLOYMENT.source,
+    example: 'gpt-4o-mini-prod',
+    description: 'The deployment name in the path (deployments route only); the model when absent',
+  })
+  @present('deployment')
+  @IsString()
+  @Matches(AZURE_DEPLOYMENT, { message: 'must be a deployment name', context: { code: 'invalid_deployment' } })
+  deployment?: string;
+}
+
 @ApiSchema({ name: 'LlmEntryRequest' })
 export class LlmEntryDto {
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: 'https://api.openai.com/v1',
     maxLength: 2048,
-    description: 'An https URL on a public host (checked again at every connection); /chat/completions or /responses is appended.',
+    description:
+      "An https URL on a public host (checked again at every connection), to which the api's path is appended: " +
+      '/chat/completions, /responses, /messages (anthropic), /models/{model}:streamGenerateContent?alt=sse (google). ' +
+      `Required for chat_completions and responses; defaults to ${DEFAULT_BASE_URL.anthropic} (anthropic), ` +
+      `${DEFAULT_BASE_URL.google} (google) and for azure to the resource's host. Reads show the URL in use.`,
   })
+  // Required (and reported with the other missing fields) for the apis that have no default.
+  @ValidateIf(
+    (o: LlmEntryDto) => o.base_url !== undefined || (DEFAULT_BASE_URL[o.api ?? 'chat_completions'] === undefined && o.api !== 'azure'),
+  )
   @IsString()
   @MaxLength(2048)
-  base_url!: string;
+  base_url?: string;
 
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'gpt-4o-mini' })
   @IsString()
@@ -208,17 +247,31 @@ export class LlmEntryDto {
   @Matches(NOT_BLANK, { message: 'must not be blank', context: { code: 'blank' } })
   model!: string;
 
-  @ApiPropertyOptional({ enum: LLM_APIS, default: 'chat_completions' })
+  @ApiPropertyOptional({
+    enum: LLM_APIS,
+    default: 'chat_completions',
+    description:
+      'The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini ' +
+      'streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).',
+  })
   @present('api')
   @IsIn(LLM_APIS)
   api?: LlmApi;
 
+  @ApiPropertyOptional({ type: AzureSettingsDto, description: 'Only for api azure' })
+  @present('azure')
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AzureSettingsDto)
+  azure?: AzureSettingsDto;
+
   @ApiPropertyOptional({
     enum: AUTH_SCHEMES,
-    default: 'bearer',
     description:
-      'How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header, as Azure OpenAI ' +
-      'expects), `x-api-key: <key>` (x_api_key), or no key at all (none: then api_key and credential_id must be absent).',
+      'How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header), ' +
+      '`x-api-key: <key>` (x_api_key), `x-goog-api-key: <key>` (x_goog_api_key), or no key at all (none: then api_key ' +
+      "and credential_id must be absent). Defaults to the api's own: bearer for chat_completions and responses, " +
+      'x_api_key for anthropic, x_goog_api_key for google, api_key_header for azure.',
   })
   @present('auth')
   @IsIn(AUTH_SCHEMES)
@@ -262,7 +315,8 @@ export class LlmEntryDto {
     example: { reasoning_effort: 'low' },
     description:
       `Merged into the top level of every upstream request body; at most ${MAX_JSON_OBJECT_BYTES} bytes as JSON. The members ` +
-      `the runtime sets are refused (reserved_field): ${RESERVED_BODY_FIELDS.join(', ')}.`,
+      `the runtime sets for the entry's api are refused (reserved_field): ${reservedFieldsText()}. For google, a ` +
+      '`generationConfig` here is merged with the temperature and max_tokens the agent sets (the agent wins).',
   })
   @present('extra_body')
   @IsObject()
@@ -282,6 +336,13 @@ export class LlmEntryDto {
   @ApiHideProperty()
   @Allow()
   api_key_hint?: unknown;
+}
+
+function reservedFieldsText(): string {
+  const byApi = new Map<string, LlmApi[]>();
+  for (const api of LLM_APIS)
+    byApi.set(RESERVED_BODY_FIELDS[api].join(', '), [...(byApi.get(RESERVED_BODY_FIELDS[api].join(', ')) ?? []), api]);
+  return [...byApi].map(([fields, apis]) => `${apis.join(' and ')}: ${fields}`).join('; ');
 }
 
 export const WEATHER_TOOL_PARAMETERS = {

@@ -2,38 +2,8 @@ import type { FieldError } from '#agentplane/errors';
 import { memberPath } from '../http/json-path.js';
 import { jsonSchemaErrors } from '../http/json-schema.js';
 import { variableErrors } from '../http/variables.js';
-import type { AuthScheme } from '#agentplane/agents';
-import { type AgentRequestDto, type LlmEntryDto, RESERVED_BODY_FIELDS } from './agent-request.dto.js';
-
-// Set by the HTTP client or the runtime for every request, or meaningful to one hop only.
-const RESERVED_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'content-type',
-  'accept',
-]);
-
-// Headers whose value is a credential: stored in plain they would come back on every read.
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'api-key', 'x-api-key', 'x-goog-api-key']);
-
-/** The header each auth scheme puts the key in (lower case). */
-export const AUTH_HEADER: Readonly<Record<AuthScheme, string | undefined>> = {
-  bearer: 'authorization',
-  api_key_header: 'api-key',
-  x_api_key: 'x-api-key',
-  none: undefined,
-};
-
-const RESERVED_BODY = new Set<string>(RESERVED_BODY_FIELDS);
+import { AUTH_HEADER, CREDENTIAL_HEADERS, DEFAULT_AUTH, RESERVED_BODY_FIELDS, RESERVED_HEADERS } from '#agentplane/endpoints';
+import type { AgentRequestDto, LlmEntryDto } from './agent-request.dto.js';
 
 /**
  * The rules of an agent body that look across fields or into free-form values, for a body the
@@ -87,15 +57,21 @@ function canonicalLocale(tag: string): string | undefined {
 
 function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
   const errors: FieldError[] = [];
+  const api = entry.api ?? 'chat_completions';
+  const auth = entry.auth ?? DEFAULT_AUTH[api];
   if (entry.extra_body !== undefined) {
     for (const key of Object.keys(entry.extra_body)) {
-      if (RESERVED_BODY.has(key)) {
-        errors.push({ path: memberPath(`${path}.extra_body`, key), code: 'reserved_field', message: 'is set by the runtime' });
+      if (RESERVED_BODY_FIELDS[api].includes(key)) {
+        errors.push({
+          path: memberPath(`${path}.extra_body`, key),
+          code: 'reserved_field',
+          message: `is set by the runtime for api ${api}`,
+        });
       }
     }
     errors.push(...protoKeyErrors(entry.extra_body, `${path}.extra_body`));
   }
-  const authHeader = AUTH_HEADER[entry.auth ?? 'bearer'];
+  const authHeader = AUTH_HEADER[auth];
   const names = new Map<string, number>();
   (entry.headers ?? []).forEach((header, h) => {
     const at = `${path}.headers[${h}].name`;
@@ -106,7 +82,7 @@ function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
     } else if (RESERVED_HEADERS.has(name)) {
       errors.push({ path: at, code: 'reserved_header', message: 'is set by the runtime or the connection' });
     } else if (name === authHeader) {
-      errors.push({ path: at, code: 'reserved_header', message: `carries the key for auth ${entry.auth ?? 'bearer'}` });
+      errors.push({ path: at, code: 'reserved_header', message: `carries the key for auth ${auth}` });
     } else if (first !== undefined) {
       errors.push({ path: at, code: 'duplicate_header', message: `is also the name of headers[${first}]` });
     }

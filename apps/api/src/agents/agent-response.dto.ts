@@ -1,16 +1,8 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { Page } from '#agentplane/db';
-import {
-  type Agent,
-  AUTH_SCHEMES,
-  systemToolsToWire,
-  type AuthScheme,
-  LLM_APIS,
-  type LlmApi,
-  type LlmEntry,
-  type LlmTimeouts,
-} from '#agentplane/agents';
-import { LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
+import { type Agent, systemToolsToWire, type LlmEntry } from '#agentplane/agents';
+import { AUTH_SCHEMES, type AuthScheme, type AzureSettings, LLM_APIS, type LlmApi, type LlmTimeouts } from '#agentplane/endpoints';
+import { AzureSettingsDto, LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
 
 @ApiSchema({ name: 'LlmHeader', description: 'An extra header: its value, or for a secret one only a hint' })
 export class LlmHeaderResponseDto {
@@ -38,6 +30,8 @@ export class LlmEntryResponseDto {
   model!: string;
   @ApiProperty({ enum: LLM_APIS })
   api!: LlmApi;
+  @ApiPropertyOptional({ type: AzureSettingsDto, description: 'Present for api azure when set' })
+  azure?: AzureSettingsDto;
   @ApiProperty({ enum: AUTH_SCHEMES })
   auth!: AuthScheme;
   @ApiPropertyOptional({
@@ -65,6 +59,7 @@ export class LlmEntryResponseDto {
       base_url: entry.baseUrl,
       model: entry.model,
       api: entry.api,
+      ...(entry.azure === undefined ? {} : { azure: azureResponse(entry.azure) }),
       auth: entry.auth,
       ...(entry.apiKeyHint === null ? {} : { api_key_hint: entry.apiKeyHint }),
       ...(entry.ownedKey || entry.credentialId === null ? {} : { credential_id: entry.credentialId }),
@@ -73,6 +68,14 @@ export class LlmEntryResponseDto {
       headers: entry.headers.map((h) => LlmHeaderResponseDto.from(h)),
     };
   }
+}
+
+function azureResponse(azure: AzureSettings): AzureSettingsDto {
+  return {
+    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
+    ...(azure.apiVersion === undefined ? {} : { api_version: azure.apiVersion }),
+    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
+  };
 }
 
 /** An agent as every read shows it: keys only as hints. */

@@ -64,6 +64,64 @@ const AGENT_EXAMPLE = {
   forward_metadata: true,
   variables: { company: 'Acme', hours: '9:00-17:00' },
 };
+// One runnable agent per native spec: each vendor's own path, key header and tool format.
+const SPEC_EXAMPLES = {
+  anthropic: {
+    summary: 'Anthropic Messages (Claude): key sent as x-api-key, instructions as system',
+    value: {
+      name: 'Claude line',
+      instructions: 'Answer in one sentence.',
+      max_tokens: 300,
+      llm: [
+        {
+          api: 'anthropic',
+          base_url: 'https://api.anthropic.com/v1',
+          model: 'claude-sonnet-4-5',
+          api_key: 'sk-ant-replace-with-your-own-key',
+        },
+      ],
+      system_tools: { end_call: {} },
+    },
+  },
+  google: {
+    summary: 'Google Gemini: key sent as x-goog-api-key, thinking turned off for a faster first token',
+    value: {
+      name: 'Gemini line',
+      instructions: 'Answer in one sentence.',
+      temperature: 0.4,
+      llm: [
+        {
+          api: 'google',
+          base_url: 'https://generativelanguage.googleapis.com/v1beta',
+          model: 'gemini-2.5-flash',
+          api_key: 'AIza-replace-with-your-own-key-0123',
+          extra_body: { generationConfig: { thinkingConfig: { thinkingBudget: 0 } } },
+        },
+      ],
+    },
+  },
+  azure: {
+    summary: 'Azure OpenAI deployment (key sent as api-key), falling back to Anthropic',
+    value: {
+      name: 'Azure line',
+      instructions: 'Answer in one sentence.',
+      llm: [
+        {
+          api: 'azure',
+          azure: { resource: 'contoso-eastus', api_version: '2024-10-21', deployment: 'gpt-4o-mini-prod' },
+          model: 'gpt-4o-mini',
+          api_key: 'replace-with-your-azure-key-0123456789',
+        },
+        {
+          api: 'anthropic',
+          base_url: 'https://api.anthropic.com/v1',
+          model: 'claude-haiku-4-5',
+          api_key: 'sk-ant-replace-with-your-own-key',
+        },
+      ],
+    },
+  },
+};
 const AGENT_NOT_FOUND = notFound('Agent');
 const INVALID_BASE_URL = invalid('llm[0].base_url', 'https_required', 'must use https');
 const API_KEY_REQUIRED = refused(
@@ -101,7 +159,10 @@ export class AgentsController {
       'while the first request with the key is still running, a retry waits for it (409 after 15 s)',
     schema: { type: 'string', maxLength: 255 },
   })
-  @ApiBody({ type: AgentRequestDto, examples: { inline_key: { summary: 'One endpoint, its key inline', value: AGENT_EXAMPLE } } })
+  @ApiBody({
+    type: AgentRequestDto,
+    examples: { inline_key: { summary: 'One endpoint, its key inline', value: AGENT_EXAMPLE }, ...SPEC_EXAMPLES },
+  })
   @ApiCreatedResponse({ type: AgentResponseDto, headers: CREATED_HEADERS })
   @ApiJsonBodyProblems()
   @ApiProblemResponse(
