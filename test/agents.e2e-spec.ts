@@ -495,8 +495,8 @@ describe('agents over HTTP', () => {
       const missing = await expectInvalid(await call('POST', '/v1/agents', { llm: [{ api_key: providerKey(20) }] }));
       expect(missing).toEqual([
         { path: 'name', code: 'required', message: 'is required' },
-        { path: 'llm[0].base_url', code: 'required', message: 'is required' },
         { path: 'llm[0].model', code: 'required', message: 'is required' },
+        { path: 'llm[0].base_url', code: 'required', message: 'is required' },
       ]);
       const wrong = await expectInvalid(
         await call('POST', '/v1/agents', { name: 7, instructions: false, llm: [entry({ model: 3 })], metadata: 'x' }),

@@ -46,7 +46,7 @@ const operations = (): [string, string, Operation][] =>
   );
 
 describe('openapi.yaml', () => {
-  it('names every agents and credentials operation with a stable operationId', () => {
+  it('names every agents, providers and credentials operation with a stable operationId', () => {
     const ids = operations().map(([, , op]) => op.operationId);
     expect(ids).toEqual(
       expect.arrayContaining([
@@ -60,6 +60,12 @@ describe('openapi.yaml', () => {
         'getCredential',
         'replaceCredential',
         'deleteCredential',
+        'createProvider',
+        'listProviders',
+        'getProvider',
+        'replaceProvider',
+        'updateProvider',
+        'deleteProvider',
       ]),
     );
     expect(new Set(ids).size).toBe(ids.length);
@@ -69,9 +75,11 @@ describe('openapi.yaml', () => {
     const schemas = spec.components.schemas;
     expect(schemas.LlmEntryRequest!.properties!.api_key).toMatchObject({ writeOnly: true });
     expect(schemas.CreateCredentialRequest!.properties!.api_key).toMatchObject({ writeOnly: true });
+    expect(schemas.ProviderRequest!.properties!.api_key).toMatchObject({ writeOnly: true });
+    expect(schemas.Provider!.properties!.api_key_hint).toMatchObject({ readOnly: true });
     expect(schemas.LlmEntry!.properties!.api_key_hint).toMatchObject({ readOnly: true });
     expect(schemas.Credential!.properties!.api_key_hint).toMatchObject({ readOnly: true });
-    for (const name of ['Agent', 'LlmEntry', 'AgentList', 'Credential', 'CredentialList']) {
+    for (const name of ['Agent', 'LlmEntry', 'AgentList', 'Credential', 'CredentialList', 'Provider', 'ProviderList', 'LlmHeader']) {
       expect(Object.keys(schemas[name]!.properties!)).not.toContain('api_key');
     }
   });
@@ -85,6 +93,13 @@ describe('openapi.yaml', () => {
     expect(Object.keys(agent.get!.responses['200']!.headers ?? {})).toContain('ETag');
     expect(Object.keys(agent.put!.responses['200']!.headers ?? {})).toContain('ETag');
     expect(Object.keys(agent.put!.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '412', '422']));
+    const providers = spec.paths['/v1/providers']!;
+    const provider = spec.paths['/v1/providers/{id}']!;
+    expect(providers.post!.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+    for (const op of [provider.put!, provider.patch!, provider.delete!]) {
+      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'If-Match', in: 'header' }));
+    }
+    expect(Object.keys(provider.get!.responses['200']!.headers ?? {})).toContain('ETag');
   });
 
   it('describes every error response as problem+json', () => {
@@ -116,11 +131,14 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
         .sort(),
     ).toEqual([
       'patch /v1/agents/{id}',
+      'patch /v1/providers/{id}',
       'post /v1/agents',
       'post /v1/agents/{id}/replies',
       'post /v1/credentials',
+      'post /v1/providers',
       'put /v1/agents/{id}',
       'put /v1/credentials/{id}',
+      'put /v1/providers/{id}',
     ]);
     for (const [path, method, op] of bodyRoutes()) {
       expect({ op: `${method} ${path}`, statuses: Object.keys(op.responses) }).toEqual({
@@ -130,6 +148,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
     }
     // force=maybe is a 422 on delete, an unknown page size on list.
     expect(Object.keys(spec.paths['/v1/credentials/{id}']!.delete!.responses)).toEqual(expect.arrayContaining(['404', '409', '422']));
+    expect(Object.keys(spec.paths['/v1/providers/{id}']!.delete!.responses)).toEqual(expect.arrayContaining(['404', '409', '412', '422']));
     expect(Object.keys(spec.paths['/v1/credentials']!.get!.responses)).toEqual(expect.arrayContaining(['400', '422']));
   });
 
@@ -153,7 +172,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
 
   it('types every limit as an integer', () => {
     const limits = operations().flatMap(([, , op]) => (op.parameters ?? []).filter((p) => p.name === 'limit'));
-    expect(limits).toHaveLength(2);
+    expect(limits).toHaveLength(3);
     for (const limit of limits) expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
   });
 

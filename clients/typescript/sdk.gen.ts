@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, ClientMeta, Options as Options2, RequestResult, ServerSentEventsResult, TDataShape } from './client/index.js';
-import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses } from './types.gen.js';
+import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -168,4 +168,76 @@ export const getOrganization = <ThrowOnError extends boolean = false>(options?: 
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/organization',
     ...options
+});
+
+/**
+ * List providers, newest first
+ */
+export const listProviders = <ThrowOnError extends boolean = false>(options?: Options<ListProvidersData, ThrowOnError>): RequestResult<ListProvidersResponses, ListProvidersErrors, ThrowOnError> => (options?.client ?? client).get<ListProvidersResponses, ListProvidersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers',
+    ...options
+});
+
+/**
+ * Create a provider: a named LLM endpoint agents use by id
+ */
+export const createProvider = <ThrowOnError extends boolean = false>(options: Options<CreateProviderData, ThrowOnError>): RequestResult<CreateProviderResponses, CreateProviderErrors, ThrowOnError> => (options.client ?? client).post<CreateProviderResponses, CreateProviderErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a provider and the keys it owns
+ *
+ * Refused while agents use it (provider_in_use); with force=true, their entries that use it are removed too.
+ */
+export const deleteProvider = <ThrowOnError extends boolean = false>(options: Options<DeleteProviderData, ThrowOnError>): RequestResult<DeleteProviderResponses, DeleteProviderErrors, ThrowOnError> => (options.client ?? client).delete<DeleteProviderResponses, DeleteProviderErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers/{id}',
+    ...options
+});
+
+/**
+ * Get a provider (keys only as hints)
+ */
+export const getProvider = <ThrowOnError extends boolean = false>(options: Options<GetProviderData, ThrowOnError>): RequestResult<GetProviderResponses, GetProviderErrors, ThrowOnError> => (options.client ?? client).get<GetProviderResponses, GetProviderErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers/{id}',
+    ...options
+});
+
+/**
+ * Change some fields of a provider (JSON Merge Patch)
+ *
+ * An RFC 7396 merge patch of the provider as a read shows it; the result is validated as a whole body. The stored key and secret header values are kept under the same rule as PUT.
+ */
+export const updateProvider = <ThrowOnError extends boolean = false>(options: Options<UpdateProviderData, ThrowOnError>): RequestResult<UpdateProviderResponses, UpdateProviderErrors, ThrowOnError> => (options.client ?? client).patch<UpdateProviderResponses, UpdateProviderErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Replace a provider; every agent that uses it uses the new settings from its next reply
+ *
+ * PUT replaces the whole provider: a member left out goes back to its default. Without api_key or credential_id the stored key is kept, and a header sent with its name only keeps its secret value, only while the origin is unchanged.
+ */
+export const replaceProvider = <ThrowOnError extends boolean = false>(options: Options<ReplaceProviderData, ThrowOnError>): RequestResult<ReplaceProviderResponses, ReplaceProviderErrors, ThrowOnError> => (options.client ?? client).put<ReplaceProviderResponses, ReplaceProviderErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/providers/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

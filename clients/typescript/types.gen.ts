@@ -148,7 +148,7 @@ export type CredentialList = {
 /**
  * Stable machine-readable code
  */
-export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'redirect_refused' | 'response_too_large' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large' | 'validation_failed';
+export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'provider_in_use' | 'redirect_refused' | 'response_too_large' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large' | 'validation_failed';
 
 export type FieldError = {
     code: string;
@@ -167,18 +167,30 @@ export type LanguageDetection = {
     languages: Array<string>;
 };
 
+/**
+ * An llm entry: its own endpoint, or (provider_id) a provider of the organization, with model and timeouts only
+ */
 export type LlmEntry = {
-    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    /**
+     * Present unless the entry uses a provider
+     */
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
     /**
      * "****", plus the last 4 characters when the key has at least 20; absent for auth none
      */
     readonly api_key_hint?: string;
-    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present unless the entry uses a provider
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
     /**
      * Present for api azure when set
      */
     azure?: AzureSettings;
-    base_url: string;
+    /**
+     * Present unless the entry uses a provider
+     */
+    base_url?: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
      */
@@ -189,14 +201,27 @@ export type LlmEntry = {
     extra_body?: {
         [key: string]: unknown;
     };
-    headers: Array<LlmHeader>;
+    /**
+     * Present unless the entry uses a provider
+     */
+    headers?: Array<LlmHeader>;
+    /**
+     * As the entry names it (a provider's model_map applies at reply time)
+     */
     model: string;
+    /**
+     * Present for an entry that uses a provider
+     */
+    provider_id?: string;
     /**
      * Present when the entry overrides the runtime timeouts
      */
     timeouts?: LlmTimeouts;
 };
 
+/**
+ * One endpoint the agent answers with, tried in order: its own (base_url, api, key, …), or a provider of the organization by provider_id, with only model and timeouts beside it.
+ */
 export type LlmEntryRequest = {
     /**
      * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
@@ -226,6 +251,10 @@ export type LlmEntryRequest = {
     };
     headers?: Array<LlmHeaderRequest>;
     model: string;
+    /**
+     * Instead of the endpoint's own fields: a provider of this organization, whose settings, key and model_map the reply uses (the model sent is model_map[model], or model). Then only model and timeouts may be given with it.
+     */
+    provider_id?: string;
     timeouts?: LlmTimeouts;
 };
 
@@ -313,6 +342,91 @@ export type ProblemDetails = {
      * For code `upstream_status`: the HTTP status the upstream answered
      */
     upstream_status?: number;
+};
+
+export type Provider = {
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    /**
+     * "****", plus the last 4 characters when the key has at least 20; absent for auth none
+     */
+    readonly api_key_hint?: string;
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present for api azure when set
+     */
+    azure?: AzureSettings;
+    /**
+     * The URL in use (a default filled in)
+     */
+    base_url: string;
+    created_at: string;
+    /**
+     * The organization credential this provider uses; absent when the key was given inline
+     */
+    credential_id?: string;
+    /**
+     * Present when set: merged into every upstream body
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers: Array<LlmHeader>;
+    id: string;
+    model_map: {
+        [key: string]: string;
+    };
+    name: string;
+    object: 'provider';
+    updated_at: string;
+};
+
+export type ProviderList = {
+    data: Array<Provider>;
+    has_more: boolean;
+    /**
+     * Pass as `after` for the next page
+     */
+    next_cursor: string | null;
+};
+
+/**
+ * A named LLM endpoint that agents use by id (`{"provider_id", "model"}` in their llm entries): the same endpoint fields as an inline llm entry, a name, and a model map.
+ */
+export type ProviderRequest = {
+    /**
+     * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
+     */
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    /**
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header), `x-api-key: <key>` (x_api_key), `x-goog-api-key: <key>` (x_goog_api_key), or no key at all (none: then api_key and credential_id must be absent). Defaults to the api's own: bearer for chat_completions and responses, x_api_key for anthropic, x_goog_api_key for google, api_key_header for azure.
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Only for api azure
+     */
+    azure?: AzureSettings;
+    /**
+     * An https URL on a public host (checked again at every connection), to which the api's path is appended: /chat/completions, /responses, /messages (anthropic), /models/{model}:streamGenerateContent?alt=sse (google). Required for chat_completions and responses; defaults to https://api.anthropic.com/v1 (anthropic), https://generativelanguage.googleapis.com/v1beta (google) and for azure to the resource's host. Reads show the URL in use.
+     */
+    base_url?: string;
+    /**
+     * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
+     */
+    credential_id?: string;
+    /**
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets for the entry's api are refused (reserved_field): chat_completions and responses and azure: model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata; anthropic: model, max_tokens, system, messages, stream, temperature, tools, tool_choice, metadata; google: contents, systemInstruction, tools, toolConfig. For google, a `generationConfig` here is merged with the temperature and max_tokens the agent sets (the agent wins).
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers?: Array<LlmHeaderRequest>;
+    /**
+     * The model an agent's entry names -> the model this endpoint expects (at most 200 pairs, names of 1 to 200 characters). A model not in the map is sent as named.
+     */
+    model_map?: {
+        [key: string]: string;
+    };
+    name: string;
 };
 
 export type ReplaceCredentialRequest = {
@@ -626,14 +740,26 @@ export type CredentialListWritable = {
     next_cursor: string | null;
 };
 
+/**
+ * An llm entry: its own endpoint, or (provider_id) a provider of the organization, with model and timeouts only
+ */
 export type LlmEntryWritable = {
-    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
-    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present unless the entry uses a provider
+     */
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    /**
+     * Present unless the entry uses a provider
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
     /**
      * Present for api azure when set
      */
     azure?: AzureSettings;
-    base_url: string;
+    /**
+     * Present unless the entry uses a provider
+     */
+    base_url?: string;
     /**
      * The organization credential this entry uses; absent when the key was given inline
      */
@@ -644,14 +770,27 @@ export type LlmEntryWritable = {
     extra_body?: {
         [key: string]: unknown;
     };
-    headers: Array<LlmHeaderWritable>;
+    /**
+     * Present unless the entry uses a provider
+     */
+    headers?: Array<LlmHeaderWritable>;
+    /**
+     * As the entry names it (a provider's model_map applies at reply time)
+     */
     model: string;
+    /**
+     * Present for an entry that uses a provider
+     */
+    provider_id?: string;
     /**
      * Present when the entry overrides the runtime timeouts
      */
     timeouts?: LlmTimeouts;
 };
 
+/**
+ * One endpoint the agent answers with, tried in order: its own (base_url, api, key, …), or a provider of the organization by provider_id, with only model and timeouts beside it.
+ */
 export type LlmEntryRequestWritable = {
     /**
      * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
@@ -685,6 +824,10 @@ export type LlmEntryRequestWritable = {
     };
     headers?: Array<LlmHeaderRequestWritable>;
     model: string;
+    /**
+     * Instead of the endpoint's own fields: a provider of this organization, whose settings, key and model_map the reply uses (the model sent is model_map[model], or model). Then only model and timeouts may be given with it.
+     */
+    provider_id?: string;
     timeouts?: LlmTimeouts;
 };
 
@@ -715,6 +858,91 @@ export type LlmHeaderRequestWritable = {
      * Visible ASCII, inner spaces and tabs allowed, no leading or trailing whitespace
      */
     value?: string;
+};
+
+export type ProviderWritable = {
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    auth: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Present for api azure when set
+     */
+    azure?: AzureSettings;
+    /**
+     * The URL in use (a default filled in)
+     */
+    base_url: string;
+    created_at: string;
+    /**
+     * The organization credential this provider uses; absent when the key was given inline
+     */
+    credential_id?: string;
+    /**
+     * Present when set: merged into every upstream body
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers: Array<LlmHeaderWritable>;
+    id: string;
+    model_map: {
+        [key: string]: string;
+    };
+    name: string;
+    object: 'provider';
+    updated_at: string;
+};
+
+export type ProviderListWritable = {
+    data: Array<ProviderWritable>;
+    has_more: boolean;
+    /**
+     * Pass as `after` for the next page
+     */
+    next_cursor: string | null;
+};
+
+/**
+ * A named LLM endpoint that agents use by id (`{"provider_id", "model"}` in their llm entries): the same endpoint fields as an inline llm entry, a name, and a model map.
+ */
+export type ProviderRequestWritable = {
+    /**
+     * The wire format: OpenAI Chat Completions or Responses, Anthropic Messages (anthropic), Google Gemini streamGenerateContent (google) or Azure OpenAI chat completions (azure, with `azure`).
+     */
+    api?: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    /**
+     * The provider key, stored encrypted and only ever sent to this entry's origin; never returned (reads show `api_key_hint`). On replace, leave it out to keep the key of the entry at the same index, which works only while the origin is unchanged.
+     */
+    api_key?: string;
+    /**
+     * How the key is sent: `Authorization: Bearer <key>` (bearer), `api-key: <key>` (api_key_header), `x-api-key: <key>` (x_api_key), `x-goog-api-key: <key>` (x_goog_api_key), or no key at all (none: then api_key and credential_id must be absent). Defaults to the api's own: bearer for chat_completions and responses, x_api_key for anthropic, x_goog_api_key for google, api_key_header for azure.
+     */
+    auth?: 'bearer' | 'api_key_header' | 'x_api_key' | 'x_goog_api_key' | 'none';
+    /**
+     * Only for api azure
+     */
+    azure?: AzureSettings;
+    /**
+     * An https URL on a public host (checked again at every connection), to which the api's path is appended: /chat/completions, /responses, /messages (anthropic), /models/{model}:streamGenerateContent?alt=sse (google). Required for chat_completions and responses; defaults to https://api.anthropic.com/v1 (anthropic), https://generativelanguage.googleapis.com/v1beta (google) and for azure to the resource's host. Reads show the URL in use.
+     */
+    base_url?: string;
+    /**
+     * Instead of api_key: an organization credential whose allowed_origins include this entry's origin.
+     */
+    credential_id?: string;
+    /**
+     * Merged into the top level of every upstream request body; at most 16384 bytes as JSON. The members the runtime sets for the entry's api are refused (reserved_field): chat_completions and responses and azure: model, messages, input, instructions, stream, stream_options, tools, tool_choice, temperature, max_tokens, max_output_tokens, user, extra_metadata; anthropic: model, max_tokens, system, messages, stream, temperature, tools, tool_choice, metadata; google: contents, systemInstruction, tools, toolConfig. For google, a `generationConfig` here is merged with the temperature and max_tokens the agent sets (the agent wins).
+     */
+    extra_body?: {
+        [key: string]: unknown;
+    };
+    headers?: Array<LlmHeaderRequestWritable>;
+    /**
+     * The model an agent's entry names -> the model this endpoint expects (at most 200 pairs, names of 1 to 200 characters). A model not in the map is sent as named.
+     */
+    model_map?: {
+        [key: string]: string;
+    };
+    name: string;
 };
 
 export type ReplaceCredentialRequestWritable = {
@@ -1228,7 +1456,7 @@ export type DeleteCredentialData = {
     };
     query?: {
         /**
-         * Delete even while in use, removing every use of the credential in the same transaction
+         * Delete even while in use, removing every use in the same transaction
          */
         force?: 'true' | 'false';
     };
@@ -1390,3 +1618,332 @@ export type GetOrganizationResponses = {
 };
 
 export type GetOrganizationResponse = GetOrganizationResponses[keyof GetOrganizationResponses];
+
+export type ListProvidersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page
+         */
+        after?: string;
+    };
+    url: '/v1/providers';
+};
+
+export type ListProvidersErrors = {
+    /**
+     * Invalid cursor
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * Invalid limit
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type ListProvidersError = ListProvidersErrors[keyof ListProvidersErrors];
+
+export type ListProvidersResponses = {
+    200: ProviderList;
+};
+
+export type ListProvidersResponse = ListProvidersResponses[keyof ListProvidersResponses];
+
+export type CreateProviderData = {
+    body: ProviderRequestWritable;
+    headers?: {
+        /**
+         * Retry-safe creation: the same key with the same body within 24 h returns the first response; with another body, 422; while the first request with the key is still running, a retry waits for it (409 after 15 s)
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/providers';
+};
+
+export type CreateProviderErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * The first request with this Idempotency-Key is still running (idempotency_key_in_progress)
+     */
+    409: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * Invalid body (api_key_required, credential_origin_mismatch, masked_value_submitted, base_url codes, invalid_model_map, …)
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type CreateProviderError = CreateProviderErrors[keyof CreateProviderErrors];
+
+export type CreateProviderResponses = {
+    201: Provider;
+};
+
+export type CreateProviderResponse = CreateProviderResponses[keyof CreateProviderResponses];
+
+export type DeleteProviderData = {
+    body?: never;
+    headers?: {
+        /**
+         * Delete only if the provider still has this ETag
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * Delete even while in use, removing every use in the same transaction
+         */
+        force?: 'true' | 'false';
+    };
+    url: '/v1/providers/{id}';
+};
+
+export type DeleteProviderErrors = {
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such provider in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * In use (provider_in_use); pass force=true to delete it and the llm entries that use it
+     */
+    409: ProblemDetails;
+    /**
+     * If-Match does not match the current ETag (precondition_failed)
+     */
+    412: ProblemDetails;
+    /**
+     * force is neither true nor false
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type DeleteProviderError = DeleteProviderErrors[keyof DeleteProviderErrors];
+
+export type DeleteProviderResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteProviderResponse = DeleteProviderResponses[keyof DeleteProviderResponses];
+
+export type GetProviderData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/providers/{id}';
+};
+
+export type GetProviderErrors = {
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such provider in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type GetProviderError = GetProviderErrors[keyof GetProviderErrors];
+
+export type GetProviderResponses = {
+    200: Provider;
+};
+
+export type GetProviderResponse = GetProviderResponses[keyof GetProviderResponses];
+
+export type UpdateProviderData = {
+    /**
+     * ProviderPatch
+     *
+     * Any members of a provider body; `null` removes one
+     */
+    body: {
+        [key: string]: unknown;
+    };
+    headers?: {
+        /**
+         * Change only if the provider still has this ETag
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/providers/{id}';
+};
+
+export type UpdateProviderErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such provider in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * If-Match does not match the current ETag (precondition_failed)
+     */
+    412: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * The patched provider is invalid (the same codes as PUT)
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type UpdateProviderError = UpdateProviderErrors[keyof UpdateProviderErrors];
+
+export type UpdateProviderResponses = {
+    200: Provider;
+};
+
+export type UpdateProviderResponse = UpdateProviderResponses[keyof UpdateProviderResponses];
+
+export type ReplaceProviderData = {
+    body: ProviderRequestWritable;
+    headers?: {
+        /**
+         * Replace only if the provider still has this ETag
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/providers/{id}';
+};
+
+export type ReplaceProviderErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such provider in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * If-Match does not match the current ETag (precondition_failed)
+     */
+    412: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * Invalid body (api_key_required when no key is kept for a new origin, …)
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type ReplaceProviderError = ReplaceProviderErrors[keyof ReplaceProviderErrors];
+
+export type ReplaceProviderResponses = {
+    200: Provider;
+};
+
+export type ReplaceProviderResponse = ReplaceProviderResponses[keyof ReplaceProviderResponses];

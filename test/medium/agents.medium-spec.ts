@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { AgentsModule, AgentsService } from '#agentplane/agents';
+import { AgentsModule, AgentsService, type InlineLlmEntry } from '#agentplane/agents';
 import { ApiKeyService } from '#agentplane/auth';
 import { CredentialsService } from '#agentplane/credentials';
 import { PrismaService } from '#agentplane/db';
@@ -133,10 +133,10 @@ describe('an agent read for a reply, against a real database', () => {
     if (!('agent' in created)) throw new Error('expected a new agent');
     const read = await agents.get(orgId, created.agent.id);
     expect(JSON.stringify(read.tools[0]!.parameters)).toBe(JSON.stringify(parameters));
-    expect(JSON.stringify(read.llm[0]!.extraBody)).toBe(JSON.stringify(extraBody));
+    expect(JSON.stringify((read.llm[0] as InlineLlmEntry).extraBody)).toBe(JSON.stringify(extraBody));
     expect(read.systemTools).toEqual(systemTools);
     expect(read).toMatchObject({ forwardMetadata: true, variables: { first_name: 'there' } });
-    expect(read.llm[0]!.headers).toEqual([
+    expect((read.llm[0] as InlineLlmEntry).headers).toEqual([
       { name: 'X-Team', value: 'voice' },
       { name: 'X-Gateway-Key', credentialId: expect.stringMatching(/^cred_/), valueHint: '****cdef' },
     ]);
@@ -166,7 +166,9 @@ describe('an agent read for a reply, against a real database', () => {
         },
       ],
     });
-    expect(kept.llm[0]!.headers).toEqual([{ name: 'x-gateway-key', credentialId: secret.credentialId, valueHint: '****cdef' }]);
+    expect((kept.llm[0] as InlineLlmEntry).headers).toEqual([
+      { name: 'x-gateway-key', credentialId: secret.credentialId, valueHint: '****cdef' },
+    ]);
     await agents.replace(orgId, created.agent.id, {
       ...read,
       llm: [{ baseUrl: 'https://127.0.0.1:8441/v1', model: 'm', api: 'chat_completions', auth: 'x_api_key', headers: [] }],

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AgentsModule } from '#agentplane/agents';
+import { ProvidersModule } from '#agentplane/providers';
 import { ApiKeyGuard, AuthModule } from '#agentplane/auth';
 import { type AppConfig, ConfigModule } from '#agentplane/config';
 import { CredentialsModule } from '#agentplane/credentials';
@@ -11,6 +12,7 @@ import { EgressModule } from '#agentplane/egress';
 import { type Logger, LoggingModule } from '#agentplane/logging';
 import { RuntimeModule } from '#agentplane/runtime';
 import { AgentsController } from './agents/agents.controller.js';
+import { ProvidersController } from './providers/providers.controller.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
@@ -33,9 +35,17 @@ export class AppModule {
         IdempotencyModule.forServing(),
         EgressModule,
         AgentsModule,
+        ProvidersModule,
         RuntimeModule,
       ],
-      controllers: [HealthController, OrganizationController, CredentialsController, AgentsController, RepliesController],
+      controllers: [
+        HealthController,
+        OrganizationController,
+        CredentialsController,
+        AgentsController,
+        ProvidersController,
+        RepliesController,
+      ],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

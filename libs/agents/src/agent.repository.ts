@@ -1,18 +1,42 @@
 import { Injectable } from '@nestjs/common';
 import { asOrgId, type OrgId } from '#agentplane/auth';
-import { CREDENTIAL_SEALED, loadedCredential } from '#agentplane/credentials';
+import { CREDENTIAL_SEALED, loadedCredential, type SealedCredentialRow } from '#agentplane/credentials';
 import { keysetQuery, type Page, type PageRequest, Prisma, PrismaService, toPage, type Transaction } from '#agentplane/db';
-import { type Agent, type LlmEntry, type RunnableAgent, type RunnableHeader, type SystemTools, type ToolDefinition } from './agent.js';
 import {
   type AuthScheme,
-  type AzureSettings,
-  type JsonObject,
+  azureFromColumn,
+  endpointColumns,
+  extraBodyFromColumn,
+  headersFromColumn,
   LLM_TIMEOUT_FIELDS,
   type LlmApi,
   type LlmHeader,
   type LlmTimeouts,
+  type StoredEndpoint,
 } from '#agentplane/endpoints';
+import { mappedModel } from '#agentplane/providers';
+import {
+  type Agent,
+  type LlmEntry,
+  type RunnableAgent,
+  type RunnableHeader,
+  type RunnableLlmEntry,
+  type SystemTools,
+  type ToolDefinition,
+  usesProvider,
+} from './agent.js';
 import { systemToolsFromWire, systemToolsToWire, type SystemToolsWire } from './system-tools-wire.js';
+
+// The columns an llm entry and a provider share: where the endpoint is and how it is called.
+const ENDPOINT = {
+  baseUrl: true,
+  api: true,
+  azure: true,
+  auth: true,
+  credentialId: true,
+  extraBody: true,
+  headers: true,
+} as const;
 
 const AGENT = {
   id: true,
@@ -32,15 +56,10 @@ const AGENT = {
   llm: {
     orderBy: { position: 'asc' },
     select: {
-      baseUrl: true,
+      ...ENDPOINT,
+      providerId: true,
       model: true,
-      api: true,
-      azure: true,
-      auth: true,
-      credentialId: true,
       timeouts: true,
-      extraBody: true,
-      headers: true,
       credential: { select: { apiKeyHint: true, ownerAgentId: true } },
     },
   },
@@ -48,15 +67,29 @@ const AGENT = {
 
 type AgentRow = Prisma.AgentGetPayload<{ select: typeof AGENT }>;
 
-// Secret header values are credentials the agent owns: read with it, all in the same query.
+// A reply reads everything in one query: the entries' keys and the agent's secret header values,
+// sealed, and for entries that use a provider, the provider's endpoint, model map and secrets.
 const RUNNABLE = {
   ...AGENT,
   llm: {
     ...AGENT.llm,
-    select: { ...AGENT.llm.select, credential: { select: { ...CREDENTIAL_SEALED, ownerAgentId: true } } },
+    select: {
+      ...AGENT.llm.select,
+      credential: { select: { ...CREDENTIAL_SEALED, ownerAgentId: true } },
+      provider: {
+        select: {
+          ...ENDPOINT,
+          modelMap: true,
+          credential: { select: { ...CREDENTIAL_SEALED, ownerProviderId: true } },
+          ownedCredentials: { select: CREDENTIAL_SEALED },
+        },
+      },
+    },
   },
   ownedCredentials: { select: CREDENTIAL_SEALED },
 } as const satisfies Prisma.AgentSelect;
+
+type RunnableRow = Prisma.AgentGetPayload<{ select: typeof RUNNABLE }>;
 
 /** The agent's own fields, as a write stores them. */
 export interface AgentFields {
@@ -71,18 +104,10 @@ export interface AgentFields {
   readonly variables: Readonly<Record<string, string>>;
 }
 
-/** An llm entry as stored: its key, when it has one, is always a credential. */
-export interface StoredEntry {
-  readonly baseUrl: string;
-  readonly model: string;
-  readonly api: LlmApi;
-  readonly azure?: AzureSettings;
-  readonly auth: AuthScheme;
-  readonly credentialId: string | null;
-  readonly timeouts?: LlmTimeouts;
-  readonly extraBody?: JsonObject;
-  readonly headers: readonly LlmHeader[];
-}
+/** An llm entry as stored: its own endpoint (its key, when it has one, always a credential), or a provider's. */
+export type StoredEntry =
+  | (StoredEndpoint & { readonly model: string; readonly timeouts?: LlmTimeouts })
+  | { readonly providerId: string; readonly model: string; readonly timeouts?: LlmTimeouts };
 
 /** Agents and their llm entries. Writes take the caller's transaction. */
 @Injectable()
@@ -107,15 +132,9 @@ export class AgentRepository {
       data: entries.map((entry, position) => ({
         agentId,
         position,
-        baseUrl: entry.baseUrl,
         model: entry.model,
-        api: entry.api,
-        azure: entry.azure === undefined ? Prisma.DbNull : azureColumn(entry.azure),
-        auth: entry.auth,
-        credentialId: entry.credentialId,
         timeouts: entry.timeouts === undefined ? Prisma.DbNull : { ...entry.timeouts },
-        extraBody: entry.extraBody === undefined ? null : JSON.stringify(entry.extraBody),
-        headers: entry.headers.map(headerColumn),
+        ...('providerId' in entry ? { providerId: entry.providerId } : endpointColumns(entry)),
       })),
     });
   }
@@ -149,26 +168,10 @@ export class AgentRepository {
     return row === null ? undefined : toAgent(row);
   }
 
-  /** The agent with its entries' sealed credentials, in one query (relationJoins): for a reply. */
+  /** The agent with its entries resolved and their sealed credentials, in one query (relationJoins): for a reply. */
   async findRunnable(orgId: OrgId, id: string): Promise<RunnableAgent | undefined> {
     const row = await this.prisma.agent.findFirst({ where: { id, orgId }, select: RUNNABLE });
-    if (row === null) return undefined;
-    const agent = toAgent(row);
-    const owned = new Map(row.ownedCredentials.map((c) => [c.id, c]));
-    const runnableHeader = (header: LlmHeader): RunnableHeader => {
-      if ('value' in header) return header;
-      const credential = owned.get(header.credentialId);
-      // A foreign key cannot point into a JSON column; the agent's writes keep the two in step.
-      if (credential === undefined) throw new Error(`agent ${id}: header ${header.name} has no stored value`);
-      return { name: header.name, credentialId: header.credentialId, credential: loadedCredential(credential) };
-    };
-    return {
-      ...agent,
-      llm: agent.llm.map((entry, i) => {
-        const sealed = row.llm[i]!.credential;
-        return { ...entry, credential: sealed === null ? null : loadedCredential(sealed), headers: entry.headers.map(runnableHeader) };
-      }),
-    };
+    return row === null ? undefined : toRunnable(row);
   }
 
   /** Which of `ids` are agents of the organization. */
@@ -197,33 +200,31 @@ function columns(fields: AgentFields) {
   };
 }
 
-function azureColumn(azure: AzureSettings): Prisma.InputJsonObject {
+type EndpointRow = Prisma.AgentLlmEntryGetPayload<{ select: typeof ENDPOINT }>;
+
+/** The endpoint columns of an entry or a provider row, which hold one. */
+function toStoredEndpoint(row: EndpointRow): StoredEndpoint {
   return {
-    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
-    ...(azure.apiVersion === undefined ? {} : { api_version: azure.apiVersion }),
-    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
+    baseUrl: row.baseUrl!,
+    api: row.api as LlmApi,
+    ...azureFromColumn(row.azure),
+    auth: row.auth as AuthScheme,
+    credentialId: row.credentialId,
+    ...extraBodyFromColumn(row.extraBody),
+    headers: headersFromColumn(row.headers),
   };
 }
 
-function toAzure(value: Prisma.JsonValue): AzureSettings {
-  const column = value as { resource?: string; api_version?: string; deployment?: string };
+function toEntry(e: AgentRow['llm'][number]): LlmEntry {
+  const timeouts = toTimeouts(e.timeouts);
+  if (e.providerId !== null) return { providerId: e.providerId, model: e.model, ...timeouts };
   return {
-    ...(column.resource === undefined ? {} : { resource: column.resource }),
-    ...(column.api_version === undefined ? {} : { apiVersion: column.api_version }),
-    ...(column.deployment === undefined ? {} : { deployment: column.deployment }),
+    ...toStoredEndpoint(e),
+    model: e.model,
+    apiKeyHint: e.credential?.apiKeyHint ?? null,
+    ownedKey: e.credential !== null && e.credential.ownerAgentId !== null,
+    ...timeouts,
   };
-}
-
-function headerColumn(header: LlmHeader): Prisma.InputJsonObject {
-  return 'value' in header
-    ? { name: header.name, value: header.value }
-    : { name: header.name, credential_id: header.credentialId, value_hint: header.valueHint };
-}
-
-function toHeaders(value: Prisma.JsonValue): LlmHeader[] {
-  return (value as { name: string; value?: string; credential_id?: string; value_hint?: string }[]).map((h) =>
-    h.value !== undefined ? { name: h.name, value: h.value } : { name: h.name, credentialId: h.credential_id!, valueHint: h.value_hint! },
-  );
 }
 
 function toAgent(row: AgentRow): Agent {
@@ -239,22 +240,55 @@ function toAgent(row: AgentRow): Agent {
     systemTools: systemToolsFromWire(row.systemTools as SystemToolsWire),
     forwardMetadata: row.forwardMetadata,
     variables: row.variables as Record<string, string>,
-    llm: row.llm.map((e): LlmEntry => ({
-      baseUrl: e.baseUrl,
-      model: e.model,
-      api: e.api as LlmApi,
-      ...(e.azure === null ? {} : { azure: toAzure(e.azure) }),
-      auth: e.auth as AuthScheme,
-      credentialId: e.credentialId,
-      apiKeyHint: e.credential?.apiKeyHint ?? null,
-      ownedKey: e.credential !== null && e.credential.ownerAgentId !== null,
-      ...toTimeouts(e.timeouts),
-      ...(e.extraBody === null ? {} : { extraBody: JSON.parse(e.extraBody) as JsonObject }),
-      headers: toHeaders(e.headers),
-    })),
+    llm: row.llm.map(toEntry),
     version: row.version,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+  };
+}
+
+/**
+ * Secret header values point into a JSON column, where a foreign key cannot: the writes of the
+ * agent (or provider) that owns them keep the two in step.
+ */
+function runnableHeaders(headers: readonly LlmHeader[], owned: readonly SealedCredentialRow[], owner: string): RunnableHeader[] {
+  const byId = new Map(owned.map((c) => [c.id, c]));
+  return headers.map((header) => {
+    if ('value' in header) return header;
+    const credential = byId.get(header.credentialId);
+    if (credential === undefined) throw new Error(`${owner}: header ${header.name} has no stored value`);
+    return { name: header.name, credentialId: header.credentialId, credential: loadedCredential(credential) };
+  });
+}
+
+function toRunnable(row: RunnableRow): RunnableAgent {
+  const agent = toAgent(row);
+  return {
+    ...agent,
+    llm: row.llm.map((e, i): RunnableLlmEntry => {
+      const entry = agent.llm[i]!;
+      const timeouts = toTimeouts(e.timeouts);
+      if (usesProvider(entry)) {
+        // A foreign key holds the provider: an entry that names one has it.
+        const provider = e.provider!;
+        const endpoint = toStoredEndpoint(provider);
+        return {
+          ...endpoint,
+          model: mappedModel(provider.modelMap as Record<string, string>, e.model),
+          apiKeyHint: provider.credential?.apiKeyHint ?? null,
+          ownedKey: provider.credential !== null && provider.credential.ownerProviderId !== null,
+          ...timeouts,
+          credential: provider.credential === null ? null : loadedCredential(provider.credential),
+          headers: runnableHeaders(endpoint.headers, provider.ownedCredentials, `provider ${e.providerId}`),
+          providerId: entry.providerId,
+        };
+      }
+      return {
+        ...entry,
+        credential: e.credential === null ? null : loadedCredential(e.credential),
+        headers: runnableHeaders(entry.headers, row.ownedCredentials, `agent ${row.id}`),
+      };
+    }),
   };
 }
 

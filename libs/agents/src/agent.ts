@@ -1,33 +1,26 @@
-import { createHash } from 'node:crypto';
 import type { OrgId } from '#agentplane/auth';
 import type { LoadedCredential } from '#agentplane/credentials';
-import {
-  type AuthScheme,
-  type AzureSettings,
-  type JsonObject,
-  LLM_TIMEOUT_FIELDS,
-  type LlmApi,
-  type LlmHeader,
-  type LlmTimeouts,
-} from '#agentplane/endpoints';
+import { strongEtag } from '#agentplane/db';
+import { type Endpoint, type JsonObject, LLM_TIMEOUT_FIELDS, type LlmTimeouts } from '#agentplane/endpoints';
 
-/** One entry of an agent's llm array as stored: its key, when it has one, is always a credential. */
-export interface LlmEntry {
-  readonly baseUrl: string;
+/** One entry of an agent's llm array with its own endpoint: its key, when it has one, is always a credential. */
+export interface InlineLlmEntry extends Endpoint {
   readonly model: string;
-  readonly api: LlmApi;
-  /** Only for `api: azure`. */
-  readonly azure?: AzureSettings;
-  readonly auth: AuthScheme;
-  /** Null only for `auth: none`. */
-  readonly credentialId: string | null;
-  readonly apiKeyHint: string | null;
-  /** True for a key given inline (the agent owns it); false for a referenced org credential or none. */
-  readonly ownedKey: boolean;
   readonly timeouts?: LlmTimeouts;
-  /** Merged into the top level of every upstream body (keys the runtime owns are refused at save). */
-  readonly extraBody?: JsonObject;
-  readonly headers: readonly LlmHeader[];
+}
+
+/** One entry of an agent's llm array that uses a provider's endpoint, key and model map. */
+export interface ProviderLlmEntry {
+  readonly providerId: string;
+  /** The model as the entry names it; the reply sends the provider's mapping of it. */
+  readonly model: string;
+  readonly timeouts?: LlmTimeouts;
+}
+
+export type LlmEntry = InlineLlmEntry | ProviderLlmEntry;
+
+export function usesProvider(entry: LlmEntry): entry is ProviderLlmEntry {
+  return 'providerId' in entry;
 }
 
 /** A function the model may call; the caller runs it and sends the result back as a `tool` message. */
@@ -97,11 +90,16 @@ export type RunnableHeader =
   | { readonly name: string; readonly value: string }
   | { readonly name: string; readonly credentialId: string; readonly credential: LoadedCredential };
 
-/** An entry read for a reply: with its credentials, still sealed, from the same query. */
-export interface RunnableLlmEntry extends Omit<LlmEntry, 'headers'> {
+/**
+ * An entry read for a reply, its endpoint resolved (a provider's, for an entry that uses one, with
+ * the model mapped): with its credentials, still sealed, from the same query.
+ */
+export interface RunnableLlmEntry extends Omit<InlineLlmEntry, 'headers'> {
   /** Null only for `auth: none`. */
   readonly credential: LoadedCredential | null;
   readonly headers: readonly RunnableHeader[];
+  /** Set when the endpoint is a provider's. */
+  readonly providerId?: string;
 }
 
 /** An agent read for a reply: everything a reply needs in one database round trip. */
@@ -115,7 +113,7 @@ export interface RunnableAgent extends Omit<Agent, 'llm'> {
  * no secret: hints only.
  */
 export function agentEtag(agent: Agent): string {
-  const state = JSON.stringify([
+  return strongEtag([
     agent.id,
     agent.version,
     agent.name,
@@ -127,34 +125,27 @@ export function agentEtag(agent: Agent): string {
     SYSTEM_TOOL_NAMES.map((name) => agent.systemTools[name] ?? null),
     agent.forwardMetadata,
     sortedEntries(agent.variables),
-    agent.llm.map((e) => [
-      e.baseUrl,
-      e.model,
-      e.api,
-      e.azure ?? null,
-      e.auth,
-      e.credentialId,
-      e.apiKeyHint,
-      e.ownedKey,
-      LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null),
-      e.extraBody ?? null,
-      e.headers,
-    ]),
+    agent.llm.map((e) =>
+      usesProvider(e)
+        ? ['provider', e.providerId, e.model, LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null)]
+        : [
+            e.baseUrl,
+            e.model,
+            e.api,
+            e.azure ?? null,
+            e.auth,
+            e.credentialId,
+            e.apiKeyHint,
+            e.ownedKey,
+            LLM_TIMEOUT_FIELDS.map((f) => e.timeouts?.[f] ?? null),
+            e.extraBody ?? null,
+            e.headers,
+          ],
+    ),
     agent.updatedAt.toISOString(),
   ]);
-  return `"${createHash('sha256').update(state).digest('base64url').slice(0, 27)}"`;
 }
 
 function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * A parsed `If-Match`: any current version (`*`), or the entity tags one of which must be current.
- * Only strong tags can match (the edge drops weak ones).
- */
-export type EtagCondition = '*' | readonly string[];
-
-export function etagMatches(condition: EtagCondition, etag: string): boolean {
-  return condition === '*' || condition.includes(etag);
 }

@@ -2,16 +2,18 @@ import { jest } from '@jest/globals';
 import { asOrgId, type OrgId } from '#agentplane/auth';
 import type { AppConfig } from '#agentplane/config';
 import type { Clock } from '#agentplane/clock';
-import type { CredentialReference, CredentialRefs, CredentialsService, OwnedKeyInput } from '#agentplane/credentials';
+import type { CredentialReference, CredentialRefs, CredentialsService, KeyOwner, OwnedKeyInput } from '#agentplane/credentials';
 import type { Transaction, UnitOfWork } from '#agentplane/db';
 import { EgressPolicy, HostResolver } from '#agentplane/egress';
 import { CommonError, CommonErrorCode, DomainError } from '#agentplane/errors';
 import type { IdempotencyService } from '#agentplane/idempotency';
 import type { Logger } from '#agentplane/logging';
-import { type Agent, agentEtag, etagMatches, type LlmEntry } from './agent.js';
+import { etagMatches } from '#agentplane/db';
+import { EndpointsErrorCode as AgentsErrorCode, EndpointsService, type StoredEndpoint } from '#agentplane/endpoints';
+import type { ProvidersService } from '#agentplane/providers';
+import { type Agent, agentEtag, type InlineLlmEntry } from './agent.js';
 import type { AgentFields, AgentRepository, StoredEntry } from './agent.repository.js';
-import { AgentsErrorCode } from './agents.error.js';
-import { type AgentInput, AgentsService, type LlmEntryInput } from './agents.service.js';
+import { type AgentInput, AgentsService, type InlineEntryInput, type LlmEntryInput } from './agents.service.js';
 
 const ORG = asOrgId('org_test');
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -26,7 +28,7 @@ class TableResolver extends HostResolver {
   }
 }
 
-function entry(overrides: Partial<LlmEntry> = {}): LlmEntry {
+function entry(overrides: Partial<InlineLlmEntry> = {}): InlineLlmEntry {
   return {
     baseUrl: 'https://api.example.com/v1',
     model: 'm',
@@ -62,7 +64,9 @@ function agent(overrides: Partial<Agent> = {}): Agent {
 }
 
 /** An entry as a test writes it: bearer auth and no headers unless said. */
-type EntryInput = Omit<LlmEntryInput, 'auth' | 'headers'> & Partial<Pick<LlmEntryInput, 'auth' | 'headers'>>;
+type EntryInput =
+  | (Omit<InlineEntryInput, 'auth' | 'headers'> & Partial<Pick<InlineEntryInput, 'auth' | 'headers'>>)
+  | Exclude<LlmEntryInput, InlineEntryInput>;
 
 function input(llm: readonly EntryInput[], overrides: Partial<AgentInput> = {}): AgentInput {
   return {
@@ -75,7 +79,7 @@ function input(llm: readonly EntryInput[], overrides: Partial<AgentInput> = {}):
     systemTools: {},
     forwardMetadata: false,
     variables: {},
-    llm: llm.map((e) => ({ auth: 'bearer', headers: [], ...e })),
+    llm: llm.map((e): LlmEntryInput => ('providerId' in e ? e : { auth: 'bearer', headers: [], ...e })),
     ...overrides,
   };
 }
@@ -86,7 +90,9 @@ interface Written {
   keptOwned?: readonly string[];
 }
 
-function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string }; agents?: string[] } = {}) {
+function setup(
+  options: { current?: Agent; refs?: CredentialReference[]; replay?: { request: string }; agents?: string[]; providers?: string[] } = {},
+) {
   const resolver = new TableResolver({
     'api.example.com': [PUBLIC_A],
     'other.example.com': ['2606:2800:220:1:248:1893:25c8:1946'],
@@ -117,11 +123,11 @@ function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?
   const sealed: { apiKey: string; origin: string }[] = [];
   const credentials = {
     referencesFor: jest.fn(async () => refs),
-    storeOwnedKey: jest.fn(async (_tx: Transaction, _orgId: OrgId, _agentId: string, key: OwnedKeyInput) => {
+    storeOwnedKey: jest.fn(async (_tx: Transaction, _orgId: OrgId, _owner: KeyOwner, key: OwnedKeyInput) => {
       sealed.push({ apiKey: key.apiKey, origin: key.origin });
       return `cred_new${sealed.length}`;
     }),
-    deleteOwnedKeysExcept: jest.fn(async (_tx: Transaction, _orgId: OrgId, _agentId: string, keep: readonly string[]) => {
+    deleteOwnedKeysExcept: jest.fn(async (_tx: Transaction, _orgId: OrgId, _owner: KeyOwner, keep: readonly string[]) => {
       written.at(-1)!.keptOwned = keep;
     }),
   };
@@ -136,15 +142,26 @@ function setup(options: { current?: Agent; refs?: CredentialReference[]; replay?
     }),
   };
   const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
+  const providers = {
+    referencesFor: jest.fn(
+      async (_tx: Transaction, _orgId: OrgId, ids: readonly string[]) => new Set(ids.filter((id) => options.providers?.includes(id))),
+    ),
+  };
   const service = new AgentsService(
     repository as unknown as AgentRepository,
-    credentials as unknown as CredentialsService,
+    new EndpointsService(credentials as unknown as CredentialsService, egress),
+    providers as unknown as ProvidersService,
     idempotency as unknown as IdempotencyService,
-    egress,
     uow as unknown as UnitOfWork,
     clock,
   );
   return { service, repository, written, sealed };
+}
+
+/** A stored entry with its own endpoint (every entry these tests write). */
+function inline(entry: StoredEntry | undefined): StoredEndpoint {
+  if (entry === undefined || !('baseUrl' in entry)) throw new Error('expected an inline entry');
+  return entry;
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<DomainError> {
@@ -194,7 +211,7 @@ describe('AgentsService: key sources', () => {
     id: 'cred_shared',
     allowedOrigins: ['https://api.example.com'],
     apiKeyHint: '****',
-    ownerAgentId: null,
+    owned: false,
   };
 
   it('accepts an org credential allowed for the origin; refuses one that is not (credential_origin_mismatch)', async () => {
@@ -216,7 +233,7 @@ describe('AgentsService: key sources', () => {
   });
 
   it('treats a key another agent owns as no credential at all', async () => {
-    const { service } = setup({ refs: [{ ...shared, ownerAgentId: 'agt_other' }] });
+    const { service } = setup({ refs: [{ ...shared, owned: true }] });
     const error = await failureOf(
       service.create(
         ORG,
@@ -229,7 +246,7 @@ describe('AgentsService: key sources', () => {
   it('on replace keeps the key at the same index only for the same origin', async () => {
     const { service, written, repository } = setup();
     await service.replace(ORG, 'agt_1', input([{ baseUrl: 'https://api.example.com/v2', model: 'n', api: 'chat_completions' }]));
-    expect(written[0]!.entries![0]!.credentialId).toBe('cred_owned0');
+    expect(inline(written[0]!.entries![0]).credentialId).toBe('cred_owned0');
     expect(written[0]!.keptOwned).toEqual(['cred_owned0']);
     expect(repository.update).toHaveBeenCalledWith(expect.anything(), ORG, 'agt_1', expect.anything(), NOW);
 
@@ -285,7 +302,7 @@ describe('AgentsService: auth schemes and headers', () => {
   it('on replace to auth none lets go of the owned key', async () => {
     const { service, written } = setup();
     await service.replace(ORG, 'agt_1', input([{ ...BASE, auth: 'none' }]));
-    expect(written[0]!.entries![0]!.credentialId).toBeNull();
+    expect(inline(written[0]!.entries![0]).credentialId).toBeNull();
     expect(written[0]!.keptOwned).toEqual([]);
   });
 
@@ -308,7 +325,7 @@ describe('AgentsService: auth schemes and headers', () => {
       { apiKey: 'gw-secret-value-0123456789', origin: 'https://api.example.com' },
       { apiKey: 'sk-1', origin: 'https://api.example.com' },
     ]);
-    expect(written[0]!.entries![0]!.headers).toEqual([
+    expect(inline(written[0]!.entries![0]).headers).toEqual([
       { name: 'X-Team', value: 'voice' },
       { name: 'X-Gateway-Key', credentialId: 'cred_new1', valueHint: '****6789' },
     ]);
@@ -318,7 +335,7 @@ describe('AgentsService: auth schemes and headers', () => {
     const current = agent({ llm: [entry({ headers: [{ name: 'X-Gateway-Key', credentialId: 'cred_hdr', valueHint: '****6789' }] })] });
     const { service, written } = setup({ current });
     await service.replace(ORG, 'agt_1', input([{ ...BASE, headers: [{ name: 'x-gateway-key' }] }]));
-    expect(written[0]!.entries![0]!.headers).toEqual([{ name: 'x-gateway-key', credentialId: 'cred_hdr', valueHint: '****6789' }]);
+    expect(inline(written[0]!.entries![0]).headers).toEqual([{ name: 'x-gateway-key', credentialId: 'cred_hdr', valueHint: '****6789' }]);
     expect(written[0]!.keptOwned).toEqual(['cred_owned0', 'cred_hdr']);
 
     for (const llm of [

@@ -1,21 +1,24 @@
 export { AgentsModule } from './agents.module.js';
 export {
   AgentsService,
+  isInline,
   type AgentInput,
   type CreateResult,
-  type HeaderInput,
   type IdempotentCreate,
+  type InlineEntryInput,
   type LlmEntryInput,
+  type ProviderEntryInput,
 } from './agents.service.js';
-export { AgentsError, AgentsErrorCode } from './agents.error.js';
 export {
   agentEtag,
   SYSTEM_TOOL_NAMES,
+  usesProvider,
   type Agent,
   type AgentTransfer,
-  type EtagCondition,
+  type InlineLlmEntry,
   type LlmEntry,
   type NumberTransfer,
+  type ProviderLlmEntry,
   type RunnableAgent,
   type RunnableHeader,
   type RunnableLlmEntry,

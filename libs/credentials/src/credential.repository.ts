@@ -11,9 +11,24 @@ export interface NewCredential {
   readonly apiKeyHint: string;
   readonly allowedOrigins: readonly string[];
   readonly sealed: SealedSecret;
-  /** Set for a key given inline in an agent's llm entry: the agent owns it. */
-  readonly ownerAgentId?: string;
+  /** Set for a key given inline (in an agent's llm entry, or a provider): what owns it. */
+  readonly owner?: KeyOwner;
 }
+
+/**
+ * What owns a key given inline: it is deleted with its owner, never listed among the organization's
+ * credentials and never referenced by anything else.
+ */
+export type KeyOwner = { readonly agentId: string } | { readonly providerId: string };
+
+function ownerColumns(owner: KeyOwner): { ownerAgentId: string | null; ownerProviderId: string | null } {
+  return 'agentId' in owner
+    ? { ownerAgentId: owner.agentId, ownerProviderId: null }
+    : { ownerAgentId: null, ownerProviderId: owner.providerId };
+}
+
+// Organization credentials are those nothing owns.
+const UNOWNED = { ownerAgentId: null, ownerProviderId: null } as const;
 
 /** What an update writes; `secret` is absent when the stored one is kept. */
 export interface CredentialChanges {
@@ -27,8 +42,8 @@ export interface CredentialReference {
   readonly id: string;
   readonly allowedOrigins: readonly string[];
   readonly apiKeyHint: string;
-  /** Set when an agent owns the key; such a credential is never shared. */
-  readonly ownerAgentId: string | null;
+  /** Set when an agent or a provider owns the key; such a credential is never shared. */
+  readonly owned: boolean;
 }
 
 // The referenced credential ($1) is the organization's ($2): referencing tables need no org column.
@@ -50,13 +65,13 @@ export class CredentialRepository implements SealedRecordStore {
 
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Inserts a credential (org-level, or owned by an agent when `ownerAgentId` is set). */
+  /** Inserts a credential (org-level, or owned by an agent or a provider when `owner` is set). */
   async insert(orgId: OrgId, data: NewCredential, db: Transaction = this.prisma): Promise<Credential> {
     const row = await db.credential.create({
       data: {
         id: data.id,
         orgId,
-        ownerAgentId: data.ownerAgentId ?? null,
+        ...(data.owner === undefined ? UNOWNED : ownerColumns(data.owner)),
         name: data.name,
         apiKeyHint: data.apiKeyHint,
         allowedOrigins: [...data.allowedOrigins],
@@ -70,7 +85,7 @@ export class CredentialRepository implements SealedRecordStore {
   async list(orgId: OrgId, page: PageRequest): Promise<Page<Credential>> {
     const query = keysetQuery(page);
     const rows = await this.prisma.credential.findMany({
-      where: { orgId, ownerAgentId: null, ...query.where },
+      where: { orgId, ...UNOWNED, ...query.where },
       orderBy: query.orderBy,
       take: query.take,
       select: CREDENTIAL_VIEW,
@@ -79,11 +94,11 @@ export class CredentialRepository implements SealedRecordStore {
   }
 
   async find(orgId: OrgId, id: string): Promise<Credential | undefined> {
-    const row = await this.prisma.credential.findFirst({ where: { id, orgId, ownerAgentId: null }, select: CREDENTIAL_VIEW });
+    const row = await this.prisma.credential.findFirst({ where: { id, orgId, ...UNOWNED }, select: CREDENTIAL_VIEW });
     return row === null ? undefined : toCredential(row);
   }
 
-  /** Any credential of the org, agent-owned ones included (the runtime opens those too). */
+  /** Any credential of the org, those agents and providers own included (the runtime opens those too). */
   async findSealed(orgId: OrgId, id: string): Promise<SealedCredential | undefined> {
     const row = await this.prisma.credential.findFirst({ where: { id, orgId }, select: CREDENTIAL_SEALED });
     return row === null ? undefined : toSealedCredential(row);
@@ -93,7 +108,7 @@ export class CredentialRepository implements SealedRecordStore {
   async lockForUpdate(tx: Transaction, orgId: OrgId, id: string): Promise<Credential | undefined> {
     const locked = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM credentials
-       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL AND owner_provider_id IS NULL
          FOR NO KEY UPDATE`;
     if (locked.length === 0) return undefined;
     return toCredential(await tx.credential.findUniqueOrThrow({ where: { id }, select: CREDENTIAL_VIEW }));
@@ -120,7 +135,7 @@ export class CredentialRepository implements SealedRecordStore {
   async lockForDelete(tx: Transaction, orgId: OrgId, id: string): Promise<boolean> {
     const locked = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM credentials
-       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL
+       WHERE id = ${id} AND org_id = ${orgId} AND owner_agent_id IS NULL AND owner_provider_id IS NULL
          FOR UPDATE`;
     return locked.length > 0;
   }
@@ -160,19 +175,18 @@ export class CredentialRepository implements SealedRecordStore {
    */
   async lockForReference(tx: Transaction, orgId: OrgId, ids: readonly string[]): Promise<Map<string, CredentialReference>> {
     if (ids.length === 0) return new Map();
-    const rows = await tx.$queryRaw<{ id: string; allowed_origins: string[]; api_key_hint: string; owner_agent_id: string | null }[]>`
-      SELECT id, allowed_origins, api_key_hint, owner_agent_id FROM credentials
+    const rows = await tx.$queryRaw<{ id: string; allowed_origins: string[]; api_key_hint: string; owned: boolean }[]>`
+      SELECT id, allowed_origins, api_key_hint, (owner_agent_id IS NOT NULL OR owner_provider_id IS NOT NULL) AS owned FROM credentials
        WHERE org_id = ${orgId} AND id = ANY(${[...ids]}::text[])
        ORDER BY id
          FOR SHARE`;
-    return new Map(
-      rows.map((r) => [r.id, { id: r.id, allowedOrigins: r.allowed_origins, apiKeyHint: r.api_key_hint, ownerAgentId: r.owner_agent_id }]),
-    );
+    return new Map(rows.map((r) => [r.id, { id: r.id, allowedOrigins: r.allowed_origins, apiKeyHint: r.api_key_hint, owned: r.owned }]));
   }
 
-  /** Deletes the keys `ownerAgentId` owns that are not in `keep`. */
-  async deleteOwnedExcept(tx: Transaction, orgId: OrgId, ownerAgentId: string, keep: readonly string[]): Promise<void> {
-    await tx.credential.deleteMany({ where: { orgId, ownerAgentId, id: { notIn: [...keep] } } });
+  /** Deletes the keys `owner` owns that are not in `keep`. */
+  async deleteOwnedExcept(tx: Transaction, orgId: OrgId, owner: KeyOwner, keep: readonly string[]): Promise<void> {
+    const where = 'agentId' in owner ? { ownerAgentId: owner.agentId } : { ownerProviderId: owner.providerId };
+    await tx.credential.deleteMany({ where: { orgId, ...where, id: { notIn: [...keep] } } });
   }
 
   /** Sets last_used_at unless another call already did so after `notBefore`. */

@@ -6,7 +6,7 @@ import { DomainError, type FieldError } from '#agentplane/errors';
 import { looksMasked, SecretSealer, SecretUnavailableError, secretHint } from '#agentplane/keys';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { type Credential, type LoadedCredential, sealedCredentialOf } from './credential.js';
-import { type CredentialReference, CredentialRepository, credentialSecretContext } from './credential.repository.js';
+import { type CredentialReference, CredentialRepository, credentialSecretContext, type KeyOwner } from './credential.repository.js';
 import { CredentialsError, CredentialsErrorCode } from './credentials.error.js';
 import { isOriginAllowed, normalizeOrigin } from './origins.js';
 
@@ -117,21 +117,21 @@ export class CredentialsService {
     return this.credentials.lockForReference(tx, orgId, ids);
   }
 
-  /** Seals and stores a key given inline, owned by `agentId` and allowed only for its entry's origin. Returns its id. */
-  async storeOwnedKey(tx: Transaction, orgId: OrgId, agentId: string, key: OwnedKeyInput): Promise<string> {
+  /** Seals and stores a key given inline, owned by `owner` and allowed only for its endpoint's origin. Returns its id. */
+  async storeOwnedKey(tx: Transaction, orgId: OrgId, owner: KeyOwner, key: OwnedKeyInput): Promise<string> {
     assertNotMasked(key.apiKey, key.field);
     const id = newId('cred');
     await this.credentials.insert(
       orgId,
-      { id, name: key.name, allowedOrigins: [key.origin], ownerAgentId: agentId, ...this.sealed(orgId, id, key.apiKey) },
+      { id, name: key.name, allowedOrigins: [key.origin], owner, ...this.sealed(orgId, id, key.apiKey) },
       tx,
     );
     return id;
   }
 
-  /** Deletes the keys `agentId` owns that are not in `keep`. */
-  deleteOwnedKeysExcept(tx: Transaction, orgId: OrgId, agentId: string, keep: readonly string[]): Promise<void> {
-    return this.credentials.deleteOwnedExcept(tx, orgId, agentId, keep);
+  /** Deletes the keys `owner` owns that are not in `keep`. */
+  deleteOwnedKeysExcept(tx: Transaction, orgId: OrgId, owner: KeyOwner, keep: readonly string[]): Promise<void> {
+    return this.credentials.deleteOwnedExcept(tx, orgId, owner, keep);
   }
 
   /**

@@ -13,3 +13,4 @@ export { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor
 export { keysetQuery, pageRequest, toPage, type Page, type PageRequest } from './keyset-page.js';
 export { UnitOfWork, type Transaction, type TransactionOptions } from './unit-of-work.js';
 export { isDatabaseUnavailable } from './database-errors.js';
+export { etagMatches, strongEtag, type EtagCondition } from './etag.js';

@@ -40,6 +40,50 @@ export type LlmHeader =
   /** `valueHint` is the credential's mask, kept with the header so reads need no join. */
   | { readonly name: string; readonly credentialId: string; readonly valueHint: string };
 
+/**
+ * An extra header as a write gives it: a plain value, a secret one (sealed like a key, for the
+ * endpoint's origin only), or neither, which keeps the secret value stored under the same name for
+ * the endpoint at the same position while its origin is unchanged.
+ */
+export type HeaderInput =
+  { readonly name: string; readonly value: string } | { readonly name: string; readonly secretValue: string } | { readonly name: string };
+
+/** Where an LLM is and how to call it, as a write gives it (an agent's inline llm entry, a provider). */
+export interface EndpointInput {
+  /** Absent: the api's default (anthropic, google) or the Azure resource's host. */
+  readonly baseUrl?: string;
+  readonly api: LlmApi;
+  readonly azure?: AzureSettings;
+  readonly auth: AuthScheme;
+  /** A key given inline: stored sealed, owned by what the endpoint belongs to, allowed only for its origin. */
+  readonly apiKey?: string;
+  /** An org credential whose allowed_origins include the endpoint's origin. */
+  readonly credentialId?: string;
+  readonly extraBody?: JsonObject;
+  readonly headers: readonly HeaderInput[];
+}
+
+/** An endpoint as stored: its key, when it has one, is always a credential. */
+export interface StoredEndpoint {
+  readonly baseUrl: string;
+  readonly api: LlmApi;
+  /** Only for `api: azure`. */
+  readonly azure?: AzureSettings;
+  readonly auth: AuthScheme;
+  /** Null only for `auth: none`. */
+  readonly credentialId: string | null;
+  /** Merged into the top level of every upstream body (keys the runtime owns are refused at save). */
+  readonly extraBody?: JsonObject;
+  readonly headers: readonly LlmHeader[];
+}
+
+/** An endpoint as read. */
+export interface Endpoint extends StoredEndpoint {
+  readonly apiKeyHint: string | null;
+  /** True for a key given inline (owned); false for a referenced org credential or none. */
+  readonly ownedKey: boolean;
+}
+
 /** The origin (scheme, host, port) a base_url's key may be sent to. */
 export function originOf(baseUrl: string): string {
   return new URL(baseUrl).origin;

@@ -4,6 +4,10 @@ export {
   LLM_TIMEOUT_FIELDS,
   originOf,
   type AuthScheme,
+  type Endpoint,
+  type EndpointInput,
+  type HeaderInput,
+  type StoredEndpoint,
   type AzureSettings,
   type JsonObject,
   type JsonValue,
@@ -21,3 +25,7 @@ export {
   resolveBaseUrl,
   type EndpointLocation,
 } from './endpoint-rules.js';
+export { azureFromColumn, endpointColumns, extraBodyFromColumn, headersFromColumn } from './endpoint-columns.js';
+export { EndpointsError, EndpointsErrorCode } from './endpoints.error.js';
+export { EndpointsModule } from './endpoints.module.js';
+export { type CheckedEndpoint, EndpointsService, fieldPath, type Placed, throwFieldErrors } from './endpoints.service.js';

@@ -129,6 +129,7 @@ export class ReplyService {
           {
             agent_id: agent.id,
             entry_index: index,
+            ...(entry.providerId === undefined ? {} : { provider_id: entry.providerId }),
             code: failure.code,
             relayed,
             ...(failure === error || timers.reason ? {} : { err: error }),

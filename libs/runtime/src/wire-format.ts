@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import type { Agent, LlmEntry, ToolDefinition } from '#agentplane/agents';
+import type { Agent, InlineLlmEntry, ToolDefinition } from '#agentplane/agents';
 import type { ReplyRequest } from './reply.js';
 import type { UpstreamOutput } from './upstream-output.js';
 
@@ -7,7 +7,7 @@ import type { UpstreamOutput } from './upstream-output.js';
 export type UpstreamAgent = Pick<Agent, 'temperature' | 'maxTokens' | 'tools' | 'systemTools' | 'forwardMetadata'>;
 
 /** What of an llm entry shapes the upstream URL and body. */
-export type UpstreamEntry = Pick<LlmEntry, 'baseUrl' | 'model' | 'api' | 'extraBody' | 'azure'>;
+export type UpstreamEntry = Pick<InlineLlmEntry, 'baseUrl' | 'model' | 'api' | 'extraBody' | 'azure'>;
 
 /** Everything one attempt's request is built from, whatever the wire format. */
 export interface UpstreamInput {

@@ -1,9 +1,10 @@
-import { type Agent, type AgentInput, type HeaderInput, type LlmEntryInput, systemToolsFromWire } from '#agentplane/agents';
-import { type AzureSettings, DEFAULT_AUTH, type JsonObject } from '#agentplane/endpoints';
+import { type Agent, type AgentInput, type LlmEntryInput, systemToolsFromWire } from '#agentplane/agents';
+import type { JsonObject } from '#agentplane/endpoints';
 import { DomainError } from '#agentplane/errors';
 import { applyMergePatch } from '../http/merge-patch.js';
 import { createValidationPipe } from '../problem/validation.js';
-import { AgentRequestDto, type AzureSettingsDto, type LlmEntryDto, type LlmHeaderDto } from './agent-request.dto.js';
+import { toEndpointInput } from '../endpoints/endpoint-input.js';
+import { AgentRequestDto, type LlmEntryDto } from './agent-request.dto.js';
 import { agentRequestErrors } from './agent-request.rules.js';
 import { AgentResponseDto } from './agent-response.dto.js';
 
@@ -50,34 +51,9 @@ export function toAgentInput(body: AgentRequestDto): AgentInput {
 }
 
 function toEntryInput(entry: LlmEntryDto): LlmEntryInput {
-  const api = entry.api ?? 'chat_completions';
-  return {
-    ...(entry.base_url === undefined ? {} : { baseUrl: entry.base_url }),
-    model: entry.model,
-    api,
-    ...(entry.azure === undefined ? {} : { azure: toAzureSettings(entry.azure) }),
-    auth: entry.auth ?? DEFAULT_AUTH[api],
-    ...(entry.api_key === undefined ? {} : { apiKey: entry.api_key }),
-    ...(entry.credential_id === undefined ? {} : { credentialId: entry.credential_id }),
-    ...(entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) }),
-    ...(entry.extra_body === undefined ? {} : { extraBody: entry.extra_body as JsonObject }),
-    headers: (entry.headers ?? []).map(toHeaderInput),
-  };
-}
-
-function toAzureSettings(azure: AzureSettingsDto): AzureSettings {
-  return {
-    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
-    ...(azure.api_version === undefined ? {} : { apiVersion: azure.api_version }),
-    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
-  };
-}
-
-// `value_hint` (from a read sent back) is ignored: a header without a value keeps its stored secret.
-function toHeaderInput(header: LlmHeaderDto): HeaderInput {
-  if (header.value !== undefined) return { name: header.name, value: header.value };
-  if (header.secret_value !== undefined) return { name: header.name, secretValue: header.secret_value };
-  return { name: header.name };
+  const timeouts = entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) };
+  if (entry.provider_id !== undefined) return { providerId: entry.provider_id, model: entry.model, ...timeouts };
+  return { ...toEndpointInput(entry), model: entry.model, ...timeouts };
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -1,39 +1,30 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { Page } from '#agentplane/db';
-import { type Agent, systemToolsToWire, type LlmEntry } from '#agentplane/agents';
-import { AUTH_SCHEMES, type AuthScheme, type AzureSettings, LLM_APIS, type LlmApi, type LlmTimeouts } from '#agentplane/endpoints';
-import { AzureSettingsDto, LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
+import { type Agent, type LlmEntry, systemToolsToWire, usesProvider } from '#agentplane/agents';
+import { AUTH_SCHEMES, type AuthScheme, LLM_APIS, type LlmApi, type LlmTimeouts } from '#agentplane/endpoints';
+import { AzureSettingsDto } from '../endpoints/endpoint-request.dto.js';
+import { endpointResponse, LlmHeaderResponseDto } from '../endpoints/endpoint-response.dto.js';
+import { LlmTimeoutsDto, SystemToolsDto, ToolDto } from './agent-request.dto.js';
 
-@ApiSchema({ name: 'LlmHeader', description: 'An extra header: its value, or for a secret one only a hint' })
-export class LlmHeaderResponseDto {
-  @ApiProperty({ example: 'OpenAI-Project' })
-  name!: string;
-  @ApiPropertyOptional({ example: 'proj_support', description: 'Present for a plain header' })
-  value?: string;
-  @ApiPropertyOptional({
-    readOnly: true,
-    example: '****x7Qa',
-    description: 'Present instead of value for a secret header: "****", plus the last 4 characters when it has at least 20',
-  })
-  value_hint?: string;
+const WITHOUT_PROVIDER = 'Present unless the entry uses a provider';
 
-  static from(header: LlmEntry['headers'][number]): LlmHeaderResponseDto {
-    return 'value' in header ? { name: header.name, value: header.value } : { name: header.name, value_hint: header.valueHint };
-  }
-}
-
-@ApiSchema({ name: 'LlmEntry' })
+@ApiSchema({
+  name: 'LlmEntry',
+  description: 'An llm entry: its own endpoint, or (provider_id) a provider of the organization, with model and timeouts only',
+})
 export class LlmEntryResponseDto {
-  @ApiProperty({ example: 'https://api.openai.com/v1' })
-  base_url!: string;
-  @ApiProperty({ example: 'gpt-4o-mini' })
+  @ApiPropertyOptional({ example: 'prv_5k2mc8q1vz3x0r9d7t4b6n8p2a', description: 'Present for an entry that uses a provider' })
+  provider_id?: string;
+  @ApiPropertyOptional({ example: 'https://api.openai.com/v1', description: WITHOUT_PROVIDER })
+  base_url?: string;
+  @ApiProperty({ example: 'gpt-4o-mini', description: "As the entry names it (a provider's model_map applies at reply time)" })
   model!: string;
-  @ApiProperty({ enum: LLM_APIS })
-  api!: LlmApi;
+  @ApiPropertyOptional({ enum: LLM_APIS, description: WITHOUT_PROVIDER })
+  api?: LlmApi;
   @ApiPropertyOptional({ type: AzureSettingsDto, description: 'Present for api azure when set' })
   azure?: AzureSettingsDto;
-  @ApiProperty({ enum: AUTH_SCHEMES })
-  auth!: AuthScheme;
+  @ApiPropertyOptional({ enum: AUTH_SCHEMES, description: WITHOUT_PROVIDER })
+  auth?: AuthScheme;
   @ApiPropertyOptional({
     readOnly: true,
     example: '****x7Qa',
@@ -51,31 +42,27 @@ export class LlmEntryResponseDto {
     description: 'Present when the entry sets one: merged into every upstream request body',
   })
   extra_body?: Record<string, unknown>;
-  @ApiProperty({ type: [LlmHeaderResponseDto] })
-  headers!: LlmHeaderResponseDto[];
+  @ApiPropertyOptional({ type: [LlmHeaderResponseDto], description: WITHOUT_PROVIDER })
+  headers?: LlmHeaderResponseDto[];
 
   static from(entry: LlmEntry): LlmEntryResponseDto {
+    const timeouts = entry.timeouts === undefined ? {} : { timeouts: { ...entry.timeouts } };
+    if (usesProvider(entry)) return { provider_id: entry.providerId, model: entry.model, ...timeouts };
+    const { base_url, api, azure, auth, api_key_hint, credential_id, extra_body, headers } = endpointResponse(entry);
+    // Spelled out so that a read lists the fields in the order the schema does.
     return {
-      base_url: entry.baseUrl,
+      base_url,
       model: entry.model,
-      api: entry.api,
-      ...(entry.azure === undefined ? {} : { azure: azureResponse(entry.azure) }),
-      auth: entry.auth,
-      ...(entry.apiKeyHint === null ? {} : { api_key_hint: entry.apiKeyHint }),
-      ...(entry.ownedKey || entry.credentialId === null ? {} : { credential_id: entry.credentialId }),
-      ...(entry.timeouts === undefined ? {} : { timeouts: { ...entry.timeouts } }),
-      ...(entry.extraBody === undefined ? {} : { extra_body: entry.extraBody }),
-      headers: entry.headers.map((h) => LlmHeaderResponseDto.from(h)),
+      api,
+      ...(azure === undefined ? {} : { azure }),
+      auth,
+      ...(api_key_hint === undefined ? {} : { api_key_hint }),
+      ...(credential_id === undefined ? {} : { credential_id }),
+      ...timeouts,
+      ...(extra_body === undefined ? {} : { extra_body }),
+      headers,
     };
   }
-}
-
-function azureResponse(azure: AzureSettings): AzureSettingsDto {
-  return {
-    ...(azure.resource === undefined ? {} : { resource: azure.resource }),
-    ...(azure.apiVersion === undefined ? {} : { api_version: azure.apiVersion }),
-    ...(azure.deployment === undefined ? {} : { deployment: azure.deployment }),
-  };
 }
 
 /** An agent as every read shows it: keys only as hints. */

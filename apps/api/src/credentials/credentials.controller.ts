@@ -13,7 +13,7 @@ import {
   PROBLEMS,
   refused,
 } from '../problem/api-problem-response.decorator.js';
-import { DeleteCredentialQueryDto } from './credential-query.dto.js';
+import { DeleteQueryDto } from '../http/delete-query.dto.js';
 import { CreateCredentialDto, ReplaceCredentialDto } from './credential-request.dto.js';
 import { CredentialListResponseDto, CredentialResponseDto } from './credential-response.dto.js';
 
@@ -125,7 +125,7 @@ export class CredentialsController {
   @ApiProblemResponse(404, 'No such credential in this organization', CREDENTIAL_NOT_FOUND)
   @ApiProblemResponse(409, 'In use (credential_in_use); pass force=true to delete it and its uses', PROBLEMS.credentialInUse)
   @ApiProblemResponse(422, 'force is neither true nor false', invalid('force', 'is_in', 'must be one of the following values: true, false'))
-  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Query() query: DeleteCredentialQueryDto): Promise<void> {
+  async delete(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Query() query: DeleteQueryDto): Promise<void> {
     await this.credentials.delete(auth.orgId, id, query.force === 'true');
   }
 }

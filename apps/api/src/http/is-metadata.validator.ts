@@ -46,7 +46,11 @@ export function IsRecord(): PropertyDecorator {
   };
 }
 
-/** The properties of a DTO class that hold records of client data (IsMetadata, IsRecord). */
+/** The properties of a DTO class (its own and those it inherits) that hold records of client data (IsMetadata, IsRecord). */
 export function recordProperties(dto: object): ReadonlySet<string | symbol> {
-  return RECORDS.get(dto) ?? new Set();
+  const found = new Set<string | symbol>();
+  for (let cls: object | null = dto; cls !== null && cls !== Function.prototype; cls = Object.getPrototypeOf(cls) as object | null) {
+    for (const property of RECORDS.get(cls) ?? []) found.add(property);
+  }
+  return found;
 }

@@ -1,4 +1,4 @@
-import type { EtagCondition } from '#agentplane/agents';
+import type { EtagCondition } from '#agentplane/db';
 import { DomainError } from '#agentplane/errors';
 import type { IdempotentRequest } from '#agentplane/idempotency';
 import { canonicalJson } from './canonical-json.js';

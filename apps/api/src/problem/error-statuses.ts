@@ -1,4 +1,5 @@
-import { AgentsErrorCode } from '#agentplane/agents';
+import { EndpointsErrorCode } from '#agentplane/endpoints';
+import { ProvidersErrorCode } from '#agentplane/providers';
 import { AuthErrorCode } from '#agentplane/auth';
 import { CredentialsErrorCode } from '#agentplane/credentials';
 import { EgressErrorCode } from '#agentplane/egress';
@@ -17,7 +18,14 @@ export enum HttpErrorCode {
 
 /** Every code a problem+json response can carry. */
 export type ErrorCode =
-  CommonErrorCode | HttpErrorCode | AuthErrorCode | AgentsErrorCode | CredentialsErrorCode | EgressErrorCode | RuntimeErrorCode;
+  | CommonErrorCode
+  | HttpErrorCode
+  | AuthErrorCode
+  | EndpointsErrorCode
+  | ProvidersErrorCode
+  | CredentialsErrorCode
+  | EgressErrorCode
+  | RuntimeErrorCode;
 
 export interface ErrorStatus {
   readonly status: number;
@@ -48,8 +56,9 @@ export const ERROR_STATUSES: { readonly [C in ErrorCode]: ErrorStatus } = {
   [AuthErrorCode.Unauthenticated]: { status: 401, title: 'Unauthenticated' },
 
   // api_key_required is both agents' and credentials' code.
-  [AgentsErrorCode.ApiKeyRequired]: { status: 422, title: 'API key required' },
-  [AgentsErrorCode.CredentialOriginMismatch]: { status: 422, title: 'Credential not allowed for this origin' },
+  [EndpointsErrorCode.ApiKeyRequired]: { status: 422, title: 'API key required' },
+  [EndpointsErrorCode.CredentialOriginMismatch]: { status: 422, title: 'Credential not allowed for this origin' },
+  [ProvidersErrorCode.ProviderInUse]: { status: 409, title: 'Provider in use' },
 
   [CredentialsErrorCode.MaskedValueSubmitted]: { status: 422, title: 'Masked value submitted' },
   [CredentialsErrorCode.CredentialInUse]: { status: 409, title: 'Credential in use' },
