@@ -1,14 +1,17 @@
 // What the relay adds. A fake OpenAI-compatible upstream on loopback TLS (the test CA) streams a
-// reply: THINK_MS before the first token, then TOKENS tokens TOKEN_GAP_MS apart. The same
-// request is made directly to it and through agentplane (the built API, embedded storage), at
-// 1, 50 and 200 concurrent streams; time to first token and total time are measured by the
-// client, p50/p99 of each, and the ratio through/direct, with the CPU time the API spent per
+// reply: THINK_MS before the first token (BENCH_THINK_MS overrides it), then TOKENS tokens
+// TOKEN_GAP_MS apart. The same request is made directly to it, through a bare pipe relay (its own
+// process: bench/support/pipe-relay.ts, what any relay costs at the least) and through agentplane
+// (the built API, on PostgreSQL with DATABASE_URL, else embedded), at 1, 50 and 200 concurrent
+// streams; time to first token and total time are measured by the client, p50/p99 of each, the
+// ratios through/direct and through/pipe and agentplane's TTFT p50 minus the pipe's, with the CPU time the API spent per
 // relayed reply (from /proc) beside what this process (client and fake upstream) spent per direct
 // stream. Then memory per open stream: the API's
 // resident set and V8 heap with 200 streams held open against a stalled upstream, minus idle,
 // over 200, each read right after a full garbage collection (bench/support/memory-probe.ts).
 // The API logs at its default level (info), as in production. Loopback only. Compare ratios, not
 // absolute numbers, on a noisy machine.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
@@ -19,7 +22,7 @@ import { Agent, request } from 'undici';
 import { createApiKey, ROOT, startApi } from '../test/support/processes.js';
 import { createTestStorage } from '../test/support/storage.js';
 
-const THINK_MS = 50;
+const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 50);
 const TOKENS = 20;
 const TOKEN_GAP_MS = 5;
 const LEVELS = [1, 50, 200];
@@ -84,8 +87,21 @@ const api = await startApi({
   ...storage.env,
   AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1',
   NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt'),
-  NODE_OPTIONS: `--expose-gc --import ${join(ROOT, 'dist', 'bench', 'support', 'memory-probe.js')}`,
+  // BENCH_CPU_PROF=<dir>: the API writes a V8 CPU profile there when it stops (read it with
+  // bench/support/profile-top.ts).
+  NODE_OPTIONS:
+    `--expose-gc --import ${join(ROOT, 'dist', 'bench', 'support', 'memory-probe.js')}` +
+    (process.env.BENCH_CPU_PROF === undefined ? '' : ` --cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}`),
 });
+const pipeProcess = spawn(
+  process.execPath,
+  [join(ROOT, 'dist', 'bench', 'support', 'pipe-relay.js'), String(upstreamPort), join(TLS_DIR, 'ca.crt')],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+const [pipeLine] = (await once(pipeProcess.stdout, 'data')) as [Buffer];
+const pipeUrl = `http://127.0.0.1:${/PIPE (\d+)/.exec(pipeLine.toString())![1]}`;
 const direct = new Agent({ connect: { ca: await readFile(join(TLS_DIR, 'ca.crt')) }, connections: 256 });
 const local = new Agent({ connections: 256 });
 try {
@@ -113,6 +129,13 @@ try {
       headers: { authorization: 'Bearer sk-bench', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', messages, stream: true }),
     });
+  const viaPipe = () =>
+    request(`${pipeUrl}/v1/chat/completions`, {
+      dispatcher: local,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages, stream: true }),
+    });
   const viaRelay = (id = agentId, signal?: AbortSignal) =>
     request(`${api.url}/v1/agents/${id}/replies`, {
       dispatcher: local,
@@ -123,7 +146,9 @@ try {
     });
 
   // Warm both paths (TLS sessions, JIT, the API's first queries).
-  for (let i = 0; i < 20; i++) await Promise.all([timed(viaDirect, '"content"'), timed(() => viaRelay(), 'reply.delta')]);
+  for (let i = 0; i < 20; i++) {
+    await Promise.all([timed(viaDirect, '"content"'), timed(viaPipe, '"content"'), timed(() => viaRelay(), 'reply.delta')]);
+  }
 
   // Memory first, while the heap is still small: 200 streams held open against the stalled upstream.
   const memory = async (): Promise<{ rss: number; heapUsed: number; external: number }> => {
@@ -153,11 +178,12 @@ try {
     `upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`,
   );
   console.log(
-    '| streams | direct TTFT p50/p99 ms | relay TTFT p50/p99 ms | TTFT ratio p50 | direct total p50/p99 ms | relay total p50/p99 ms | total ratio p50 | API CPU ms/reply | client+upstream CPU ms/stream (direct) |',
+    '| streams | direct TTFT p50/p99 ms | pipe TTFT p50/p99 ms | agentplane TTFT p50/p99 ms | vs direct p50 | vs pipe p50 | minus pipe p50 ms | direct total p50/p99 ms | agentplane total p50/p99 ms | total ratio p50 | API CPU ms/reply | client+upstream CPU ms/stream (direct) |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const level of LEVELS) {
     const d: Sample[] = [];
+    const p: Sample[] = [];
     const r: Sample[] = [];
     let apiCpuMs = 0;
     let clientCpuMs = 0;
@@ -167,36 +193,29 @@ try {
       d.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaDirect, '"content"')))));
       const direct = process.cpuUsage(directCpu);
       clientCpuMs += (direct.user + direct.system) / 1000;
+      p.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaPipe, '"content"')))));
       const before = await cpuMs(api.process.pid!);
       r.push(...(await Promise.all(Array.from({ length: level }, () => timed(() => viaRelay(), 'reply.delta')))));
       apiCpuMs += (await cpuMs(api.process.pid!)) - before;
     }
+    const p50 = (s: Sample[], k: keyof Sample) =>
+      at(
+        s.map((x) => x[k]),
+        0.5,
+      );
     const f = (s: Sample[], k: keyof Sample) =>
-      `${Math.round(
-        at(
-          s.map((x) => x[k]),
-          0.5,
-        ),
-      )}/${Math.round(
+      `${Math.round(p50(s, k))}/${Math.round(
         at(
           s.map((x) => x[k]),
           0.99,
         ),
       )}`;
-    const ratio = (k: keyof Sample) =>
-      (
-        at(
-          r.map((x) => x[k]),
-          0.5,
-        ) /
-        at(
-          d.map((x) => x[k]),
-          0.5,
-        )
-      ).toFixed(2);
+    const ratio = (over: Sample[], k: keyof Sample) => (p50(r, k) / p50(over, k)).toFixed(2);
     const perReply = (ms: number) => (ms / (level * ROUNDS)).toFixed(1);
     console.log(
-      `| ${level} | ${f(d, 'ttft')} | ${f(r, 'ttft')} | ${ratio('ttft')} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio('total')} | ${perReply(apiCpuMs)} | ${perReply(clientCpuMs)} |`,
+      `| ${level} | ${f(d, 'ttft')} | ${f(p, 'ttft')} | ${f(r, 'ttft')} | ${ratio(d, 'ttft')} | ${ratio(p, 'ttft')} | ` +
+        `${(p50(r, 'ttft') - p50(p, 'ttft')).toFixed(1)} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio(d, 'total')} | ` +
+        `${perReply(apiCpuMs)} | ${perReply(clientCpuMs)} |`,
     );
   }
   console.log(memoryLine);
@@ -204,6 +223,7 @@ try {
   await direct.close();
   await local.close();
   await api.stop();
+  pipeProcess.kill();
   upstream.closeAllConnections();
   upstream.close();
   await storage.dispose();

@@ -357,6 +357,28 @@ describe('providers over HTTP', () => {
     await expectCall('gone', 404, 'GET', `/v1/providers/${providerId}`);
   });
 
+  it('never deletes a provider’s org credential from under it, force or not', async () => {
+    const origin = `https://127.0.0.1:${upstream.port}`;
+    const credential = await expectCall('org credential', 201, 'POST', '/v1/credentials', {
+      name: 'shared',
+      api_key: 'sk-shared-0123456789abcdefgh',
+      allowed_origins: [origin],
+    });
+    const provider = await expectCall('provider on it', 201, 'POST', '/v1/providers', {
+      name: 'on a credential',
+      base_url: base('chat'),
+      credential_id: credential.json.id,
+    });
+    expect(provider.json).toMatchObject({ credential_id: credential.json.id, api_key_hint: '****efgh' });
+    for (const path of [`/v1/credentials/${credential.json.id as string}`, `/v1/credentials/${credential.json.id as string}?force=true`]) {
+      const refused = await expectCall(`delete ${path}`, 409, 'DELETE', path);
+      expect(refused.json.code).toBe('credential_in_use');
+    }
+    await expectCall('provider still there', 200, 'GET', `/v1/providers/${provider.json.id as string}`);
+    await expectCall('delete the provider', 204, 'DELETE', `/v1/providers/${provider.json.id as string}`);
+    await expectCall('then the credential', 204, 'DELETE', `/v1/credentials/${credential.json.id as string}`);
+  });
+
   it('puts no piece of a provider key or secret header value in any response or log line', async () => {
     // A provider kept to the end, so that the row search below has sealed values to look past.
     await expectCall('last provider', 201, 'POST', '/v1/providers', { ...anthropicProvider(), name: 'Kept' });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
-import { type EtagCondition, etagMatches, newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
+import { type EtagCondition, etagMatches, newId, type Page, pageRequest, ReadCache, type Transaction, UnitOfWork } from '#agentplane/db';
 import {
   type CheckedEndpoint,
   type Endpoint,
@@ -43,6 +43,15 @@ export interface IdempotentCreate extends IdempotentRequest {
 
 export type CreateResult = { readonly agent: Agent } | { readonly replay: StoredResponse };
 
+/**
+ * How long a reply may use an agent as read for an earlier one: the bound on how late an instance
+ * sees a change another instance made (this one's own writes are seen at once).
+ */
+const RUNNABLE_TTL_MS = 900;
+const RUNNABLE_MAX = 5_000;
+// Agents may be large (instructions, tools): the cache is bounded by weight as well as count.
+const RUNNABLE_MAX_BYTES = 64 * 1024 * 1024;
+
 /** How often an update is computed again when the agent changed under it before giving up (412). */
 const UPDATE_ATTEMPTS = 10;
 const UPDATE_BACKOFF_MS = 10;
@@ -56,6 +65,8 @@ type CheckedEntries = readonly (Placed<CheckedEndpoint> & { readonly index: numb
  */
 @Injectable()
 export class AgentsService {
+  private readonly runnable: ReadCache<RunnableAgent>;
+
   constructor(
     private readonly agents: AgentRepository,
     private readonly endpoints: EndpointsService,
@@ -63,7 +74,9 @@ export class AgentsService {
     private readonly idempotency: IdempotencyService,
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.runnable = new ReadCache(uow, { max: RUNNABLE_MAX, ttlMs: RUNNABLE_TTL_MS, maxSize: RUNNABLE_MAX_BYTES, sizeOf: runnableBytes });
+  }
 
   /**
    * Creates an agent, its inline keys (sealed, owned by it) and its entries in one transaction.
@@ -95,9 +108,13 @@ export class AgentsService {
     return (await this.agents.find(orgId, id)) ?? notFound();
   }
 
-  /** The agent as a reply needs it: entries resolved, with their credentials, still sealed. */
+  /**
+   * The agent as a reply needs it: entries resolved (providers included), with their credentials,
+   * still sealed. Replies in quick succession share one read (see RUNNABLE_TTL_MS); any write this
+   * process makes, to an agent, a provider or a credential, ends that at once.
+   */
   async getRunnable(orgId: OrgId, id: string): Promise<RunnableAgent> {
-    return (await this.agents.findRunnable(orgId, id)) ?? notFound();
+    return (await this.runnable.get(`${orgId}/${id}`, () => this.agents.findRunnable(orgId, id))) ?? notFound();
   }
 
   /**
@@ -108,10 +125,11 @@ export class AgentsService {
   async replace(orgId: OrgId, id: string, input: AgentInput, ifMatch?: EtagCondition): Promise<Agent> {
     const checked = await this.checkEntries(input);
     return this.uow.transaction(async (tx) => {
+      // Providers before the agent's row, in the order a provider's delete takes them: no deadlock.
+      await this.checkProviders(tx, orgId, input);
       const current = (await this.agents.lockForUpdate(tx, orgId, id)) ?? notFound();
       if (ifMatch !== undefined && !etagMatches(ifMatch, agentEtag(current))) throw DomainError.preconditionFailed('agent');
       await this.checkTransferTargets(tx, orgId, id, input, current);
-      await this.checkProviders(tx, orgId, input);
       const stored = await this.storedEntries(tx, orgId, id, input, checked, current);
       await this.agents.replaceEntries(tx, orgId, id, stored);
       await this.endpoints.deleteUnusedKeys(tx, orgId, { agentId: id }, stored.filter(isInlineStored));
@@ -217,6 +235,13 @@ export class AgentsService {
     });
     if (errors.length > 0) throw DomainError.validation(errors);
   }
+}
+
+/** Roughly what a runnable agent weighs in memory: its text as UTF-16, and a fixed share per entry (sealed keys, URLs). */
+function runnableBytes(agent: RunnableAgent): number {
+  const text = JSON.stringify([agent.instructions, agent.tools, agent.systemTools, agent.metadata, agent.variables]);
+  const entries = agent.llm.reduce((sum, e) => sum + 1024 + (e.extraBody === undefined ? 0 : JSON.stringify(e.extraBody).length * 2), 0);
+  return 1024 + text.length * 2 + entries;
 }
 
 export function isInline(entry: LlmEntryInput): entry is InlineEntryInput {

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '#agentplane/clock';
+import type { UnitOfWork } from '#agentplane/db';
 import type { Logger } from '#agentplane/logging';
 import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { AuthError, AuthErrorCode } from './auth.error.js';
@@ -29,7 +30,7 @@ function setup(lastUsedAt: Date | null = null) {
       lastUsedAt: null,
       revokedAt: null,
     })),
-    revokeById: jest.fn(async () => undefined),
+    revokeById: jest.fn(async (): Promise<unknown> => undefined),
   };
   const organizations = {
     findOrCreateByName: jest.fn(async (name: string) => ({ id: ORG, name, createdAt: NOW })),
@@ -43,6 +44,7 @@ function setup(lastUsedAt: Date | null = null) {
     organizations as unknown as OrganizationRepository,
     clock,
     logger as unknown as Logger,
+    { writeEpoch: 0 } as UnitOfWork,
   );
   return { service, apiKeys, organizations, stored, logger };
 }
@@ -57,6 +59,23 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('ApiKeyService.authenticate', () => {
+  it('asks the database once for a key used again at once, and records its use once', async () => {
+    const { service, apiKeys, stored } = setup();
+    for (let i = 0; i < 3; i++) expect(await service.authenticate(`Bearer ${stored.key}`)).toEqual({ orgId: ORG, apiKeyId: 'key_1' });
+    expect(apiKeys.findActiveByHash).toHaveBeenCalledTimes(1);
+    expect(apiKeys.recordUse).toHaveBeenCalledTimes(1);
+  });
+
+  it('forgets the keys it found active when this process revokes one', async () => {
+    const { service, apiKeys, stored } = setup();
+    await service.authenticate(`Bearer ${stored.key}`);
+    apiKeys.revokeById.mockResolvedValueOnce({ id: 'key_1', revokedAt: NOW });
+    await service.revoke('key_1');
+    apiKeys.findActiveByHash.mockResolvedValueOnce(undefined);
+    expect(await codeOf(service.authenticate(`Bearer ${stored.key}`))).toBe(AuthErrorCode.Unauthenticated);
+    expect(apiKeys.findActiveByHash).toHaveBeenCalledTimes(2);
+  });
+
   it('returns the caller and records the use', async () => {
     const { service, apiKeys, stored } = setup();
     await expect(service.authenticate(`Bearer ${stored.key}`)).resolves.toEqual({ orgId: ORG, apiKeyId: 'key_1' });

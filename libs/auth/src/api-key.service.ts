@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '#agentplane/clock';
+import { ReadCache, UnitOfWork } from '#agentplane/db';
 import { DomainError } from '#agentplane/errors';
 import { AuthError } from './auth.error.js';
 import { LOGGER, type Logger } from '#agentplane/logging';
@@ -19,16 +20,33 @@ export interface IssuedApiKey {
 const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 // Recording every use would turn each request into a write; a minute's precision is plenty.
 const LAST_USED_PRECISION_MS = 60_000;
+// A key found active is trusted this long without asking the database again: the bound on how late
+// a revocation (made by the CLI, another process) reaches a running instance.
+const ACTIVE_KEY_TTL_MS = 900;
+const ACTIVE_KEY_MAX = 10_000;
+
+/** A key found active, and when this process last recorded its use. */
+interface ActiveKey {
+  readonly orgId: OrgId;
+  readonly id: string;
+  lastUsedAt: Date | null;
+}
 
 @Injectable()
 export class ApiKeyService {
+  /** By the hex of the key's hash (what the database looks it up by), never the key itself. */
+  private readonly active: ReadCache<ActiveKey>;
+
   constructor(
     private readonly crypto: ApiKeyCrypto,
     private readonly apiKeys: ApiKeyRepository,
     private readonly organizations: OrganizationRepository,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    uow: UnitOfWork,
+  ) {
+    this.active = new ReadCache(uow, { max: ACTIVE_KEY_MAX, ttlMs: ACTIVE_KEY_TTL_MS });
+  }
 
   /** Issues a key for the named organization, creating the organization on first use. */
   async issue(orgName: string, keyName?: string): Promise<IssuedApiKey> {
@@ -53,6 +71,8 @@ export class ApiKeyService {
   async revoke(apiKeyId: string): Promise<ApiKeySummary> {
     const revoked = await this.apiKeys.revokeById(apiKeyId, this.clock.now());
     if (revoked === undefined) throw DomainError.notFound(`API key "${apiKeyId}"`);
+    // Found by hash, not id: forget them all, so this process stops accepting the key at once.
+    this.active.clear();
     return revoked;
   }
 
@@ -66,14 +86,20 @@ export class ApiKeyService {
     const presented = match?.[1];
     if (presented === undefined || !this.crypto.isWellFormed(presented)) throw AuthError.unauthenticated();
     // An exact match on a 256-bit hash: no prefix of the secret is ever compared.
-    const found = await this.apiKeys.findActiveByHash(this.crypto.hash(presented));
+    const hash = this.crypto.hash(presented);
+    const found = await this.active.get(Buffer.from(hash).toString('hex'), async () => {
+      const row = await this.apiKeys.findActiveByHash(hash);
+      return row === undefined ? undefined : { orgId: row.orgId, id: row.id, lastUsedAt: row.lastUsedAt };
+    });
     if (found === undefined) throw AuthError.unauthenticated();
     const now = this.clock.now();
     const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
     if (found.lastUsedAt === null || found.lastUsedAt < notBefore) {
+      found.lastUsedAt = now;
+      const id = found.id;
       // Bookkeeping: a failure here must not turn a valid request into an error.
-      await this.apiKeys.recordUse(found.id, now, notBefore).catch((error: unknown) => {
-        this.logger.warn({ err: error, api_key_id: found.id }, 'could not record API key use');
+      await this.apiKeys.recordUse(id, now, notBefore).catch((error: unknown) => {
+        this.logger.warn({ err: error, api_key_id: id }, 'could not record API key use');
       });
     }
     return { orgId: found.orgId, apiKeyId: found.id };

@@ -158,6 +158,16 @@ export class CredentialRepository implements SealedRecordStore {
     return false;
   }
 
+  /**
+   * Whether a provider uses the credential as its key. A forced delete does not take a provider
+   * with it (every agent using the provider would lose an entry), so this is asked first.
+   */
+  async isProviderKey(tx: Transaction, orgId: OrgId, id: string): Promise<boolean> {
+    const found = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM providers WHERE credential_id = ${id} AND org_id = ${orgId} LIMIT 1`;
+    return found.length > 0;
+  }
+
   /** Deletes every row that references the credential (found as in `isReferenced`). */
   async deleteReferences(tx: Transaction, orgId: OrgId, id: string): Promise<void> {
     for (const ref of await referenceColumns(tx)) {

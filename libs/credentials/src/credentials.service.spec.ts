@@ -80,6 +80,7 @@ function setup(options: { current?: Credential; lastUsedAt?: Date | null } = {})
     }),
     lockForDelete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => true),
     isReferenced: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => false),
+    isProviderKey: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<boolean> => false),
     deleteReferences: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<void> => undefined),
     delete: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string): Promise<void> => undefined),
     recordUse: jest.fn(async (_orgId: OrgId, _id: string, _now: Date, _notBefore: Date): Promise<void> => undefined),
@@ -269,6 +270,14 @@ describe('CredentialsService.delete', () => {
     expect(repository.deleteReferences).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
     expect(repository.isReferenced).not.toHaveBeenCalled();
     expect(repository.delete).toHaveBeenCalledWith(expect.anything(), ORG, CRED_ID);
+  });
+
+  it('refuses a provider’s key even with force: the provider, and every entry using it, would go too', async () => {
+    const { service, repository } = setup();
+    repository.isProviderKey.mockResolvedValueOnce(true);
+    expect((await failureOf(service.delete(ORG, CRED_ID, true))).code).toBe(ErrorCode.CredentialInUse);
+    expect(repository.deleteReferences).not.toHaveBeenCalled();
+    expect(repository.delete).not.toHaveBeenCalled();
   });
 
   it('refuses one in use without force, and one that is not there', async () => {

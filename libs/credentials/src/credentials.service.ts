@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
 import { newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
@@ -39,10 +40,17 @@ export type CredentialRefs = ReadonlyMap<string, CredentialReference>;
 
 // Recording every use would make each outbound call a write; a minute's precision is plenty.
 const LAST_USED_PRECISION_MS = 60_000;
+const RECORDED_MAX = 10_000;
 
 /** The rules for credentials: a secret is sealed on the way in, and only ever leaves to its origins. */
 @Injectable()
 export class CredentialsService {
+  /**
+   * When this process last recorded each credential's use: a credential read a while ago (an
+   * agent served again from its cache) still says when it was last used as of that read.
+   */
+  private readonly recorded = new LRUCache<string, Date>({ max: RECORDED_MAX, ttl: LAST_USED_PRECISION_MS });
+
   constructor(
     private readonly credentials: CredentialRepository,
     private readonly sealer: SecretSealer,
@@ -91,10 +99,19 @@ export class CredentialsService {
     });
   }
 
-  /** Deletes a credential unless something uses it; with `force`, its uses go in the same transaction. */
+  /**
+   * Deletes a credential unless something uses it; with `force`, agents' entries that use it go in
+   * the same transaction. A provider's key is never deleted from under it, force or not.
+   */
   async delete(orgId: OrgId, id: string, force: boolean): Promise<void> {
     await this.uow.transaction(async (tx) => {
       if (!(await this.credentials.lockForDelete(tx, orgId, id))) notFound();
+      if (await this.credentials.isProviderKey(tx, orgId, id)) {
+        throw new CredentialsError(
+          CredentialsErrorCode.CredentialInUse,
+          'The credential is the key of a provider. Give the provider another key first; force does not delete providers.',
+        );
+      }
       if (force) {
         await this.credentials.deleteReferences(tx, orgId, id);
       } else if (await this.credentials.isReferenced(tx, orgId, id)) {
@@ -207,6 +224,9 @@ export class CredentialsService {
     const now = this.clock.now();
     const notBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
     if (credential.lastUsedAt !== null && credential.lastUsedAt >= notBefore) return;
+    const recorded = this.recorded.get(credential.id);
+    if (recorded !== undefined && recorded >= notBefore) return;
+    this.recorded.set(credential.id, now);
     // Bookkeeping: a failure here must not fail the call that needs the key.
     await this.credentials.recordUse(credential.orgId, credential.id, now, notBefore).catch((error: unknown) => {
       this.logger.warn({ err: error, credential_id: credential.id }, 'could not record credential use');

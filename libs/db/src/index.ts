@@ -14,3 +14,4 @@ export { keysetQuery, pageRequest, toPage, type Page, type PageRequest } from '.
 export { UnitOfWork, type Transaction, type TransactionOptions } from './unit-of-work.js';
 export { isDatabaseUnavailable } from './database-errors.js';
 export { etagMatches, strongEtag, type EtagCondition } from './etag.js';
+export { ReadCache, type ReadCacheOptions } from './read-cache.js';

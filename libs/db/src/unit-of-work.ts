@@ -25,10 +25,25 @@ const DEFAULTS = { maxWaitMs: 10_000, timeoutMs: 30_000 };
  */
 @Injectable()
 export class UnitOfWork {
+  private committed = 0;
+
   constructor(private readonly prisma: PrismaService) {}
 
-  transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  async transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const { maxWaitMs, timeoutMs } = { ...DEFAULTS, ...options };
-    return this.prisma.$transaction(work, { maxWait: maxWaitMs, timeout: timeoutMs });
+    try {
+      return await this.prisma.$transaction(work, { maxWait: maxWaitMs, timeout: timeoutMs });
+    } finally {
+      // Counted whether or not it committed: a failure after COMMIT is sent cannot tell which.
+      this.committed++;
+    }
+  }
+
+  /**
+   * How many transactions this process has ended. A cache notes it before a read and serves the
+   * result only while it is unchanged, so a write made here is seen by the very next read.
+   */
+  get writeEpoch(): number {
+    return this.committed;
   }
 }

@@ -1,4 +1,5 @@
 import { isIP, type Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { Agent, buildConnector, errors } from 'undici';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import type { EgressPolicy } from './egress-policy.js';
@@ -40,7 +41,10 @@ export function createEgressDispatcher(
   limits: EgressLimits = DEFAULT_EGRESS_LIMITS,
   tls: EgressTlsOptions = {},
 ): Agent {
-  const connectTo = buildConnector({ timeout: limits.connectTimeoutMs, ...(tls.ca === undefined ? {} : { ca: tls.ca }) });
+  // One context for every connection: building one parses the whole trust store (Node's, with
+  // NODE_EXTRA_CA_CERTS, or the given CA), which tls.connect would otherwise do per connection.
+  const secureContext = createSecureContext(tls.ca === undefined ? {} : { ca: tls.ca });
+  const connectTo = buildConnector({ timeout: limits.connectTimeoutMs, secureContext });
   const connect: buildConnector.connector = (options, callback) => {
     if (options.protocol !== 'https:') {
       callback(new EgressError(EgressErrorCode.HttpsRequired, 'Outbound calls must use https.'), null);

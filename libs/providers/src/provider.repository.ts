@@ -140,7 +140,8 @@ export class ProviderRepository {
    */
   async deleteUses(tx: Transaction, orgId: OrgId, id: string, agentIds: readonly string[], now: Date): Promise<void> {
     if (agentIds.length === 0) return;
-    // Agents first, in id order, as their own writers lock them: no deadlock with a concurrent replace.
+    // In id order. Agents' writers take the providers they use (share locks) before their own row,
+    // and the caller holds this provider's row already: the same order, so no deadlock.
     await tx.$queryRaw`SELECT id FROM agents WHERE org_id = ${orgId} AND id = ANY(${[...agentIds]}::text[]) ORDER BY id FOR UPDATE`;
     await tx.agentLlmEntry.deleteMany({ where: { providerId: id, agent: { orgId } } });
     await tx.agent.updateMany({ where: { orgId, id: { in: [...agentIds] } }, data: { version: { increment: 1 }, updatedAt: now } });
