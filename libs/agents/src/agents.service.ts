@@ -1,7 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
-import { type EtagCondition, etagMatches, newId, type Page, pageRequest, ReadCache, type Transaction, UnitOfWork } from '#agentplane/db';
+import {
+  type EtagCondition,
+  etagMatches,
+  newId,
+  type Page,
+  pageRequest,
+  ReadCache,
+  type Transaction,
+  UnitOfWork,
+  updateWithRetries,
+} from '#agentplane/db';
 import {
   type CheckedEndpoint,
   type Endpoint,
@@ -11,7 +21,7 @@ import {
   type Placed,
   throwFieldErrors,
 } from '#agentplane/endpoints';
-import { CommonErrorCode, DomainError, type FieldError } from '#agentplane/errors';
+import { DomainError, type FieldError } from '#agentplane/errors';
 import { IdempotencyService, type IdempotentRequest, type StoredResponse } from '#agentplane/idempotency';
 import { ProvidersService } from '#agentplane/providers';
 import { type Agent, agentEtag, type RunnableAgent, SYSTEM_TOOL_NAMES, type SystemToolName, usesProvider } from './agent.js';
@@ -51,10 +61,6 @@ const RUNNABLE_TTL_MS = 900;
 const RUNNABLE_MAX = 5_000;
 // Agents may be large (instructions, tools): the cache is bounded by weight as well as count.
 const RUNNABLE_MAX_BYTES = 64 * 1024 * 1024;
-
-/** How often an update is computed again when the agent changed under it before giving up (412). */
-const UPDATE_ATTEMPTS = 10;
-const UPDATE_BACKOFF_MS = 10;
 
 /** The inline entries of an input, checked, with the index each stands at. */
 type CheckedEntries = readonly (Placed<CheckedEndpoint> & { readonly index: number })[];
@@ -146,18 +152,16 @@ export class AgentsService {
    * agent changes before the write, it is read and changed again.
    */
   async update(orgId: OrgId, id: string, change: (current: Agent) => Promise<AgentInput>, ifMatch?: EtagCondition): Promise<Agent> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.get(orgId, id);
-      if (ifMatch !== undefined && !etagMatches(ifMatch, agentEtag(current))) throw DomainError.preconditionFailed('agent');
-      try {
-        return await this.replace(orgId, id, await change(current), [agentEtag(current)]);
-      } catch (error) {
-        const raced = error instanceof DomainError && error.code === CommonErrorCode.PreconditionFailed;
-        if (!raced || attempt === UPDATE_ATTEMPTS) throw error;
-        // Writers that collided would collide again in step: spread them out.
-        await this.clock.sleep(Math.random() * UPDATE_BACKOFF_MS * attempt);
-      }
-    }
+    return updateWithRetries(
+      {
+        read: () => this.get(orgId, id),
+        etagOf: agentEtag,
+        write: async (current, etag) => this.replace(orgId, id, await change(current), etag),
+        resource: 'agent',
+        sleep: (ms) => this.clock.sleep(ms),
+      },
+      ifMatch,
+    );
   }
 
   /** Deletes the agent and the keys it owns. With `ifMatch`, a changed agent is a 412 and stays. */

@@ -13,5 +13,5 @@ export { encodeCursor, decodeCursor, type KeysetPosition } from './keyset-cursor
 export { keysetQuery, pageRequest, toPage, type Page, type PageRequest } from './keyset-page.js';
 export { UnitOfWork, type Transaction, type TransactionOptions } from './unit-of-work.js';
 export { isDatabaseUnavailable } from './database-errors.js';
-export { etagMatches, strongEtag, type EtagCondition } from './etag.js';
+export { etagMatches, strongEtag, updateWithRetries, type EtagCondition, type OptimisticUpdate } from './etag.js';
 export { ReadCache, type ReadCacheOptions } from './read-cache.js';

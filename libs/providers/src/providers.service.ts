@@ -1,9 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
-import { type EtagCondition, etagMatches, newId, type Page, pageRequest, type Transaction, UnitOfWork } from '#agentplane/db';
+import {
+  type EtagCondition,
+  etagMatches,
+  newId,
+  type Page,
+  pageRequest,
+  type Transaction,
+  UnitOfWork,
+  updateWithRetries,
+} from '#agentplane/db';
 import { EndpointsService, throwFieldErrors } from '#agentplane/endpoints';
-import { CommonErrorCode, DomainError } from '#agentplane/errors';
+import { DomainError } from '#agentplane/errors';
 import { IdempotencyService, type IdempotentRequest, type StoredResponse } from '#agentplane/idempotency';
 import { type Provider, providerEtag, type ProviderInput } from './provider.js';
 import { ProviderRepository } from './provider.repository.js';
@@ -15,10 +24,6 @@ export interface IdempotentProviderCreate extends IdempotentRequest {
 }
 
 export type ProviderCreateResult = { readonly provider: Provider } | { readonly replay: StoredResponse };
-
-/** How often an update is computed again when the provider changed under it before giving up (412). */
-const UPDATE_ATTEMPTS = 10;
-const UPDATE_BACKOFF_MS = 10;
 
 /**
  * The rules for providers: an endpoint with a name and a model map, its key and secret headers
@@ -90,17 +95,16 @@ export class ProvidersService {
     change: (current: Provider) => Promise<ProviderInput>,
     ifMatch?: EtagCondition,
   ): Promise<Provider> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.get(orgId, id);
-      if (ifMatch !== undefined && !etagMatches(ifMatch, providerEtag(current))) throw DomainError.preconditionFailed('provider');
-      try {
-        return await this.replace(orgId, id, await change(current), [providerEtag(current)]);
-      } catch (error) {
-        const raced = error instanceof DomainError && error.code === CommonErrorCode.PreconditionFailed;
-        if (!raced || attempt === UPDATE_ATTEMPTS) throw error;
-        await this.clock.sleep(Math.random() * UPDATE_BACKOFF_MS * attempt);
-      }
-    }
+    return updateWithRetries(
+      {
+        read: () => this.get(orgId, id),
+        etagOf: providerEtag,
+        write: async (current, etag) => this.replace(orgId, id, await change(current), etag),
+        resource: 'provider',
+        sleep: (ms) => this.clock.sleep(ms),
+      },
+      ifMatch,
+    );
   }
 
   /**

@@ -1,28 +1,15 @@
 import { type Agent, type AgentInput, type LlmEntryInput, systemToolsFromWire } from '#agentplane/agents';
 import type { JsonObject } from '#agentplane/endpoints';
 import { DomainError } from '#agentplane/errors';
-import { applyMergePatch } from '../http/merge-patch.js';
-import { createValidationPipe } from '../problem/validation.js';
+import { patchedBody } from '../http/merge-patch.js';
 import { toEndpointInput } from '../endpoints/endpoint-input.js';
 import { AgentRequestDto, type LlmEntryDto } from './agent-request.dto.js';
 import { agentRequestErrors } from './agent-request.rules.js';
 import { AgentResponseDto } from './agent-response.dto.js';
 
-const validation = createValidationPipe();
-
-/**
- * A merge patch (RFC 7396) applied to the agent as a read shows it, then validated as a whole
- * request body: members present replace, `null` removes (back to the default), arrays replace
- * whole. Keys and secret header values are not in a read, so an llm entry or header the patch
- * leaves as it was keeps them under the same rule as a PUT.
- */
+/** A merge patch of the agent as a read shows it, validated as a whole body (see patchedBody). */
 export async function patchedAgentInput(current: Agent, patch: unknown): Promise<AgentInput> {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
-    throw DomainError.validation([{ path: '', code: 'is_object', message: 'must be a JSON object (a merge patch)' }]);
-  }
-  const document = applyMergePatch(JSON.parse(JSON.stringify(AgentResponseDto.from(current))), patch);
-  const body = (await validation.transform(document, { type: 'body', metatype: AgentRequestDto, data: undefined })) as AgentRequestDto;
-  return toAgentInput(body);
+  return toAgentInput(await patchedBody(AgentResponseDto.from(current), patch, AgentRequestDto));
 }
 
 /**

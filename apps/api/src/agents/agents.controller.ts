@@ -16,6 +16,7 @@ import { type AuthContext, CurrentAuth } from '#agentplane/auth';
 import type { StoredResponse } from '#agentplane/idempotency';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
+import { sendStoredResponse } from '../http/stored-response.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
@@ -195,11 +196,8 @@ export class AgentsController {
       toAgentInput(body),
       idempotent === undefined ? undefined : { ...idempotent, present: createdResponse },
     );
-    const sent = 'replay' in result ? result.replay : createdResponse(result.agent);
-    for (const [name, value] of Object.entries(sent.headers)) void reply.header(name, value);
-    if ('replay' in result) void reply.header('idempotent-replayed', 'true');
-    void reply.status(sent.status);
-    return sent.body as AgentResponseDto;
+    const replayed = 'replay' in result;
+    return sendStoredResponse(reply, replayed ? result.replay : createdResponse(result.agent), replayed) as AgentResponseDto;
   }
 
   @Get()

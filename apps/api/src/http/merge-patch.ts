@@ -1,3 +1,23 @@
+import type { Type } from '@nestjs/common';
+import { DomainError } from '#agentplane/errors';
+import { createValidationPipe } from '../problem/validation.js';
+
+const validation = createValidationPipe();
+
+/**
+ * A merge patch applied to a resource as a read shows it (`representation`), then validated as a
+ * whole request body of `metatype`: members present replace, `null` removes (back to the default),
+ * arrays replace whole. Secrets are not in a read, so what the patch leaves as it was keeps them
+ * under the same rule as a PUT.
+ */
+export async function patchedBody<T extends object>(representation: unknown, patch: unknown, metatype: Type<T>): Promise<T> {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw DomainError.validation([{ path: '', code: 'is_object', message: 'must be a JSON object (a merge patch)' }]);
+  }
+  const document = applyMergePatch(JSON.parse(JSON.stringify(representation)), patch);
+  return (await validation.transform(document, { type: 'body', metatype, data: undefined })) as T;
+}
+
 /**
  * RFC 7396 JSON Merge Patch: members of `patch` replace those of `target`, `null` removes one,
  * objects merge recursively, anything else (arrays included) replaces whole. Neither input is

@@ -2,12 +2,9 @@ import { DomainError } from '#agentplane/errors';
 import type { Provider, ProviderInput } from '#agentplane/providers';
 import { toEndpointInput } from '../endpoints/endpoint-input.js';
 import { endpointErrors, protoKeyErrors } from '../endpoints/endpoint-request.rules.js';
-import { applyMergePatch } from '../http/merge-patch.js';
-import { createValidationPipe } from '../problem/validation.js';
+import { patchedBody } from '../http/merge-patch.js';
 import { ProviderRequestDto } from './provider-request.dto.js';
 import { ProviderResponseDto } from './provider-response.dto.js';
-
-const validation = createValidationPipe();
 
 /** The body as the service takes it, after the rules the pipe cannot check field by field. */
 export function toProviderInput(body: ProviderRequestDto): ProviderInput {
@@ -16,20 +13,7 @@ export function toProviderInput(body: ProviderRequestDto): ProviderInput {
   return { ...toEndpointInput(body), name: body.name, modelMap: body.model_map ?? {} };
 }
 
-/**
- * A merge patch (RFC 7396) applied to the provider as a read shows it, then validated as a whole
- * body. The key and secret header values are not in a read: left as they are, they are kept under
- * the same rule as a PUT (same origin).
- */
+/** A merge patch of the provider as a read shows it, validated as a whole body (see patchedBody). */
 export async function patchedProviderInput(current: Provider, patch: unknown): Promise<ProviderInput> {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
-    throw DomainError.validation([{ path: '', code: 'is_object', message: 'must be a JSON object (a merge patch)' }]);
-  }
-  const document = applyMergePatch(JSON.parse(JSON.stringify(ProviderResponseDto.from(current))), patch);
-  const body = (await validation.transform(document, {
-    type: 'body',
-    metatype: ProviderRequestDto,
-    data: undefined,
-  })) as ProviderRequestDto;
-  return toProviderInput(body);
+  return toProviderInput(await patchedBody(ProviderResponseDto.from(current), patch, ProviderRequestDto));
 }

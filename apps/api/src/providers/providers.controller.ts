@@ -17,6 +17,7 @@ import { type Provider, providerEtag, ProvidersService } from '#agentplane/provi
 import { DeleteQueryDto } from '../http/delete-query.dto.js';
 import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import { parseIdempotencyKey, parseIfMatch } from '../http/request-headers.js';
+import { sendStoredResponse } from '../http/stored-response.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
@@ -132,11 +133,8 @@ export class ProvidersController {
       toProviderInput(body),
       idempotent === undefined ? undefined : { ...idempotent, present: createdResponse },
     );
-    const sent = 'replay' in result ? result.replay : createdResponse(result.provider);
-    for (const [name, value] of Object.entries(sent.headers)) void reply.header(name, value);
-    if ('replay' in result) void reply.header('idempotent-replayed', 'true');
-    void reply.status(sent.status);
-    return sent.body as ProviderResponseDto;
+    const replayed = 'replay' in result;
+    return sendStoredResponse(reply, replayed ? result.replay : createdResponse(result.provider), replayed) as ProviderResponseDto;
   }
 
   @Get()
