@@ -4,9 +4,9 @@
 // process: bench/support/pipe-relay.ts, what any relay costs at the least) and through agentplane
 // (the built API, on PostgreSQL with DATABASE_URL, else embedded), at 1, 50 and 200 concurrent
 // streams; time to first token and total time are measured by the client, p50/p99 of each, the
-// ratios through/direct and through/pipe and agentplane's TTFT p50 minus the pipe's, with the CPU time the API spent per
-// relayed reply (from /proc) beside what this process (client and fake upstream) spent per direct
-// stream. Then memory per open stream: the API's
+// ratios through/direct and through/pipe and agentplane's TTFT p50 minus the pipe's, with the CPU
+// time the API and the pipe spent per relayed reply (from /proc) beside what this process (client
+// and fake upstream) spent per direct stream. Then memory per open stream: the API's
 // resident set and V8 heap with 200 streams held open against a stalled upstream, minus idle,
 // over 200, each read right after a full garbage collection (bench/support/memory-probe.ts).
 // The API logs at its default level (info), as in production. Loopback only. Compare ratios, not
@@ -27,6 +27,9 @@ const TOKENS = 20;
 const TOKEN_GAP_MS = 5;
 const LEVELS = [1, 50, 200];
 const ROUNDS = Number(process.argv[2] ?? 3);
+// One stream gives one sample a round: it gets more rounds, so its p50 and its CPU per reply (10 ms
+// ticks) mean something.
+const roundsAt = (level: number): number => (level === 1 ? ROUNDS * 20 : ROUNDS);
 const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
 
 const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
@@ -175,25 +178,28 @@ try {
     `external ${perStream('external')} KiB (RSS idle ${Math.round(idle.rss / 2 ** 20)} MiB, open ${Math.round(busy.rss / 2 ** 20)} MiB)`;
 
   console.log(
-    `upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level; storage ${storage.kind}`,
+    `upstream: first token after ${THINK_MS} ms, ${TOKENS} tokens ${TOKEN_GAP_MS} ms apart; ${ROUNDS} rounds per level (${roundsAt(1)} at 1 stream); storage ${storage.kind}`,
   );
   console.log(
-    '| streams | direct TTFT p50/p99 ms | pipe TTFT p50/p99 ms | agentplane TTFT p50/p99 ms | vs direct p50 | vs pipe p50 | minus pipe p50 ms | direct total p50/p99 ms | agentplane total p50/p99 ms | total ratio p50 | API CPU ms/reply | client+upstream CPU ms/stream (direct) |',
+    '| streams | direct TTFT p50/p99 ms | pipe TTFT p50/p99 ms | agentplane TTFT p50/p99 ms | vs direct p50 | vs pipe p50 | minus pipe p50 ms | direct total p50/p99 ms | agentplane total p50/p99 ms | total ratio p50 | API CPU ms/reply | pipe CPU ms/reply | client+upstream CPU ms/stream (direct) |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const level of LEVELS) {
     const d: Sample[] = [];
     const p: Sample[] = [];
     const r: Sample[] = [];
     let apiCpuMs = 0;
+    let pipeCpuMs = 0;
     let clientCpuMs = 0;
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < roundsAt(level); round++) {
       // Interleaved so that machine noise hits both alike.
       const directCpu = process.cpuUsage();
       d.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaDirect, '"content"')))));
       const direct = process.cpuUsage(directCpu);
       clientCpuMs += (direct.user + direct.system) / 1000;
+      const pipeBefore = await cpuMs(pipeProcess.pid!);
       p.push(...(await Promise.all(Array.from({ length: level }, () => timed(viaPipe, '"content"')))));
+      pipeCpuMs += (await cpuMs(pipeProcess.pid!)) - pipeBefore;
       const before = await cpuMs(api.process.pid!);
       r.push(...(await Promise.all(Array.from({ length: level }, () => timed(() => viaRelay(), 'reply.delta')))));
       apiCpuMs += (await cpuMs(api.process.pid!)) - before;
@@ -211,11 +217,11 @@ try {
         ),
       )}`;
     const ratio = (over: Sample[], k: keyof Sample) => (p50(r, k) / p50(over, k)).toFixed(2);
-    const perReply = (ms: number) => (ms / (level * ROUNDS)).toFixed(1);
+    const perReply = (ms: number) => (ms / (level * roundsAt(level))).toFixed(1);
     console.log(
       `| ${level} | ${f(d, 'ttft')} | ${f(p, 'ttft')} | ${f(r, 'ttft')} | ${ratio(d, 'ttft')} | ${ratio(p, 'ttft')} | ` +
         `${(p50(r, 'ttft') - p50(p, 'ttft')).toFixed(1)} | ${f(d, 'total')} | ${f(r, 'total')} | ${ratio(d, 'total')} | ` +
-        `${perReply(apiCpuMs)} | ${perReply(clientCpuMs)} |`,
+        `${perReply(apiCpuMs)} | ${perReply(pipeCpuMs)} | ${perReply(clientCpuMs)} |`,
     );
   }
   console.log(memoryLine);

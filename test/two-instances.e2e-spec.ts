@@ -7,10 +7,10 @@ import { type SeenRequest, startTlsUpstream, type TlsUpstream, UPSTREAM_ENV } fr
 
 /**
  * Two API instances on one PostgreSQL, as deployed behind a load balancer. Each may serve a reply
- * from what it read for an earlier one (the runnable agent, the API key), so this proves the
- * bounds: a change is used by the very next reply on the instance that made it, and by every
- * instance from one second after it was made; a revoked API key stops working everywhere within
- * one second. Embedded storage serves one instance, so this runs on PostgreSQL only.
+ * or a read from what it read for an earlier one (the runnable agent, the agent and its pages, the
+ * API key), so this proves the bounds: a change is used and shown by the very next request on the
+ * instance that made it, and by every instance from one second after it was made; a revoked API
+ * key stops working everywhere within one second. Embedded storage serves one instance, so this runs on PostgreSQL only.
  */
 const STALE_BOUND_MS = 1_000;
 
@@ -67,6 +67,34 @@ function answer(request: SeenRequest, res: ServerResponse): void {
     expect(await answeredBy(a, id)).toBe('two');
     await sleep(Math.max(0, changedAt + STALE_BOUND_MS - Date.now()));
     expect(await answeredBy(b, id)).toBe('two');
+  });
+
+  it('shows an agent change in reads (one agent, a page) at once where it was made, and everywhere one second later', async () => {
+    const agent = await json(a, 'POST', '/v1/agents', { name: 'before', llm: [{ base_url: base('six'), model: 'm', auth: 'none' }] }, 201);
+    const id = agent.id as string;
+    const seen = async (api: RunningApi) => {
+      const one = await json(api, 'GET', `/v1/agents/${id}`);
+      const page = (await json(api, 'GET', '/v1/agents?limit=100')).data as { id: string; name: string }[];
+      return [one.name, page.find((x) => x.id === id)?.name ?? 'absent'];
+    };
+    // Both instances have now read it, one by one and in a page.
+    expect([await seen(a), await seen(b)]).toEqual([
+      ['before', 'before'],
+      ['before', 'before'],
+    ]);
+
+    await json(b, 'PATCH', `/v1/agents/${id}`, { name: 'after' });
+    const changedAt = Date.now();
+    expect(await seen(b)).toEqual(['after', 'after']);
+    await sleep(Math.max(0, changedAt + STALE_BOUND_MS - Date.now()));
+    expect(await seen(a)).toEqual(['after', 'after']);
+
+    await json(a, 'DELETE', `/v1/agents/${id}`, undefined, 204);
+    const deletedAt = Date.now();
+    expect((await send(a.url, 'GET', `/v1/agents/${id}`, key)).status).toBe(404);
+    await sleep(Math.max(0, deletedAt + STALE_BOUND_MS - Date.now()));
+    expect((await send(b.url, 'GET', `/v1/agents/${id}`, key)).status).toBe(404);
+    expect(((await json(b, 'GET', '/v1/agents?limit=100')).data as { id: string }[]).map((x) => x.id)).not.toContain(id);
   });
 
   it('uses a provider change (the one that makes the agent’s endpoint) the same way', async () => {

@@ -1,5 +1,6 @@
 // The top frames of a V8 CPU profile (`node --cpu-prof`), by self time and by total time:
-//   node dist/bench/support/profile-top.js <file.cpuprofile> [count]
+//   node dist/bench/support/profile-top.js <file.cpuprofile> [count] [skip seconds]
+// `skip seconds` leaves out the samples of the profile's first seconds (start-up, module loading).
 // Self time says where the CPU was; total time (a frame and what it called) says on whose behalf.
 // Frames are grouped by function, file and line; `(idle)` and `(program)` are left out of the
 // shares, so they add up to the busy time.
@@ -13,9 +14,11 @@ interface ProfileNode {
 interface Profile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
+  /** Microseconds between one sample and the one before it. */
+  readonly timeDeltas: readonly number[];
 }
 
-const [file, countArg] = process.argv.slice(2);
+const [file, countArg, skipArg] = process.argv.slice(2);
 const profile = JSON.parse(readFileSync(file!, 'utf8')) as Profile;
 const count = Number(countArg ?? 25);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -29,8 +32,12 @@ const name = (n: ProfileNode) => {
 const skip = new Set(['(idle)', '(program)', '(garbage collector)']);
 const self = new Map<string, number>();
 const total = new Map<string, number>();
+const skipMicros = Number(skipArg ?? 0) * 1e6;
 let busy = 0;
-for (const sample of profile.samples) {
+let elapsed = 0;
+for (const [index, sample] of profile.samples.entries()) {
+  elapsed += profile.timeDeltas[index] ?? 0;
+  if (elapsed < skipMicros) continue;
   const leaf = byId.get(sample)!;
   if (skip.has(leaf.callFrame.functionName) && leaf.callFrame.functionName !== '(garbage collector)') continue;
   busy++;

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { pino } from 'pino';
-import { EmbeddedPostgres } from '#agentplane/db';
+import { PGlite } from '@electric-sql/pglite';
+import { EmbeddedPostgres, writeClusterTemplate } from '#agentplane/db';
 import { silentLogger } from '../support/db-client.js';
 
 async function query(db: EmbeddedPostgres, sql: string): Promise<unknown[]> {
@@ -33,7 +35,7 @@ describe('embedded PostgreSQL (PGlite)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const opening = async (options: { attach: boolean; waitMs?: number }, dir = dataDir) => {
+  const opening = async (options: { attach: boolean; waitMs?: number; clusterTemplate?: string }, dir = dataDir) => {
     const db = await EmbeddedPostgres.open(dir, silentLogger, options);
     open.push(db);
     return db;
@@ -163,5 +165,68 @@ describe('embedded PostgreSQL (PGlite)', () => {
     await db.close();
     open.pop();
     expect(existsSync(socketDir)).toBe(false);
+  });
+  describe('cluster template', () => {
+    /** A template made like the installed one, with a marker table: a folder unpacked from it has the table, one made by initdb does not. */
+    async function markedTemplate(): Promise<string> {
+      const db = await PGlite.create();
+      try {
+        await db.exec('CREATE TABLE from_template (v INT)');
+        const path = join(dataDir, 'template.tar.gz');
+        await writeFile(path, Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer()));
+        return path;
+      } finally {
+        await db.close();
+      }
+    }
+    const hasMarker = async (db: EmbeddedPostgres) =>
+      (await query(db, "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'from_template'")) as { n: number }[];
+
+    it('unpacks a new data folder from the template, and opens it again as it is', async () => {
+      const template = await markedTemplate();
+      const folder = join(dataDir, 'new');
+      const db = await opening({ attach: false, clusterTemplate: template }, folder);
+      expect(await hasMarker(db)).toEqual([{ n: 1 }]);
+      await query(db, 'CREATE TABLE mine (v INT)');
+      await db.close();
+      open.splice(open.indexOf(db), 1);
+      // A folder that holds a cluster is never unpacked over, whatever the template holds now.
+      await writeFile(template, 'not a tarball');
+      const reopened = await opening({ attach: false, clusterTemplate: template }, folder);
+      expect(await query(reopened, "SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('mine', 'from_template')")).toEqual([
+        { n: 2 },
+      ]);
+    });
+
+    it('runs initdb when the template is missing or broken, with a warning for a broken one', async () => {
+      const missing = await opening({ attach: false, clusterTemplate: join(dataDir, 'absent.tar.gz') }, join(dataDir, 'a'));
+      expect(await hasMarker(missing)).toEqual([{ n: 0 }]);
+
+      // Not gzip at all, and gzip of something that is not a tarball.
+      for (const [name, bytes] of [
+        ['b', Buffer.alloc(4096, 7)],
+        ['c', gzipSync(Buffer.alloc(4096, 7))],
+      ] as const) {
+        const broken = join(dataDir, `${name}.tar.gz`);
+        await writeFile(broken, bytes);
+        const lines: string[] = [];
+        const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+        const db = await EmbeddedPostgres.open(join(dataDir, name), logger, { attach: false, clusterTemplate: broken });
+        open.push(db);
+        expect(await hasMarker(db)).toEqual([{ n: 0 }]);
+        expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain(
+          'could not unpack the cluster template; initializing the data folder instead',
+        );
+      }
+    });
+
+    it('writes the template once, atomically, and a folder unpacked from it serves', async () => {
+      const path = join(dataDir, 'cache', 'cluster.tar.gz');
+      expect(await writeClusterTemplate(path)).toBe(true);
+      expect(await writeClusterTemplate(path)).toBe(false);
+      expect((await readdir(join(dataDir, 'cache'))).sort()).toEqual(['cluster.tar.gz']);
+      const db = await opening({ attach: false, clusterTemplate: path }, join(dataDir, 'd'));
+      expect(await query(db, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    });
   });
 });

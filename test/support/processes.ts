@@ -40,10 +40,15 @@ export async function startApi(env: Record<string, string>, timeoutMs = 45_000):
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    let listening = false;
     const onData = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
+      // Only until it listens: searching the whole output on every later chunk would cost the
+      // reading process time that grows with everything the API logs.
+      if (listening) return;
       const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"agentplane listening"/.exec(output);
       if (match?.[1] !== undefined) {
+        listening = true;
         clearTimeout(timer);
         resolve(match[1]);
       }

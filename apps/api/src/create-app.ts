@@ -22,6 +22,6 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     preview: options.preview ?? false,
   });
   app.enableShutdownHooks();
-  serveOpenApi(app, buildOpenApiDocument(app));
+  serveOpenApi(app, () => buildOpenApiDocument(app));
   return app;
 }

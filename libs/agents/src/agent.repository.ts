@@ -127,6 +127,11 @@ export class AgentRepository {
   /** Replaces every llm entry of the agent, in order (position = fallback order). */
   async replaceEntries(tx: Transaction, orgId: OrgId, agentId: string, entries: readonly StoredEntry[]): Promise<void> {
     await tx.agentLlmEntry.deleteMany({ where: { agentId, agent: { orgId } } });
+    await this.insertEntries(tx, agentId, entries);
+  }
+
+  /** The entries of an agent that has none yet (one just inserted in `tx`). */
+  async insertEntries(tx: Transaction, agentId: string, entries: readonly StoredEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await tx.agentLlmEntry.createMany({
       data: entries.map((entry, position) => ({

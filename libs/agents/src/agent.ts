@@ -113,6 +113,15 @@ export interface RunnableAgent extends Omit<Agent, 'llm'> {
  * no secret: hints only.
  */
 export function agentEtag(agent: Agent): string {
+  let etag = etags.get(agent);
+  if (etag === undefined) etags.set(agent, (etag = computeEtag(agent)));
+  return etag;
+}
+
+// Agents are immutable values, and the cached ones are shown many times: each is hashed once.
+const etags = new WeakMap<Agent, string>();
+
+function computeEtag(agent: Agent): string {
   return strongEtag([
     agent.id,
     agent.version,

@@ -104,14 +104,18 @@ function setup(
   const current = options.current ?? agent();
   const written: Written[] = [];
   const tx = {} as Transaction;
+  const recordEntries = (entries: readonly StoredEntry[]): void => {
+    if (written.length === 0 || written.at(-1)!.entries !== undefined) written.push({});
+    written.at(-1)!.entries = entries;
+  };
   const uow = { transaction: jest.fn(async <T>(work: (t: Transaction) => Promise<T>) => work(tx)) };
   const repository = {
     insert: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, fields: AgentFields) => void written.push({ fields })),
     update: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, fields: AgentFields) => void (written.at(-1)!.fields = fields)),
-    replaceEntries: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, entries: readonly StoredEntry[]) => {
-      if (written.length === 0 || written.at(-1)!.entries !== undefined) written.push({});
-      written.at(-1)!.entries = entries;
-    }),
+    replaceEntries: jest.fn(async (_tx: Transaction, _orgId: OrgId, _id: string, entries: readonly StoredEntry[]) =>
+      recordEntries(entries),
+    ),
+    insertEntries: jest.fn(async (_tx: Transaction, _id: string, entries: readonly StoredEntry[]) => recordEntries(entries)),
     lockForUpdate: jest.fn(async () => current),
     find: jest.fn(async () => current),
     read: jest.fn(async (_tx: Transaction, orgId: OrgId, id: string) => agent({ id, orgId })),

@@ -54,13 +54,15 @@ export interface IdempotentCreate extends IdempotentRequest {
 export type CreateResult = { readonly agent: Agent } | { readonly replay: StoredResponse };
 
 /**
- * How long a reply may use an agent as read for an earlier one: the bound on how late an instance
- * sees a change another instance made (this one's own writes are seen at once).
+ * How long a reply or a read may use an agent as read for an earlier one: the bound on how late an
+ * instance sees a change another instance made (this one's own writes are seen at once).
  */
-const RUNNABLE_TTL_MS = 900;
-const RUNNABLE_MAX = 5_000;
-// Agents may be large (instructions, tools): the cache is bounded by weight as well as count.
-const RUNNABLE_MAX_BYTES = 64 * 1024 * 1024;
+const AGENT_TTL_MS = 900;
+const AGENT_MAX = 5_000;
+const PAGES_MAX = 1_000;
+// Agents may be large (instructions, tools): each of the three caches is bounded by weight as well
+// as by count.
+const CACHE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** The inline entries of an input, checked, with the index each stands at. */
 type CheckedEntries = readonly (Placed<CheckedEndpoint> & { readonly index: number })[];
@@ -72,6 +74,8 @@ type CheckedEntries = readonly (Placed<CheckedEndpoint> & { readonly index: numb
 @Injectable()
 export class AgentsService {
   private readonly runnable: ReadCache<RunnableAgent>;
+  private readonly views: ReadCache<Agent>;
+  private readonly pages: ReadCache<Page<Agent>>;
 
   constructor(
     private readonly agents: AgentRepository,
@@ -81,7 +85,14 @@ export class AgentsService {
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
   ) {
-    this.runnable = new ReadCache(uow, { max: RUNNABLE_MAX, ttlMs: RUNNABLE_TTL_MS, maxSize: RUNNABLE_MAX_BYTES, sizeOf: runnableBytes });
+    const bounds = { max: AGENT_MAX, ttlMs: AGENT_TTL_MS, maxSize: CACHE_MAX_BYTES, sizeOf: agentBytes };
+    this.runnable = new ReadCache<RunnableAgent>(uow, bounds);
+    this.views = new ReadCache<Agent>(uow, bounds);
+    this.pages = new ReadCache<Page<Agent>>(uow, {
+      ...bounds,
+      max: PAGES_MAX,
+      sizeOf: (page) => page.data.reduce((sum, agent) => sum + agentBytes(agent), 1024),
+    });
   }
 
   /**
@@ -97,7 +108,7 @@ export class AgentsService {
         await this.checkTransferTargets(tx, orgId, id, input);
         await this.checkProviders(tx, orgId, input);
         await this.agents.insert(tx, orgId, id, input, this.clock.now());
-        await this.agents.replaceEntries(tx, orgId, id, await this.storedEntries(tx, orgId, id, input, checked));
+        await this.agents.insertEntries(tx, id, await this.storedEntries(tx, orgId, id, input, checked));
         const agent = await this.agents.read(tx, orgId, id);
         if (complete !== undefined) await complete(tx, idempotent!.present(agent));
         return agent;
@@ -106,17 +117,23 @@ export class AgentsService {
     return 'replay' in outcome ? outcome : { agent: outcome.result };
   }
 
+  /** A page of the organization's agents, newest first; cached as `get` is. */
   async list(orgId: OrgId, limit: number, cursor?: string): Promise<Page<Agent>> {
-    return this.agents.list(orgId, pageRequest(limit, cursor));
+    const page = pageRequest(limit, cursor);
+    return (await this.pages.get(`${orgId}/${limit}/${cursor ?? ''}`, () => this.agents.list(orgId, page)))!;
   }
 
+  /**
+   * The agent as the API shows it. Reads in quick succession share one (see AGENT_TTL_MS); any
+   * write this process makes ends that at once, so a client sees its own change on its next read.
+   */
   async get(orgId: OrgId, id: string): Promise<Agent> {
-    return (await this.agents.find(orgId, id)) ?? notFound();
+    return (await this.views.get(`${orgId}/${id}`, () => this.agents.find(orgId, id))) ?? notFound();
   }
 
   /**
    * The agent as a reply needs it: entries resolved (providers included), with their credentials,
-   * still sealed. Replies in quick succession share one read (see RUNNABLE_TTL_MS); any write this
+   * still sealed. Replies in quick succession share one read (see AGENT_TTL_MS); any write this
    * process makes, to an agent, a provider or a credential, ends that at once.
    */
   async getRunnable(orgId: OrgId, id: string): Promise<RunnableAgent> {
@@ -154,7 +171,8 @@ export class AgentsService {
   async update(orgId: OrgId, id: string, change: (current: Agent) => Promise<AgentInput>, ifMatch?: EtagCondition): Promise<Agent> {
     return updateWithRetries(
       {
-        read: () => this.get(orgId, id),
+        // From the database, not the cache: a retry after a concurrent change must see that change.
+        read: async () => (await this.agents.find(orgId, id)) ?? notFound(),
         etagOf: agentEtag,
         write: async (current, etag) => this.replace(orgId, id, await change(current), etag),
         resource: 'agent',
@@ -241,10 +259,12 @@ export class AgentsService {
   }
 }
 
-/** Roughly what a runnable agent weighs in memory: its text as UTF-16, and a fixed share per entry (sealed keys, URLs). */
-function runnableBytes(agent: RunnableAgent): number {
+/** Roughly what an agent weighs in memory: its text as UTF-16, and a fixed share per entry (sealed keys, URLs). */
+function agentBytes(agent: Agent | RunnableAgent): number {
   const text = JSON.stringify([agent.instructions, agent.tools, agent.systemTools, agent.metadata, agent.variables]);
-  const entries = agent.llm.reduce((sum, e) => sum + 1024 + (e.extraBody === undefined ? 0 : JSON.stringify(e.extraBody).length * 2), 0);
+  const llm: readonly object[] = agent.llm;
+  const extra = (e: object): number => ('extraBody' in e && e.extraBody !== undefined ? JSON.stringify(e.extraBody).length * 2 : 0);
+  const entries = llm.reduce((sum: number, e) => sum + 1024 + extra(e), 0);
   return 1024 + text.length * 2 + entries;
 }
 

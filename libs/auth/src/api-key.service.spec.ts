@@ -1,6 +1,5 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '#agentplane/clock';
-import type { UnitOfWork } from '#agentplane/db';
 import type { Logger } from '#agentplane/logging';
 import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { AuthError, AuthErrorCode } from './auth.error.js';
@@ -44,7 +43,6 @@ function setup(lastUsedAt: Date | null = null) {
     organizations as unknown as OrganizationRepository,
     clock,
     logger as unknown as Logger,
-    { writeEpoch: 0 } as UnitOfWork,
   );
   return { service, apiKeys, organizations, stored, logger };
 }

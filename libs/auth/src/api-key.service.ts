@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '#agentplane/clock';
-import { ReadCache, UnitOfWork } from '#agentplane/db';
+import { ReadCache, type WriteEpoch } from '#agentplane/db';
 import { DomainError } from '#agentplane/errors';
 import { AuthError } from './auth.error.js';
 import { LOGGER, type Logger } from '#agentplane/logging';
@@ -24,6 +24,11 @@ const LAST_USED_PRECISION_MS = 60_000;
 // a revocation (made by the CLI, another process) reaches a running instance.
 const ACTIVE_KEY_TTL_MS = 900;
 const ACTIVE_KEY_MAX = 10_000;
+// A key stops being active only through revoke() below, which forgets every cached key at once, or
+// through another process, which the TTL bounds: the writes this process makes to agents,
+// providers or credentials do not change a key, so they do not send the next request to the
+// database.
+const KEYS_CHANGE_ONLY_BY_REVOKE: WriteEpoch = { writeEpoch: 0 };
 
 /** A key found active, and when this process last recorded its use. */
 interface ActiveKey {
@@ -43,9 +48,8 @@ export class ApiKeyService {
     private readonly organizations: OrganizationRepository,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-    uow: UnitOfWork,
   ) {
-    this.active = new ReadCache(uow, { max: ACTIVE_KEY_MAX, ttlMs: ACTIVE_KEY_TTL_MS });
+    this.active = new ReadCache(KEYS_CHANGE_ONLY_BY_REVOKE, { max: ACTIVE_KEY_MAX, ttlMs: ACTIVE_KEY_TTL_MS });
   }
 
   /** Issues a key for the named organization, creating the organization on first use. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { ClientConfig } from 'pg';
 import type { Logger } from 'pino';
+import { clusterTemplatePath, readClusterTemplate } from './cluster-template.js';
 import { ensurePrivateDataFolder } from './data-folder.js';
 
 /** Where a client connects: the directory of a Unix socket, and the port in its file name. */
@@ -25,6 +26,8 @@ export interface EmbeddedOpenOptions {
   readonly attach: boolean;
   /** How long to wait for a folder held by another process (default 30 s). */
   readonly waitMs?: number;
+  /** Where a new folder's cluster is unpacked from (default: the installed template, see cluster-template.ts). */
+  readonly clusterTemplate?: string;
 }
 
 interface LockRecord {
@@ -70,7 +73,7 @@ export class EmbeddedPostgres {
     for (;;) {
       const self: LockRecord = { pid: process.pid, started: processStartTime(process.pid) };
       if (await createExclusive(lockPath, self)) {
-        return EmbeddedPostgres.startOwner(dataDir, lockPath, logger);
+        return EmbeddedPostgres.startOwner(dataDir, lockPath, options.clusterTemplate ?? clusterTemplatePath(), logger);
       }
       const holder = await readLock(lockPath);
       if (holder !== undefined && !isHolderAlive(holder, dataDir)) {
@@ -99,7 +102,7 @@ export class EmbeddedPostgres {
     }
   }
 
-  private static async startOwner(dataDir: string, lockPath: string, logger: Logger): Promise<EmbeddedPostgres> {
+  private static async startOwner(dataDir: string, lockPath: string, template: string, logger: Logger): Promise<EmbeddedPostgres> {
     ownedHere.add(dataDir);
     const cleanups: (() => Promise<unknown>)[] = [
       async () => {
@@ -114,7 +117,7 @@ export class EmbeddedPostgres {
       // Whatever umask the process was started with, what it creates from now on is private.
       process.umask(process.umask(0o077) | 0o077);
       const pgDir = join(dataDir, 'pg');
-      const db = await PGlite.create(pgDir);
+      const db = await openCluster(pgDir, template, logger);
       cleanups.push(() => db.close());
       // PGlite sets 0666 on the files it writes, whatever the umask: its folder is made 0700 so
       // nobody else can reach them, and the files it has written so far are made 0600.
@@ -188,6 +191,23 @@ async function makePrivate(dir: string): Promise<void> {
 }
 
 /** Creates the lock with its full content, or returns false if it exists: link() is atomic. */
+/**
+ * Opens the cluster in `pgDir`. A folder that holds none yet is unpacked from the template when
+ * there is one (initdb's work, done once per install); when that fails, what it wrote is removed
+ * (it held no database) and initdb runs as it would without a template.
+ */
+async function openCluster(pgDir: string, template: string, logger: Logger): Promise<PGlite> {
+  if (existsSync(join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir);
+  try {
+    const tarball = await readClusterTemplate(template);
+    if (tarball !== undefined) return await PGlite.create(pgDir, { loadDataDir: tarball });
+  } catch (error) {
+    logger.warn({ err: error, template }, 'could not unpack the cluster template; initializing the data folder instead');
+    await rm(pgDir, { recursive: true, force: true });
+  }
+  return PGlite.create(pgDir);
+}
+
 async function createExclusive(lockPath: string, record: LockRecord): Promise<boolean> {
   const temp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temp, JSON.stringify(record), { mode: 0o600 });

@@ -3,6 +3,7 @@ export { DatabaseConnection, type ConnectOptions } from './database-connection.j
 export { DatabaseHealth } from './database-health.js';
 export { PrismaService } from './prisma.service.js';
 export { EmbeddedPostgres, type EmbeddedEndpoint } from './embedded-postgres.js';
+export { clusterTemplatePath, writeClusterTemplate } from './cluster-template.js';
 export { ensurePrivateDataFolder } from './data-folder.js';
 export { runMigrations, MigrationError, PRISMA_ADVISORY_LOCK_KEY } from './migrations/migration-runner.js';
 export { readMigrations, defaultMigrationsDir } from './migrations/migration-source.js';
@@ -14,4 +15,4 @@ export { keysetQuery, pageRequest, toPage, type Page, type PageRequest } from '.
 export { UnitOfWork, type Transaction, type TransactionOptions } from './unit-of-work.js';
 export { isDatabaseUnavailable } from './database-errors.js';
 export { etagMatches, strongEtag, updateWithRetries, type EtagCondition, type OptimisticUpdate } from './etag.js';
-export { ReadCache, type ReadCacheOptions } from './read-cache.js';
+export { ReadCache, type ReadCacheOptions, type WriteEpoch } from './read-cache.js';

@@ -1,6 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import type { UnitOfWork } from './unit-of-work.js';
+
+/** What moves when this process has changed something a cache may hold (the unit of work does at every transaction's end). */
+export interface WriteEpoch {
+  readonly writeEpoch: number;
+}
 
 export interface ReadCacheOptions<V> {
   /** Entries kept at most (least recently used go first). */
@@ -16,7 +20,8 @@ export interface ReadCacheOptions<V> {
 
 /**
  * Reads served again for a short while: a bounded LRU whose entries last `ttlMs` from when their
- * read began, and only while this process has ended no transaction since. A change made through
+ * read began, and only while `writes` has not moved since (given the unit of work: while this
+ * process has ended no transaction). A change made through
  * this process is seen by the very next read; one made by another instance, within `ttlMs`.
  * Concurrent misses of one key share one read, so an entry that expires under load costs one
  * query, not one per waiting request. Keys must carry the tenant (`orgId/id`).
@@ -29,7 +34,7 @@ export class ReadCache<V extends object> {
   private generation = 0;
 
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: WriteEpoch,
     private readonly options: ReadCacheOptions<V>,
   ) {
     this.now = options.now ?? (() => performance.now());
@@ -50,10 +55,10 @@ export class ReadCache<V extends object> {
 
   async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const hit = this.entries.get(key);
-    if (hit !== undefined && hit.epoch === this.uow.writeEpoch) return hit.value;
+    if (hit !== undefined && hit.epoch === this.writes.writeEpoch) return hit.value;
     // Noted before the read: a write that ends while it runs makes the entry stale at once, and
     // the entry's life counts from here, not from when the read came back.
-    const epoch = this.uow.writeEpoch;
+    const epoch = this.writes.writeEpoch;
     const pending = this.loading.get(key);
     if (pending !== undefined && pending.epoch === epoch) return pending.read;
     const generation = this.generation;

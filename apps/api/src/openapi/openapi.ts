@@ -55,8 +55,11 @@ function withRequestIdHeader(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
-/** Serves Swagger UI at /docs and the document at /openapi.json. */
-export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
+/**
+ * Serves Swagger UI at /docs and the document at /openapi.json. The document is built on the first
+ * request for it, once: start-up does not wait for a walk over every route's metadata.
+ */
+export function serveOpenApi(app: INestApplication, document: () => OpenAPIObject): void {
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'openapi.json',
     raw: ['json'],

@@ -130,6 +130,7 @@ export class RepliesController {
     // Fastify logs no completion for a hijacked reply: one line says how the stream ended.
     request.log.info(
       {
+        req: request,
         res: { statusCode: 200 },
         responseTime: reply.elapsedTime,
         reply: streamOutcome(outcome, delivered),

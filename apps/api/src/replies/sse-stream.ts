@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 
 /**
  * How long an ended response may take to reach a caller that is slow to read it. A caller that
@@ -74,13 +73,17 @@ export class SseStream {
     if (this.res.destroyed) return this.res.writableFinished;
     if (!this.res.writableEnded) this.res.end();
     if (this.res.writableFinished) return true;
-    const done = new AbortController();
-    await Promise.race([
-      once(this.res, 'finish', { signal: done.signal }),
-      once(this.res, 'close', { signal: done.signal }),
-      setTimeoutPromise(END_DRAIN_MS, undefined, { signal: done.signal }),
-    ]).catch(() => undefined);
-    done.abort();
+    // Plain listeners and a timer rather than aborted promises: this runs once per reply, and an
+    // abort costs an error object with its stack for each of the losers.
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.res.off('finish', settle).off('close', settle);
+        resolve();
+      };
+      const timer = setTimeout(settle, END_DRAIN_MS);
+      this.res.once('finish', settle).once('close', settle);
+    });
     if (!this.res.writableFinished) this.res.destroy();
     return this.res.writableFinished;
   }
