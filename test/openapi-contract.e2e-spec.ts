@@ -134,6 +134,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
       'patch /v1/providers/{id}',
       'post /v1/agents',
       'post /v1/agents/{id}/replies',
+      'post /v1/api-keys',
       'post /v1/credentials',
       'post /v1/providers',
       'put /v1/agents/{id}',
@@ -172,7 +173,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
 
   it('types every limit as an integer', () => {
     const limits = operations().flatMap(([, , op]) => (op.parameters ?? []).filter((p) => p.name === 'limit'));
-    expect(limits).toHaveLength(3);
+    expect(limits).toHaveLength(4);
     for (const limit of limits) expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
   });
 

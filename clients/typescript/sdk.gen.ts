@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, ClientMeta, Options as Options2, RequestResult, ServerSentEventsResult, TDataShape } from './client/index.js';
-import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
+import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -106,6 +106,41 @@ export const createReply = <ThrowOnError extends boolean = false>(options: Optio
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * The organization's API keys, revoked ones included, newest first (never the keys)
+ */
+export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>): RequestResult<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError> => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys',
+    ...options
+});
+
+/**
+ * Issue another API key for the caller's organization
+ *
+ * The answer carries the key once; only its hash is stored.
+ */
+export const createApiKey = <ThrowOnError extends boolean = false>(options?: Options<CreateApiKeyData, ThrowOnError>): RequestResult<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError> => (options?.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
+});
+
+/**
+ * Revoke an API key of the organization
+ *
+ * Refused at once by this instance, and by every instance within a second. Revoking a revoked key changes nothing.
+ */
+export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Options<RevokeApiKeyData, ThrowOnError>): RequestResult<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError> => (options.client ?? client).delete<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/api-keys/{id}',
+    ...options
 });
 
 /**

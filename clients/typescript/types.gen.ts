@@ -77,6 +77,31 @@ export type AgentTransfer = {
     condition: string;
 };
 
+export type ApiKey = {
+    created_at: string;
+    id: string;
+    /**
+     * Within a minute
+     */
+    last_used_at: string | null;
+    name: string | null;
+    object: 'api_key';
+    /**
+     * The first characters of the key: enough to recognise it, never to use it
+     */
+    prefix: string;
+    revoked_at: string | null;
+};
+
+export type ApiKeyList = {
+    data: Array<ApiKey>;
+    has_more: boolean;
+    /**
+     * Pass as `after` for the next page
+     */
+    next_cursor: string | null;
+};
+
 /**
  * Where an Azure OpenAI entry sends its requests. With `api_version`: `https://{resource}.openai.azure.com/openai/deployments/{deployment or model}/chat/completions?api-version={api_version}`; without: the v1 route, `https://{resource}.openai.azure.com/openai/v1/chat/completions`. A `base_url` replaces `https://{resource}.openai.azure.com/openai` (or `…/openai/v1`), for API Management or a private endpoint.
  */
@@ -111,12 +136,39 @@ export type ConversationMessage = {
     tool_calls?: Array<ToolCall>;
 };
 
+export type CreateApiKeyRequest = {
+    /**
+     * A label for people; it is not secret
+     */
+    name?: string;
+};
+
 export type CreateCredentialRequest = {
     /**
      * The only origins (https://host[:port]) the key may ever be sent to.
      */
     allowed_origins: Array<string>;
     name: string;
+};
+
+export type CreatedApiKey = {
+    /**
+     * The key. Shown this once: only its hash is stored, so it cannot be read again.
+     */
+    api_key: string;
+    created_at: string;
+    id: string;
+    /**
+     * Within a minute
+     */
+    last_used_at: string | null;
+    name: string | null;
+    object: 'api_key';
+    /**
+     * The first characters of the key: enough to recognise it, never to use it
+     */
+    prefix: string;
+    revoked_at: string | null;
 };
 
 export type Credential = {
@@ -148,7 +200,7 @@ export type CredentialList = {
 /**
  * Stable machine-readable code
  */
-export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'provider_in_use' | 'redirect_refused' | 'response_too_large' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large' | 'validation_failed';
+export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'last_active_api_key' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'provider_in_use' | 'redirect_refused' | 'response_too_large' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large' | 'validation_failed';
 
 export type FieldError = {
     code: string;
@@ -1358,6 +1410,139 @@ export type CreateReplyResponses = {
 };
 
 export type CreateReplyResponse = CreateReplyResponses[keyof CreateReplyResponses];
+
+export type ListApiKeysData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page
+         */
+        after?: string;
+    };
+    url: '/v1/api-keys';
+};
+
+export type ListApiKeysErrors = {
+    /**
+     * after is not a cursor this API issued
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * Invalid limit
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type ListApiKeysError = ListApiKeysErrors[keyof ListApiKeysErrors];
+
+export type ListApiKeysResponses = {
+    200: ApiKeyList;
+};
+
+export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponses];
+
+export type CreateApiKeyData = {
+    body?: CreateApiKeyRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/api-keys';
+};
+
+export type CreateApiKeyErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * Invalid body
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type CreateApiKeyError = CreateApiKeyErrors[keyof CreateApiKeyErrors];
+
+export type CreateApiKeyResponses = {
+    201: CreatedApiKey;
+};
+
+export type CreateApiKeyResponse = CreateApiKeyResponses[keyof CreateApiKeyResponses];
+
+export type RevokeApiKeyData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/api-keys/{id}';
+};
+
+export type RevokeApiKeyErrors = {
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such API key in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * The organization's last active key (last_active_api_key)
+     */
+    409: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type RevokeApiKeyError = RevokeApiKeyErrors[keyof RevokeApiKeyErrors];
+
+export type RevokeApiKeyResponses = {
+    /**
+     * Revoked
+     */
+    204: void;
+};
+
+export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
 
 export type ListCredentialsData = {
     body?: never;

@@ -12,6 +12,7 @@ import { EgressModule } from '#agentplane/egress';
 import { type Logger, LoggingModule } from '#agentplane/logging';
 import { RuntimeModule } from '#agentplane/runtime';
 import { AgentsController } from './agents/agents.controller.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ProvidersController } from './providers/providers.controller.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -41,6 +42,7 @@ export class AppModule {
       controllers: [
         HealthController,
         OrganizationController,
+        ApiKeysController,
         CredentialsController,
         AgentsController,
         ProvidersController,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { newId, PrismaService } from '#agentplane/db';
+import { keysetQuery, newId, type Page, type PageRequest, PrismaService, toPage, type Transaction } from '#agentplane/db';
 import { asOrgId, type OrgId } from './org-id.js';
 import type { ApiKeySummary } from './organization.js';
 
@@ -39,6 +39,33 @@ export class ApiKeyRepository {
       select: SUMMARY,
     });
     return rows.map((row) => ({ ...row, orgId: asOrgId(row.orgId) }));
+  }
+
+  /** A page of the organization's keys, revoked ones included, newest first. */
+  async listPage(orgId: OrgId, page: PageRequest): Promise<Page<ApiKeySummary>> {
+    const query = keysetQuery(page);
+    const rows = await this.prisma.apiKey.findMany({
+      where: { orgId, ...query.where },
+      orderBy: query.orderBy,
+      take: query.take,
+      select: SUMMARY,
+    });
+    return toPage(rows, page, (row) => ({ ...row, orgId: asOrgId(row.orgId) }));
+  }
+
+  /** The ids of the organization's active keys, row-locked until `tx` ends: revocations of its keys queue here. */
+  async lockActive(tx: Transaction, orgId: OrgId): Promise<string[]> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM api_keys WHERE org_id = ${orgId} AND revoked_at IS NULL ORDER BY id FOR UPDATE`;
+    return rows.map((row) => row.id);
+  }
+
+  async exists(tx: Transaction, orgId: OrgId, id: string): Promise<boolean> {
+    return (await tx.apiKey.findFirst({ where: { id, orgId }, select: { id: true } })) !== null;
+  }
+
+  async revoke(tx: Transaction, orgId: OrgId, id: string, now: Date): Promise<void> {
+    await tx.apiKey.updateMany({ where: { id, orgId, revokedAt: null }, data: { revokedAt: now } });
   }
 
   /**

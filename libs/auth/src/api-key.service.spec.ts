@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Clock } from '#agentplane/clock';
+import type { Transaction, UnitOfWork } from '#agentplane/db';
 import type { Logger } from '#agentplane/logging';
 import { CommonErrorCode, DomainError } from '#agentplane/errors';
 import { AuthError, AuthErrorCode } from './auth.error.js';
@@ -7,7 +8,7 @@ import { ApiKeyCrypto } from './api-key-crypto.js';
 import type { ApiKeyRepository } from './api-key.repository.js';
 import { ApiKeyService } from './api-key.service.js';
 import type { OrganizationRepository } from './organization.repository.js';
-import { asOrgId } from './org-id.js';
+import { asOrgId, type OrgId } from './org-id.js';
 
 const NOW = new Date('2026-11-22T10:00:00Z');
 const ORG = asOrgId('org_test');
@@ -30,6 +31,9 @@ function setup(lastUsedAt: Date | null = null) {
       revokedAt: null,
     })),
     revokeById: jest.fn(async (): Promise<unknown> => undefined),
+    lockActive: jest.fn(async (): Promise<string[]> => ['key_1', 'key_2']),
+    exists: jest.fn(async (_tx: Transaction, _orgId: OrgId, id: string) => ['key_1', 'key_2', 'key_old'].includes(id)),
+    revoke: jest.fn(async () => undefined),
   };
   const organizations = {
     findOrCreateByName: jest.fn(async (name: string) => ({ id: ORG, name, createdAt: NOW })),
@@ -37,12 +41,15 @@ function setup(lastUsedAt: Date | null = null) {
   };
   const clock: Clock = { now: () => NOW, monotonicMs: () => 0, sleep: async () => undefined };
   const logger = { warn: jest.fn() };
+  const tx = {} as Transaction;
+  const uow = { transaction: async <T>(work: (t: Transaction) => Promise<T>) => work(tx), writeEpoch: 0 };
   const service = new ApiKeyService(
     crypto,
     apiKeys as unknown as ApiKeyRepository,
     organizations as unknown as OrganizationRepository,
     clock,
     logger as unknown as Logger,
+    uow as unknown as UnitOfWork,
   );
   return { service, apiKeys, organizations, stored, logger };
 }
@@ -139,5 +146,25 @@ describe('ApiKeyService.revoke', () => {
   it('reports a missing key as not found', async () => {
     const { service } = setup();
     expect(await codeOf(service.revoke('key_missing'))).toBe(CommonErrorCode.NotFound);
+  });
+});
+
+describe('ApiKeyService.revokeFor', () => {
+  it("revokes a key of the caller's organization and stops accepting it at once", async () => {
+    const { service, apiKeys, stored } = setup();
+    await service.authenticate(`Bearer ${stored.key}`);
+    await service.revokeFor(ORG, 'key_1');
+    expect(apiKeys.revoke).toHaveBeenCalledWith(expect.anything(), ORG, 'key_1', NOW);
+    apiKeys.findActiveByHash.mockResolvedValueOnce(undefined);
+    expect(await codeOf(service.authenticate(`Bearer ${stored.key}`))).toBe(AuthErrorCode.Unauthenticated);
+  });
+
+  it('refuses the last active key, changes nothing for a revoked one, and reports another org’s as not found', async () => {
+    const { service, apiKeys } = setup();
+    apiKeys.lockActive.mockResolvedValueOnce(['key_1']);
+    expect(await codeOf(service.revokeFor(ORG, 'key_1'))).toBe(AuthErrorCode.LastActiveApiKey);
+    await service.revokeFor(ORG, 'key_old');
+    expect(await codeOf(service.revokeFor(ORG, 'key_elsewhere'))).toBe(CommonErrorCode.NotFound);
+    expect(apiKeys.revoke).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '#agentplane/clock';
-import { ReadCache, type WriteEpoch } from '#agentplane/db';
+import { type Page, pageRequest, ReadCache, UnitOfWork, type WriteEpoch } from '#agentplane/db';
 import { DomainError } from '#agentplane/errors';
 import { AuthError } from './auth.error.js';
 import { LOGGER, type Logger } from '#agentplane/logging';
@@ -48,6 +48,7 @@ export class ApiKeyService {
     private readonly organizations: OrganizationRepository,
     private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly uow: UnitOfWork,
   ) {
     this.active = new ReadCache(KEYS_CHANGE_ONLY_BY_REVOKE, { max: ACTIVE_KEY_MAX, ttlMs: ACTIVE_KEY_TTL_MS });
   }
@@ -56,13 +57,8 @@ export class ApiKeyService {
   async issue(orgName: string, keyName?: string): Promise<IssuedApiKey> {
     assertOrgName(orgName);
     const org = await this.organizations.findOrCreateByName(orgName);
-    const generated = this.crypto.generate();
-    const summary = await this.apiKeys.create(org.id, {
-      name: keyName ?? null,
-      prefix: generated.prefix,
-      hash: generated.hash,
-    });
-    return { orgId: org.id, apiKeyId: summary.id, apiKey: generated.key };
+    const { key, apiKey } = await this.issueFor(org.id, keyName);
+    return { orgId: org.id, apiKeyId: key.id, apiKey };
   }
 
   async listForOrg(orgName: string): Promise<{ org: Organization; keys: ApiKeySummary[] }> {
@@ -70,6 +66,36 @@ export class ApiKeyService {
     const org = await this.organizations.findByName(orgName);
     if (org === undefined) throw DomainError.notFound(`Organization "${orgName}"`);
     return { org, keys: await this.apiKeys.list(org.id) };
+  }
+
+  /** Issues a key for an organization, as its own API caller asks (the CLI names the organization instead). */
+  async issueFor(orgId: OrgId, keyName?: string): Promise<{ readonly key: ApiKeySummary; readonly apiKey: string }> {
+    const generated = this.crypto.generate();
+    const key = await this.apiKeys.create(orgId, { name: keyName ?? null, prefix: generated.prefix, hash: generated.hash });
+    return { key, apiKey: generated.key };
+  }
+
+  async list(orgId: OrgId, limit: number, cursor?: string): Promise<Page<ApiKeySummary>> {
+    return this.apiKeys.listPage(orgId, pageRequest(limit, cursor));
+  }
+
+  /**
+   * Revokes a key of the organization, at once on this instance (and within ACTIVE_KEY_TTL_MS on
+   * others). Its last active key is refused: the organization would be locked out of its own API.
+   * Revoking a revoked key changes nothing.
+   */
+  async revokeFor(orgId: OrgId, apiKeyId: string): Promise<void> {
+    await this.uow.transaction(async (tx) => {
+      // Locked first, so two requests revoking the last two keys cannot both pass the check.
+      const active = await this.apiKeys.lockActive(tx, orgId);
+      if (!active.includes(apiKeyId)) {
+        if (!(await this.apiKeys.exists(tx, orgId, apiKeyId))) throw DomainError.notFound('API key');
+        return;
+      }
+      if (active.length === 1) throw AuthError.lastActiveApiKey();
+      await this.apiKeys.revoke(tx, orgId, apiKeyId, this.clock.now());
+    });
+    this.active.clear();
   }
 
   async revoke(apiKeyId: string): Promise<ApiKeySummary> {

@@ -21,7 +21,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       type: 'http',
       scheme: 'bearer',
       bearerFormat: 'ap_…',
-      description: 'An organization API key, issued by `npm run cli -- api-keys create`',
+      description: 'An organization API key, issued by `npm run cli -- api-keys create` or by `POST /v1/api-keys`',
     })
     .build();
   return sortKeys(withRequestIdHeader(SwaggerModule.createDocument(app, config))) as OpenAPIObject;

@@ -22,6 +22,10 @@ export interface ProblemExample {
 export const PROBLEMS = {
   badRequest: { code: 'bad_request', detail: 'The request body could not be parsed.' },
   unauthenticated: { code: 'unauthenticated', detail: 'A valid API key is required.' },
+  lastActiveApiKey: {
+    code: 'last_active_api_key',
+    detail: 'This is the organization’s last active API key: create another before revoking it (the operator CLI can still revoke it).',
+  },
   credentialInUse: {
     code: 'credential_in_use',
     detail: 'The credential is in use. Remove it from what uses it first, or delete with force=true to remove those uses too.',

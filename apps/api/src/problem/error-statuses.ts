@@ -54,6 +54,7 @@ export const ERROR_STATUSES: { readonly [C in ErrorCode]: ErrorStatus } = {
   [HttpErrorCode.TooManyRequests]: { status: 429, title: 'Too Many Requests' },
 
   [AuthErrorCode.Unauthenticated]: { status: 401, title: 'Unauthenticated' },
+  [AuthErrorCode.LastActiveApiKey]: { status: 409, title: 'Last active API key' },
 
   // api_key_required is both agents' and credentials' code.
   [EndpointsErrorCode.ApiKeyRequired]: { status: 422, title: 'API key required' },
