@@ -104,7 +104,7 @@ const logLines: string[] = [];
 const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
 
 function policyFor(allowlist: EgressAllowEntry[], resolver: HostResolver): EgressPolicy {
-  return new EgressPolicy({ egressAllowlist: allowlist } as unknown as AppConfig, resolver, logger);
+  return new EgressPolicy({ egressAllowlist: allowlist, egressPrivateNetworks: [] } as unknown as AppConfig, resolver, logger);
 }
 
 const toClose: { onModuleDestroy(): Promise<void> }[] = [];
@@ -416,7 +416,7 @@ describe('TLS verification', () => {
       const egress = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/libs/egress/src/index.js')).href)});
       class Loopback extends egress.HostResolver { async resolve() { return ['127.0.0.1']; } }
       const logger = { warn() {}, info() {}, error() {}, debug() {} };
-      const policy = new egress.EgressPolicy({ egressAllowlist: [{ host: 'upstream.agentplane.test', port: ${upstream.port} }] }, new Loopback(), logger);
+      const policy = new egress.EgressPolicy({ egressAllowlist: [{ host: 'upstream.agentplane.test', port: ${upstream.port} }], egressPrivateNetworks: [] }, new Loopback(), logger);
       const client = new egress.EgressClient(policy);
       try {
         const response = await client.request('https://upstream.agentplane.test:${upstream.port}/extra-ca', { method: 'GET' });
@@ -468,7 +468,7 @@ describe('proxy variables', () => {
       const script = `
         const egress = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/libs/egress/src/index.js')).href)});
         class Loopback extends egress.HostResolver { async resolve() { return ['127.0.0.1']; } }
-        const policy = new egress.EgressPolicy({ egressAllowlist: [{ host: 'upstream.agentplane.test', port: ${upstream.port} }] }, new Loopback(), { warn() {} });
+        const policy = new egress.EgressPolicy({ egressAllowlist: [{ host: 'upstream.agentplane.test', port: ${upstream.port} }], egressPrivateNetworks: [] }, new Loopback(), { warn() {} });
         const client = new egress.EgressClient(policy);
         const response = await client.request('https://upstream.agentplane.test:${upstream.port}/', { method: 'GET' });
         console.log(response.status);

@@ -99,7 +99,7 @@ function setup(
     'mixed.example.com': [PUBLIC_A, '10.0.0.7'],
   });
   const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() } as unknown as Logger;
-  const egress = new EgressPolicy({ egressAllowlist: [] } as unknown as AppConfig, resolver, logger);
+  const egress = new EgressPolicy({ egressAllowlist: [], egressPrivateNetworks: [] } as unknown as AppConfig, resolver, logger);
   const refs: CredentialRefs = new Map((options.refs ?? []).map((r) => [r.id, r]));
   const current = options.current ?? agent();
   const written: Written[] = [];

@@ -14,6 +14,13 @@ export interface EgressAllowEntry {
   readonly port?: number;
 }
 
+/** An address range (CIDR) that base_urls may resolve into although it is not public. */
+export interface PrivateNetwork {
+  /** The network address, normalized (IPv6 without brackets). */
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
 /** Embedded PGlite in a data folder, or an external PostgreSQL. */
 export type StorageConfig =
   { readonly kind: 'embedded'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly dataDir: string };
@@ -29,6 +36,8 @@ export interface AppConfig {
   /** First entry is the active key. Empty only with embedded storage (a key file is used). */
   readonly masterKeys: readonly MasterKey[];
   readonly egressAllowlist: readonly EgressAllowEntry[];
+  /** AGENTPLANE_EGRESS_PRIVATE_NETWORKS: private ranges the operator's own models live in. */
+  readonly egressPrivateNetworks: readonly PrivateNetwork[];
   readonly logLevel: LogLevel;
   /** How often a streamed reply sends a comment line while no event is due. */
   readonly replyHeartbeatMs: number;

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       storage: { kind: 'embedded', dataDir: '/srv/app/data' },
       masterKeys: [],
       egressAllowlist: [],
+      egressPrivateNetworks: [],
       logLevel: 'info',
       replyHeartbeatMs: 15_000,
     });
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
         AGENTPLANE_DATA_DIR: '/var/lib/agentplane',
         AGENTPLANE_MASTER_KEYS: `k2:${KEY_B}, k1:${KEY_A}`,
         AGENTPLANE_EGRESS_ALLOWLIST: 'LLM.test, 127.0.0.1:8443,[::1]:9443',
+        AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.0.0/16, FD12:3456::/32',
         LOG_LEVEL: 'DEBUG',
         AGENTPLANE_REPLY_HEARTBEAT_MS: '5000',
       },
@@ -51,6 +53,10 @@ describe('loadConfig', () => {
     expect(config.masterKeys.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(Buffer.from(config.masterKeys[0]!.key).equals(Buffer.alloc(32, 2))).toBe(true);
     expect(config.egressAllowlist).toEqual([{ host: 'llm.test' }, { host: '127.0.0.1', port: 8443 }, { host: '::1', port: 9443 }]);
+    expect(config.egressPrivateNetworks).toEqual([
+      { address: '10.20.0.0', prefixLength: 16 },
+      { address: 'fd12:3456::', prefixLength: 32 },
+    ]);
     expect(config.logLevel).toBe('debug');
     expect(config.replyHeartbeatMs).toBe(5000);
   });
@@ -72,6 +78,10 @@ describe('loadConfig', () => {
     ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: 'https://llm.test' }],
     ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: 'llm.test:0' }],
     ['AGENTPLANE_EGRESS_ALLOWLIST', { AGENTPLANE_EGRESS_ALLOWLIST: '::1' }],
+    ['AGENTPLANE_EGRESS_PRIVATE_NETWORKS', { AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.0.0' }],
+    ['AGENTPLANE_EGRESS_PRIVATE_NETWORKS', { AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.0.0/33' }],
+    ['AGENTPLANE_EGRESS_PRIVATE_NETWORKS', { AGENTPLANE_EGRESS_PRIVATE_NETWORKS: 'vllm.internal/24' }],
+    ['AGENTPLANE_EGRESS_PRIVATE_NETWORKS', { AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.1.0/16' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '0' }],
     ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '1.5' }],

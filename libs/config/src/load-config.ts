@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
-import type { AppConfig, EgressAllowEntry, LogLevel, MasterKey } from './app-config.js';
+import ipaddr from 'ipaddr.js';
+import type { AppConfig, EgressAllowEntry, LogLevel, MasterKey, PrivateNetwork } from './app-config.js';
 import { ConfigError, type ConfigProblem } from './config.error.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -36,6 +37,9 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
   }
 
   const allowlist = parseAllowlist(env.AGENTPLANE_EGRESS_ALLOWLIST ?? '', (m) => fail('AGENTPLANE_EGRESS_ALLOWLIST', m));
+  const privateNetworks = parsePrivateNetworks(env.AGENTPLANE_EGRESS_PRIVATE_NETWORKS ?? '', (m) =>
+    fail('AGENTPLANE_EGRESS_PRIVATE_NETWORKS', m),
+  );
 
   const logLevelRaw = (nonEmpty(env.LOG_LEVEL) ?? 'info').toLowerCase();
   const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel)
@@ -55,6 +59,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     storage: databaseUrl === undefined ? { kind: 'embedded', dataDir } : { kind: 'postgres', url: databaseUrl, dataDir },
     masterKeys: masterKeys ?? [],
     egressAllowlist: allowlist ?? [],
+    egressPrivateNetworks: privateNetworks ?? [],
     logLevel,
     replyHeartbeatMs,
   };
@@ -134,6 +139,32 @@ function parseMasterKeys(raw: string, fail: (m: string) => undefined): MasterKey
     keys.push({ id, key });
   }
   return keys;
+}
+
+/** Comma-separated CIDRs (`10.20.0.0/16`, `fd12:3456::/48`), each written as its network address. */
+function parsePrivateNetworks(raw: string, fail: (m: string) => undefined): PrivateNetwork[] | undefined {
+  const networks: PrivateNetwork[] = [];
+  for (const item of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+      parsed = ipaddr.parseCIDR(item);
+    } catch {
+      return fail(`"${item}" is not a CIDR like 10.20.0.0/16 or fd12:3456::/48`);
+    }
+    const [address, prefixLength] = parsed;
+    const network = ipaddr.IPv4.isIPv4(item.split('/')[0]!)
+      ? ipaddr.IPv4.networkAddressFromCIDR(item)
+      : ipaddr.IPv6.networkAddressFromCIDR(item);
+    // A typo in a security setting should not widen it silently: the address must be the network's own.
+    if (network.toNormalizedString() !== address.toNormalizedString()) {
+      return fail(`"${item}" has host bits set: write the network address (${network.toString()}/${prefixLength})`);
+    }
+    networks.push({ address: network.toString(), prefixLength });
+  }
+  return networks;
 }
 
 function parseAllowlist(raw: string, fail: (m: string) => undefined): EgressAllowEntry[] | undefined {

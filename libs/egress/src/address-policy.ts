@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import type { PrivateNetwork } from '#agentplane/config';
 
 /** Whether an address may be connected to, and if not, which range it fell in (for logs and tests). */
 export type AddressVerdict = { readonly public: true } | { readonly public: false; readonly range: string };
@@ -42,6 +43,31 @@ export function classifyAddress(address: string): AddressVerdict {
   if (METADATA_ADDRESSES.has(parsed.toNormalizedString())) return { public: false, range: 'cloudMetadata' };
   const range = parsed.range();
   return range === 'unicast' ? { public: true } : { public: false, range };
+}
+
+// The ranges an operator may open to egress by listing a network in them (AGENTPLANE_EGRESS_PRIVATE_NETWORKS):
+// RFC 1918, shared address space and IPv6 unique local. Loopback, link-local (cloud metadata lives
+// there), multicast, reserved and the embedding forms stay refused whatever is listed.
+const OPENABLE_RANGES = new Set(['private', 'carrierGradeNat', 'uniqueLocal']);
+// Metadata services inside openable ranges: Alibaba Cloud's (in 100.64.0.0/10) and AWS's IPv6 one
+// (in fc00::/7). Never reachable, even in a listed network.
+const METADATA_IN_OPENABLE_RANGES = new Set(['100.100.100.200', 'fd00:ec2::254']);
+
+/**
+ * May egress connect to this address? Public addresses, and addresses of an openable range inside
+ * one of `networks`. IPv4-mapped IPv6 is judged as the IPv4 address it carries.
+ */
+export function isAllowedAddress(address: string, networks: readonly PrivateNetwork[]): boolean {
+  const verdict = classifyAddress(address);
+  if (verdict.public) return true;
+  if (networks.length === 0 || !OPENABLE_RANGES.has(verdict.range)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (METADATA_IN_OPENABLE_RANGES.has(parsed.toString())) return false;
+  return networks.some((network) => {
+    const base = ipaddr.parse(network.address);
+    return base.kind() === parsed.kind() && parsed.match(base, network.prefixLength);
+  });
 }
 
 /** True for a string Node would treat as an IP literal (v4 dotted quad or v6). */

@@ -1,5 +1,5 @@
-import type { EgressAllowEntry } from '#agentplane/config';
-import { classifyAddress, isIpLiteral } from './address-policy.js';
+import type { EgressAllowEntry, PrivateNetwork } from '#agentplane/config';
+import { isAllowedAddress, isIpLiteral } from './address-policy.js';
 
 /** The stable codes of a refused base_url (field error codes under its path). */
 export type BaseUrlRejectionCode = 'invalid_url' | 'https_required' | 'userinfo_not_allowed' | 'private_host' | 'unresolvable_host';
@@ -59,7 +59,11 @@ const reject = (code: BaseUrlRejectionCode, message: string): BaseUrlRejection =
  * never on the raw string, except to refuse characters the parser would quietly drop or
  * reinterpret. DNS is the other half (EgressPolicy.check).
  */
-export function parseBaseUrl(raw: unknown, allowlist: readonly EgressAllowEntry[] = []): BaseUrlVerdict {
+export function parseBaseUrl(
+  raw: unknown,
+  allowlist: readonly EgressAllowEntry[] = [],
+  privateNetworks: readonly PrivateNetwork[] = [],
+): BaseUrlVerdict {
   if (typeof raw !== 'string' || raw === '') return reject('invalid_url', 'must be a URL string');
   if (raw.length > MAX_URL_LENGTH) return reject('invalid_url', `must be at most ${MAX_URL_LENGTH} characters`);
   if (FORBIDDEN_RAW.test(raw)) return reject('invalid_url', 'must not contain whitespace, control characters or backslashes');
@@ -95,8 +99,7 @@ export function parseBaseUrl(raw: unknown, allowlist: readonly EgressAllowEntry[
 
   if (ipLiteral) {
     if (allowlisted) return accepted;
-    const verdict = classifyAddress(host);
-    return verdict.public
+    return isAllowedAddress(host, privateNetworks)
       ? accepted
       : reject('private_host', 'must be a public host, not a private, loopback, link-local or reserved address');
   }
@@ -116,18 +119,20 @@ export type ResolveHost = (host: string) => Promise<readonly string[]>;
 
 /**
  * The whole save-time check: the parse-time rules, then DNS, where every answer must be public
- * and there must be at least one. Allowlisted hosts skip only the public-address rule.
+ * (or in one of the operator's private networks) and there must be at least one. Allowlisted
+ * hosts skip only the public-address rule.
  */
 export async function checkBaseUrl(
   raw: unknown,
   resolve: ResolveHost,
   allowlist: readonly EgressAllowEntry[] = [],
+  privateNetworks: readonly PrivateNetwork[] = [],
 ): Promise<BaseUrlVerdict> {
-  const parsed = parseBaseUrl(raw, allowlist);
+  const parsed = parseBaseUrl(raw, allowlist, privateNetworks);
   if (!parsed.ok || parsed.ipLiteral) return parsed;
   const addresses = await resolve(parsed.host);
   if (addresses.length === 0) return reject('unresolvable_host', 'does not resolve to any address');
-  if (!parsed.allowlisted && !addresses.every((address) => classifyAddress(address).public)) {
+  if (!parsed.allowlisted && !addresses.every((address) => isAllowedAddress(address, privateNetworks))) {
     return reject('private_host', 'resolves to a non-public address');
   }
   return parsed;

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { AppConfig, EgressAllowEntry } from '#agentplane/config';
+import type { AppConfig, EgressAllowEntry, PrivateNetwork } from '#agentplane/config';
 import { DomainError } from '#agentplane/errors';
 import type { Logger } from '#agentplane/logging';
 import { EgressError } from './egress.error.js';
@@ -19,9 +19,9 @@ class TableResolver extends HostResolver {
 
 const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn(), debug: jest.fn() };
 
-function policy(table: Record<string, string[]>, allowlist: EgressAllowEntry[] = []) {
+function policy(table: Record<string, string[]>, allowlist: EgressAllowEntry[] = [], privateNetworks: PrivateNetwork[] = []) {
   const resolver = new TableResolver(table);
-  const config = { egressAllowlist: allowlist } as unknown as AppConfig;
+  const config = { egressAllowlist: allowlist, egressPrivateNetworks: privateNetworks } as unknown as AppConfig;
   return { policy: new EgressPolicy(config, resolver, logger as unknown as Logger), resolver };
 }
 
@@ -114,5 +114,68 @@ describe('EgressPolicy.addressesFor (connect time)', () => {
       { egress_allowlist: ['dev.example.com:8443', '127.0.0.1'] },
       expect.stringContaining('AGENTPLANE_EGRESS_ALLOWLIST'),
     );
+  });
+});
+
+describe('EgressPolicy with private networks (AGENTPLANE_EGRESS_PRIVATE_NETWORKS)', () => {
+  const NETWORKS: PrivateNetwork[] = [
+    { address: '10.20.0.0', prefixLength: 16 },
+    { address: 'fd12:3456::', prefixLength: 32 },
+    // Listed, but what they hold stays refused.
+    { address: '127.0.0.0', prefixLength: 8 },
+    { address: '169.254.0.0', prefixLength: 16 },
+    { address: '100.64.0.0', prefixLength: 10 },
+    { address: 'fd00::', prefixLength: 16 },
+  ];
+  const PRIVATE_DNS = {
+    'vllm.models.example.com': ['10.20.3.7'],
+    'sglang.models.example.com': ['fd12:3456::7'],
+    'outside.models.example.com': ['10.21.0.1'],
+    'half.models.example.com': ['10.20.3.7', '192.168.1.9'],
+    'loop.models.example.com': ['127.0.0.1'],
+    'meta.models.example.com': ['169.254.169.254'],
+    'alibaba.models.example.com': ['100.100.100.200'],
+    'aws6.models.example.com': ['fd00:ec2::254'],
+    'cgnat.models.example.com': ['100.64.0.9'],
+    'mapped.models.example.com': ['::ffff:10.20.0.9'],
+  };
+
+  it('accepts names and IP literals inside a listed network, at save time and at connect time', async () => {
+    const { policy: p } = policy(PRIVATE_DNS, [], NETWORKS);
+    for (const url of ['https://vllm.models.example.com/v1', 'https://sglang.models.example.com/v1', 'https://10.20.0.4:8000/v1']) {
+      expect(await p.check(url)).toMatchObject({ ok: true });
+    }
+    expect(await p.check('https://cgnat.models.example.com/v1')).toMatchObject({ ok: true });
+    expect(await p.check('https://mapped.models.example.com/v1')).toMatchObject({ ok: true });
+    expect(await p.addressesFor('vllm.models.example.com', 443)).toEqual(['10.20.3.7']);
+    expect(await p.addressesFor('[fd12:3456::9]', 443)).toEqual(['fd12:3456::9']);
+  });
+
+  it('refuses what lies outside the listed networks, and loopback, link-local and metadata addresses even when listed', async () => {
+    const { policy: p } = policy(PRIVATE_DNS, [], NETWORKS);
+    for (const host of [
+      'outside.models.example.com',
+      'half.models.example.com',
+      'loop.models.example.com',
+      'meta.models.example.com',
+      'alibaba.models.example.com',
+      'aws6.models.example.com',
+    ]) {
+      expect({ host, verdict: await p.check(`https://${host}/v1`) }).toMatchObject({ host, verdict: { ok: false, code: 'private_host' } });
+      await expect(p.addressesFor(host, 443)).rejects.toMatchObject({ code: 'private_host' });
+    }
+    for (const literal of ['127.0.0.1', '169.254.169.254', '100.100.100.200', '[fd00:ec2::254]', '10.21.0.1']) {
+      expect({ literal, verdict: await p.check(`https://${literal}/v1`) }).toMatchObject({
+        literal,
+        verdict: { ok: false, code: 'private_host' },
+      });
+    }
+  });
+
+  it('refuses every private address when no network is listed', async () => {
+    const { policy: p } = policy(PRIVATE_DNS);
+    expect(await p.check('https://vllm.models.example.com/v1')).toMatchObject({ ok: false, code: 'private_host' });
+    expect(await p.check('https://10.20.0.4/v1')).toMatchObject({ ok: false, code: 'private_host' });
+    await expect(p.addressesFor('vllm.models.example.com', 443)).rejects.toMatchObject({ code: 'private_host' });
   });
 });

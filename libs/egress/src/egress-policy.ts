@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, type EgressAllowEntry } from '#agentplane/config';
+import { APP_CONFIG, type AppConfig, type EgressAllowEntry, type PrivateNetwork } from '#agentplane/config';
 import { DomainError } from '#agentplane/errors';
 import { LOGGER, type Logger } from '#agentplane/logging';
-import { classifyAddress } from './address-policy.js';
+import { isAllowedAddress } from './address-policy.js';
 import { type AcceptedBaseUrl, type BaseUrlVerdict, checkBaseUrl, parseBaseUrl } from './base-url-policy.js';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import { HostResolver } from './host-resolver.js';
@@ -16,6 +16,7 @@ import { HostResolver } from './host-resolver.js';
 @Injectable()
 export class EgressPolicy implements OnModuleInit {
   readonly allowlist: readonly EgressAllowEntry[];
+  readonly privateNetworks: readonly PrivateNetwork[];
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -23,9 +24,16 @@ export class EgressPolicy implements OnModuleInit {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.allowlist = config.egressAllowlist;
+    this.privateNetworks = config.egressPrivateNetworks;
   }
 
   onModuleInit(): void {
+    if (this.privateNetworks.length > 0) {
+      this.logger.info(
+        { egress_private_networks: this.privateNetworks.map((n) => `${n.address}/${n.prefixLength}`) },
+        'base_urls may resolve into these private networks (loopback, link-local and metadata addresses stay refused)',
+      );
+    }
     if (this.allowlist.length === 0) return;
     this.logger.warn(
       { egress_allowlist: this.allowlist.map(formatEntry) },
@@ -35,12 +43,12 @@ export class EgressPolicy implements OnModuleInit {
 
   /** The parse-time rules only, no DNS (the client checks every call's URL with them). */
   parse(raw: unknown): BaseUrlVerdict {
-    return parseBaseUrl(raw, this.allowlist);
+    return parseBaseUrl(raw, this.allowlist, this.privateNetworks);
   }
 
-  /** Parse-time rules, then DNS: every A/AAAA answer must be public, and there must be one. */
+  /** Parse-time rules, then DNS: every A/AAAA answer must be public (or in a private network listed), and there must be one. */
   check(raw: unknown): Promise<BaseUrlVerdict> {
-    return checkBaseUrl(raw, (host) => this.resolver.resolve(host), this.allowlist);
+    return checkBaseUrl(raw, (host) => this.resolver.resolve(host), this.allowlist, this.privateNetworks);
   }
 
   /**
@@ -63,7 +71,7 @@ export class EgressPolicy implements OnModuleInit {
     const addresses = isIP(bare) !== 0 ? [bare] : await this.resolver.resolve(bare);
     if (addresses.length === 0) throw new EgressError(EgressErrorCode.UnresolvableHost, 'The upstream host does not resolve.');
     if (!allowlisted) {
-      const refused = addresses.filter((address) => !classifyAddress(address).public);
+      const refused = addresses.filter((address) => !isAllowedAddress(address, this.privateNetworks));
       if (refused.length > 0) {
         this.logger.warn({ host: bare, port, refused }, 'egress refused: the host resolves to a non-public address');
         throw new EgressError(EgressErrorCode.PrivateHost, 'The upstream host is not a public address.');
