@@ -65,6 +65,14 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
   };
 }
 
+/** The non-empty items of a comma-separated setting, trimmed. */
+function commaSeparated(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed === undefined || trimmed === '' ? undefined : trimmed;
@@ -144,10 +152,7 @@ function parseMasterKeys(raw: string, fail: (m: string) => undefined): MasterKey
 /** Comma-separated CIDRs (`10.20.0.0/16`, `fd12:3456::/48`), each written as its network address. */
 function parsePrivateNetworks(raw: string, fail: (m: string) => undefined): PrivateNetwork[] | undefined {
   const networks: PrivateNetwork[] = [];
-  for (const item of raw
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '')) {
+  for (const item of commaSeparated(raw)) {
     let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
     try {
       parsed = ipaddr.parseCIDR(item);
@@ -169,10 +174,7 @@ function parsePrivateNetworks(raw: string, fail: (m: string) => undefined): Priv
 
 function parseAllowlist(raw: string, fail: (m: string) => undefined): EgressAllowEntry[] | undefined {
   const entries: EgressAllowEntry[] = [];
-  for (const item of raw
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '')) {
+  for (const item of commaSeparated(raw)) {
     const entry = parseAllowEntry(item.toLowerCase());
     if (entry === undefined) {
       return fail(`"${item}" is not host or host:port (IPv6 as [addr] or [addr]:port)`);
