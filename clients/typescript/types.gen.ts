@@ -1426,7 +1426,7 @@ export type ListApiKeysData = {
 
 export type ListApiKeysErrors = {
     /**
-     * after is not a cursor this API issued
+     * Invalid cursor
      */
     400: ProblemDetails;
     /**

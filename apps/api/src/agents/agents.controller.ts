@@ -20,6 +20,7 @@ import { sendStoredResponse } from '../http/stored-response.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
+  ApiListProblems,
   ApiProblemResponse,
   invalid,
   notFound,
@@ -203,8 +204,7 @@ export class AgentsController {
   @Get()
   @ApiOperation({ operationId: 'listAgents', summary: 'List agents, newest first' })
   @ApiOkResponse({ type: AgentListResponseDto })
-  @ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor)
-  @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
+  @ApiListProblems()
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<AgentListResponseDto> {
     return AgentListResponseDto.from(await this.agents.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }

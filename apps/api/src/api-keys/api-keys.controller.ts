@@ -6,6 +6,7 @@ import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
+  ApiListProblems,
   ApiProblemResponse,
   invalid,
   notFound,
@@ -51,8 +52,7 @@ export class ApiKeysController {
     summary: "The organization's API keys, revoked ones included, newest first (never the keys)",
   })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
-  @ApiProblemResponse(400, 'after is not a cursor this API issued', PROBLEMS.invalidCursor)
-  @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
+  @ApiListProblems()
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<ApiKeyListResponseDto> {
     return ApiKeyListResponseDto.from(await this.apiKeys.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }

@@ -7,6 +7,7 @@ import { DEFAULT_PAGE_SIZE, ListQueryDto } from '../http/list-query.dto.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
+  ApiListProblems,
   ApiProblemResponse,
   invalid,
   notFound,
@@ -68,8 +69,7 @@ export class CredentialsController {
   @Get()
   @ApiOperation({ operationId: 'listCredentials', summary: 'List credentials, newest first' })
   @ApiOkResponse({ type: CredentialListResponseDto })
-  @ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor)
-  @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
+  @ApiListProblems()
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<CredentialListResponseDto> {
     return CredentialListResponseDto.from(await this.credentials.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }

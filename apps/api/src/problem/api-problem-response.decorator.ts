@@ -129,3 +129,11 @@ export function ApiJsonBodyProblems(): MethodDecorator {
     ApiProblemResponse(415, 'Body is not application/json', PROBLEMS.unsupportedMediaType),
   );
 }
+
+/** What every list route (`?limit=&after=`) answers for a bad page request. */
+export function ApiListProblems(): MethodDecorator {
+  return applyDecorators(
+    ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor),
+    ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100')),
+  );
+}

@@ -21,6 +21,7 @@ import { sendStoredResponse } from '../http/stored-response.js';
 import {
   ApiAuthenticatedProblems,
   ApiJsonBodyProblems,
+  ApiListProblems,
   ApiProblemResponse,
   invalid,
   notFound,
@@ -140,8 +141,7 @@ export class ProvidersController {
   @Get()
   @ApiOperation({ operationId: 'listProviders', summary: 'List providers, newest first' })
   @ApiOkResponse({ type: ProviderListResponseDto })
-  @ApiProblemResponse(400, 'Invalid cursor', PROBLEMS.invalidCursor)
-  @ApiProblemResponse(422, 'Invalid limit', invalid('limit', 'max', 'must not be greater than 100'))
+  @ApiListProblems()
   async list(@CurrentAuth() auth: AuthContext, @Query() query: ListQueryDto): Promise<ProviderListResponseDto> {
     return ProviderListResponseDto.from(await this.providers.list(auth.orgId, query.limit ?? DEFAULT_PAGE_SIZE, query.after));
   }
