@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { createApiKey, ROOT, startApi } from '../test/support/processes.js';
+import { cpuMs } from './support/proc-cpu.js';
 import { createTestStorage } from '../test/support/storage.js';
 
 const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 50);
@@ -72,12 +73,6 @@ async function timed(send: () => Promise<{ body: AsyncIterable<Uint8Array> }>, m
     if (ttft < 0 && Buffer.from(piece).toString('utf8').includes(marker)) ttft = performance.now() - t0;
   }
   return { ttft, total: performance.now() - t0 };
-}
-
-/** CPU time (user + system) a process has used, from /proc (clock ticks of 10 ms). */
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const at = (values: number[], q: number): number => {

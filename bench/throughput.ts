@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createApiKey, ROOT, startApi } from '../test/support/processes.js';
+import { cpuMs } from './support/proc-cpu.js';
 import { createTestStorage } from '../test/support/storage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -43,11 +44,6 @@ interface Run {
 function mean(runs: readonly Run[]): Run {
   const avg = (k: 'rps' | 'p50' | 'p99') => runs.reduce((sum, r) => sum + r[k], 0) / runs.length;
   return { rps: avg('rps'), p50: avg('p50'), p99: avg('p99'), errors: runs.reduce((sum, r) => sum + r.errors, 0) };
-}
-
-async function cpuMs(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** CPU time of every PostgreSQL server process on this machine (0 on embedded storage, which runs in the API). */
