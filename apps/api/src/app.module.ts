@@ -18,6 +18,7 @@ import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
 import { RepliesController } from './replies/replies.controller.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { createValidationPipe } from './problem/validation.js';
 
@@ -37,6 +38,7 @@ export class AppModule {
         EgressModule,
         AgentsModule,
         ProvidersModule,
+        TelemetryModule,
         RuntimeModule,
       ],
       controllers: [

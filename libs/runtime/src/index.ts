@@ -15,3 +15,5 @@ export type { ToolCallCheck, ToolCallError } from './system-tools.js';
 export type { ToolCall } from './tool-call-accumulator.js';
 export type { Usage } from './upstream-output.js';
 export { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
+export { ReplyObserver, IgnoreReplies, type AttemptSummary, type ReplyOutcome, type ReplySummary } from './reply-observer.js';
+export type { ReplyContext } from './reply.service.js';

@@ -12,6 +12,7 @@ import { CommonError, CommonErrorCode, DomainError } from '#agentplane/errors';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import type { Logger } from '#agentplane/logging';
 import type { ReplyEvent, ReplyRequest, RuntimeLimits } from './reply.js';
+import type { ReplySummary } from './reply-observer.js';
 import { ReplyService } from './reply.service.js';
 
 const ORG = asOrgId('org_test');
@@ -189,17 +190,22 @@ function setup(
   const logger = { warn: jest.fn(), info: jest.fn(), error: jest.fn(), debug: jest.fn() };
   // Each reading of the monotonic clock takes the next value (the last one repeats).
   const readings = [...(options.monotonic ?? [0])];
-  const clock = { monotonicMs: jest.fn(() => (readings.length > 1 ? readings.shift()! : readings[0]!)) };
+  const clock = {
+    monotonicMs: jest.fn(() => (readings.length > 1 ? readings.shift()! : readings[0]!)),
+    now: () => new Date('2026-12-01T10:00:00Z'),
+  };
+  const observer = { replyStarted: jest.fn(), replyEnded: jest.fn<(summary: ReplySummary) => void>() };
   const subject = agent(options.entries ?? upstreams.map((_u, i) => entry(i)));
   const service = new ReplyService(
     agents as unknown as AgentsService,
     credentials as unknown as CredentialsService,
     egress as unknown as EgressClient,
     clock as unknown as Clock,
+    observer,
     logger as unknown as Logger,
     { ...RELAXED, ...options.limits },
   );
-  return { service, agent: subject, egress, credentials, agents, logger };
+  return { service, agent: subject, egress, credentials, agents, logger, observer };
 }
 
 async function collect(events: AsyncIterable<ReplyEvent>, onEvent?: (event: ReplyEvent) => unknown): Promise<ReplyEvent[]> {
@@ -306,11 +312,83 @@ describe('ReplyService', () => {
     });
   });
 
+  describe('the summary each reply ends with', () => {
+    it('tells the observer once, with the attempts, the answering entry, ttft and usage', async () => {
+      const usage = { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } };
+      const { service, agent, observer } = setup(
+        [refusing(new EgressError(EgressErrorCode.ConnectionFailed, 'refused')), answering(text('ok'), finish('stop', usage), DONE)],
+        { monotonic: [1_000, 1_100, 1_200, 1_700, 1_900] },
+      );
+      await collect(service.reply(agent, REQUEST, new AbortController().signal, { requestId: 'req_1', stream: true }));
+      expect(observer.replyStarted).toHaveBeenCalledTimes(1);
+      expect(observer.replyEnded).toHaveBeenCalledTimes(1);
+      expect(observer.replyEnded.mock.calls[0]![0]).toEqual({
+        orgId: ORG,
+        agentId: 'agt_test',
+        requestId: 'req_1',
+        stream: true,
+        outcome: 'completed',
+        entryIndex: 1,
+        api: 'chat_completions',
+        model: 'served-model',
+        attempts: [
+          { entryIndex: 0, api: 'chat_completions', model: 'model-0', outcome: 'upstream_connect_failed', durationMs: 100 },
+          { entryIndex: 1, api: 'chat_completions', model: 'model-1', outcome: 'completed', durationMs: 700 },
+        ],
+        ttftMs: 700,
+        durationMs: 900,
+        usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
+        startedAt: new Date('2026-12-01T10:00:00Z'),
+      });
+    });
+
+    it('ends with the failure code when every entry failed, and says stream false for a whole reply', async () => {
+      const { service, agent, observer } = setup([answeringStatus(401).upstream]);
+      await expect(service.replyOnce(agent, REQUEST, new AbortController().signal)).rejects.toMatchObject({ code: 'upstream_status' });
+      expect(observer.replyEnded.mock.calls[0]![0]).toMatchObject({
+        stream: false,
+        requestId: null,
+        outcome: 'upstream_status',
+        entryIndex: 0,
+        model: 'model-0',
+        ttftMs: null,
+        usage: null,
+        attempts: [expect.objectContaining({ outcome: 'upstream_status' })],
+      });
+    });
+
+    it('is cancelled, with its attempt, when the caller stops reading mid-reply', async () => {
+      const { service, agent, observer } = setup([answering(text('Hel'), STALL)]);
+      for await (const event of service.reply(agent, REQUEST, new AbortController().signal)) {
+        expect(event.type).toBe('delta');
+        break;
+      }
+      expect(observer.replyEnded).toHaveBeenCalledTimes(1);
+      expect(observer.replyEnded.mock.calls[0]![0]).toMatchObject({
+        outcome: 'cancelled',
+        attempts: [expect.objectContaining({ entryIndex: 0, outcome: 'cancelled' })],
+      });
+    });
+
+    it('has no attempt and no entry for an agent without llm entries', async () => {
+      const { service, agent, observer } = setup([], { entries: [] });
+      await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(observer.replyEnded.mock.calls[0]![0]).toMatchObject({
+        outcome: 'no_llm_configured',
+        entryIndex: null,
+        api: null,
+        model: null,
+        attempts: [],
+      });
+    });
+  });
+
   describe('fallbacks', () => {
     it('tries the next entry while nothing was relayed, and counts ttft from the start of the reply', async () => {
       const { service, agent, egress, logger } = setup(
         [refusing(new EgressError(EgressErrorCode.ConnectionFailed, 'refused')), answering(text('ok'), finish(), DONE)],
-        { monotonic: [1_000, 1_700, 1_900] },
+        // Start, end of the first attempt, start of the second, first token, end.
+        { monotonic: [1_000, 1_100, 1_200, 1_700, 1_900] },
       );
       const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
       expect(calledUrls(egress)).toEqual([`${baseUrl(0)}/chat/completions`, `${baseUrl(1)}/chat/completions`]);

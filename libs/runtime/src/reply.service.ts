@@ -21,6 +21,7 @@ import {
   type WholeReply,
 } from './reply.js';
 import { renderInstructions } from './instructions.js';
+import { type AttemptSummary, ReplyObserver, type ReplyOutcome } from './reply-observer.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
 import { checkToolCall } from './system-tools.js';
@@ -42,6 +43,7 @@ export class ReplyService {
     private readonly credentials: CredentialsService,
     private readonly egress: EgressClient,
     private readonly clock: Clock,
+    private readonly observer: ReplyObserver,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(RUNTIME_LIMITS) limits?: Partial<RuntimeLimits>,
   ) {
@@ -61,24 +63,85 @@ export class ReplyService {
    * Throws at once, before any event, a validation error when a `{{name}}` of the instructions has
    * no value (see renderInstructions): call it before the response is committed to a stream.
    */
-  reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): ReplyStream {
+  reply(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal, context: ReplyContext = NO_CONTEXT): ReplyStream {
     const instructions = renderInstructions(agent.instructions, agent.variables, request.variables);
     const expired = new AbortController();
-    const events = this.events(agent, request, instructions, signal, expired);
+    const started = this.clock.monotonicMs();
+    const events = this.observed(agent, context, started, this.events(agent, request, instructions, signal, expired, started));
     return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
   }
 
-  private async *events(
+  /**
+   * The events as they are, and one summary for the observer when the reply ends, however it ends
+   * (a consumer that stops iterating is a cancelled reply).
+   */
+  private async *observed(
+    agent: RunnableAgent,
+    context: ReplyContext,
+    started: number,
+    events: AttemptedEvents,
+  ): AsyncGenerator<ReplyEvent> {
+    const startedAt = this.clock.now();
+    let outcome: ReplyOutcome = 'cancelled';
+    let ttftMs: number | null = null;
+    let completion: Extract<ReplyEvent, { type: 'completed' }> | undefined;
+    this.observer.replyStarted();
+    try {
+      for await (const event of events) {
+        if (event.type === 'completed') {
+          outcome = 'completed';
+          completion = event;
+        } else if (event.type === 'error') outcome = event.code;
+        else ttftMs ??= Math.round(this.clock.monotonicMs() - started);
+        yield event;
+      }
+    } finally {
+      const attempts = events.attempts;
+      const last = attempts.at(-1);
+      this.observer.replyEnded({
+        orgId: agent.orgId,
+        agentId: agent.id,
+        requestId: context.requestId ?? null,
+        stream: context.stream,
+        outcome,
+        entryIndex: last?.entryIndex ?? null,
+        api: last?.api ?? null,
+        model: completion?.model ?? last?.model ?? null,
+        attempts,
+        ttftMs: completion?.ttftMs ?? ttftMs,
+        durationMs: completion?.durationMs ?? Math.round(this.clock.monotonicMs() - started),
+        usage: completion?.usage ?? null,
+        startedAt,
+      });
+    }
+  }
+
+  private events(
     agent: RunnableAgent,
     request: ReplyRequest,
     instructions: string | null,
     signal: AbortSignal,
     expired: AbortController,
+    started: number,
+  ): AttemptedEvents {
+    const attempts: AttemptSummary[] = [];
+    return Object.assign(this.attempts(agent, request, instructions, signal, expired, started, attempts), { attempts });
+  }
+
+  private async *attempts(
+    agent: RunnableAgent,
+    request: ReplyRequest,
+    instructions: string | null,
+    signal: AbortSignal,
+    expired: AbortController,
+    started: number,
+    attempts: AttemptSummary[],
   ): AsyncGenerator<ReplyEvent> {
-    const started = this.clock.monotonicMs();
     let last: RuntimeError | undefined;
     for (const [index, entry] of agent.llm.entries()) {
       if (signal.aborted) return;
+      const attemptStarted = index === 0 ? started : this.clock.monotonicMs();
+      let attemptOutcome: ReplyOutcome = 'cancelled';
       const limits = this.limitsFor(entry);
       const timers = new AttemptTimers(signal, limits);
       let firstTokenAt: number | undefined;
@@ -100,6 +163,7 @@ export class ReplyService {
           }
           if (output.kind === 'done') {
             completed = true;
+            attemptOutcome = 'completed';
             const now = this.clock.monotonicMs();
             yield {
               type: 'completed',
@@ -124,6 +188,7 @@ export class ReplyService {
       } catch (error) {
         if (signal.aborted) return;
         const failure = timers.reason ?? toRuntimeError(error);
+        attemptOutcome = failure.code;
         const relayed = firstTokenAt !== undefined;
         this.logger.warn(
           {
@@ -144,6 +209,9 @@ export class ReplyService {
         last = failure;
       } finally {
         timers.dispose(completed);
+        // Also when the consumer stopped iterating mid-attempt: that attempt was cancelled.
+        const durationMs = Math.round(this.clock.monotonicMs() - attemptStarted);
+        attempts.push({ entryIndex: index, api: entry.api, model: entry.model, outcome: attemptOutcome, durationMs });
       }
     }
     yield errorEvent(last ?? new RuntimeError(RuntimeErrorCode.NoLlmConfigured, 'The agent has no llm entries: add one to get replies.'));
@@ -154,10 +222,15 @@ export class ReplyService {
    * that fails throws the RuntimeError the stream would have ended with (`no_llm_configured`, with
    * nothing called, for an agent without llm entries).
    */
-  async replyOnce(agent: RunnableAgent, request: ReplyRequest, signal: AbortSignal): Promise<WholeReply | undefined> {
+  async replyOnce(
+    agent: RunnableAgent,
+    request: ReplyRequest,
+    signal: AbortSignal,
+    context: Omit<ReplyContext, 'stream'> = {},
+  ): Promise<WholeReply | undefined> {
     let text = '';
     const toolCalls: ReplyToolCall[] = [];
-    for await (const event of this.reply(agent, request, signal)) {
+    for await (const event of this.reply(agent, request, signal, { ...context, stream: false })) {
       if (event.type === 'delta') text += event.text;
       else if (event.type === 'tool_call') toolCalls.push(event.call);
       else if (event.type === 'error') throw new RuntimeError(event.code, event.message, event.upstreamStatus);
@@ -248,6 +321,17 @@ export class ReplyService {
     };
   }
 }
+
+/** Who asked for a reply, and how: carried into its summary. */
+export interface ReplyContext {
+  readonly requestId?: string;
+  readonly stream: boolean;
+}
+
+const NO_CONTEXT: ReplyContext = { stream: true };
+
+/** A reply's events, with the attempts made so far (complete once the events end). */
+type AttemptedEvents = AsyncGenerator<ReplyEvent> & { readonly attempts: readonly AttemptSummary[] };
 
 /**
  * The credentials an attempt opens, in order: the key (unless `auth: none`), then each secret

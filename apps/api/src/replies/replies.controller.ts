@@ -98,14 +98,14 @@ export class RepliesController {
     const input = toReplyRequest(body);
     const agent = await this.replies.agentFor(auth.orgId, id);
     if (body.stream === false) {
-      const whole = await this.replies.replyOnce(agent, input, abort.signal);
+      const whole = await this.replies.replyOnce(agent, input, abort.signal, { requestId: request.id });
       // Undefined: the caller hung up, and there is no one to answer.
       if (whole !== undefined) await reply.code(200).send(toReplyResponse(whole));
       return;
     }
 
     // Before the hijack: a placeholder without a value throws here, and is answered as a 422.
-    const events = this.replies.reply(agent, input, abort.signal);
+    const events = this.replies.reply(agent, input, abort.signal, { requestId: request.id, stream: true });
     reply.hijack();
     const sse = SseStream.open(reply.raw, { 'x-request-id': request.id }, this.config.replyHeartbeatMs);
     let outcome: StreamEnd | undefined;
