@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -293,6 +295,16 @@ describe('DNS rebinding', () => {
     const error = await failure(clientFor(policyFor([], resolver)).request('https://gone.rebinding-attack.com/', { method: 'GET' }));
     expect(error.code).toBe(EgressErrorCode.UnresolvableHost);
   });
+
+  it('a resolver that fails outright is unresolvable too, not a connection failure', async () => {
+    const failing = new (class extends HostResolver {
+      async resolve(): Promise<string[]> {
+        throw Object.assign(new Error('querySrv ETIMEOUT'), { code: 'ETIMEOUT' });
+      }
+    })();
+    const error = await failure(clientFor(policyFor([], failing)).request('https://flaky.example.com/', { method: 'GET' }));
+    expect(error.code).toBe(EgressErrorCode.UnresolvableHost);
+  });
 });
 
 describe('IP-literal hosts', () => {
@@ -395,7 +407,7 @@ describe('TLS verification', () => {
       }),
     );
 
-    expect(error.code).toBe(EgressErrorCode.ConnectionFailed);
+    expect(error.code).toBe(EgressErrorCode.TlsHostnameMismatch);
     expect((error.cause as { code?: string }).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
     expect(upstream.requests.length).toBe(requests);
   });
@@ -407,8 +419,34 @@ describe('TLS verification', () => {
 
     const error = await failure(client.request(`https://upstream.agentplane.test:${upstream.port}/`, { method: 'GET' }));
 
-    expect(error.code).toBe(EgressErrorCode.ConnectionFailed);
+    expect(error.code).toBe(EgressErrorCode.TlsUntrusted);
     expect(upstream.requests.length).toBe(requests);
+  });
+
+  it('a handshake with no common protocol fails with tls_failed', async () => {
+    // A server stuck on TLS 1.1, which Node's client no longer offers.
+    const server = createHttpsServer(
+      {
+        key: readFileSync(join(TLS_DIR, 'server.key')),
+        cert: readFileSync(join(TLS_DIR, 'server.crt')),
+        maxVersion: 'TLSv1.1',
+        minVersion: 'TLSv1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+      (_req, res) => res.end('never'),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = (server.address() as { port: number }).port;
+      const resolver = new TableResolver(new Map([['upstream.agentplane.test', ['127.0.0.1']]]));
+      const client = clientFor(policyFor([{ host: 'upstream.agentplane.test', port }], resolver));
+      const error = await failure(client.request(`https://upstream.agentplane.test:${port}/`, { method: 'GET' }));
+      expect(error.code).toBe(EgressErrorCode.TlsFailed);
+      expect((error.cause as { code?: string }).code).toMatch(/^ERR_SSL_/);
+    } finally {
+      server.close();
+    }
   });
 
   it('trusts a CA given by NODE_EXTRA_CA_CERTS through the connector (a fresh process, no ca option)', async () => {
@@ -435,7 +473,7 @@ describe('TLS verification', () => {
     };
 
     expect(await run({ NODE_EXTRA_CA_CERTS: join(TLS_DIR, 'ca.crt') })).toEqual({ status: 200, body: '{"ok":true}' });
-    expect(await run({})).toEqual({ error: EgressErrorCode.ConnectionFailed, cause: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+    expect(await run({})).toEqual({ error: EgressErrorCode.TlsUntrusted, cause: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
   });
 });
 
@@ -605,12 +643,12 @@ describe('limits', () => {
     expect(client.extraDispatchers).toBeLessThanOrEqual(CONNECT_TIMEOUT_STEPS_MS.length);
   });
 
-  it('a refused connection fails with connection_failed', async () => {
+  it('a refused connection fails with connection_refused', async () => {
     const closed = await startCounter();
     const port = closed.port;
     await closed.close();
     const error = await failure(limitedClient({}).request(`https://upstream.agentplane.test:${port}/`, { method: 'GET' }));
-    expect(error.code).toBe(EgressErrorCode.ConnectionFailed);
+    expect(error.code).toBe(EgressErrorCode.ConnectionRefused);
     expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
   });
 });

@@ -136,6 +136,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
       'post /v1/agents/{id}/replies',
       'post /v1/api-keys',
       'post /v1/credentials',
+      'post /v1/llm-tests',
       'post /v1/providers',
       'put /v1/agents/{id}',
       'put /v1/credentials/{id}',

@@ -26,7 +26,7 @@ import {
 import { canaryLeaks } from './support/canary.js';
 import { openTestDatabase } from './support/db-client.js';
 import { startTestApi, type TestApi } from './support/test-api.js';
-import { closedPort, startTlsUpstream, type TlsUpstream, UPSTREAM_ENV } from './support/tls-upstream.js';
+import { closedPort, type SeenRequest, startTlsUpstream, type TlsUpstream, UPSTREAM_ENV } from './support/tls-upstream.js';
 
 /**
  * Replies relayed from fake OpenAI-compatible upstreams (test/support/tls-upstream), asked for
@@ -263,22 +263,35 @@ describe('replies through the configured LLM', () => {
   let refusedPort: number;
   let silentPort: number;
   let silent: NetServer;
+  let untrusted: TlsUpstream;
+  let otherName: TlsUpstream;
   const upstreamKey = `sk-${randomBytes(30).toString('base64url')}`;
 
   beforeAll(async () => {
-    upstream = await startTlsUpstream((request, res, req) => scenarios[request.url.split('/')[1] ?? '']?.(req, res, request.body));
+    const handler = (request: SeenRequest, res: ServerResponse, req: IncomingMessage) =>
+      scenarios[request.url.split('/')[1] ?? '']?.(req, res, request.body);
+    upstream = await startTlsUpstream(handler);
+    // The same answers behind certificates the API must refuse: self-signed, or not naming 127.0.0.2.
+    untrusted = await startTlsUpstream(handler, { certificate: 'untrusted' });
+    otherName = await startTlsUpstream(handler, { host: '127.0.0.2' });
     refusedPort = await closedPort();
     // Accepts TCP connections and never answers the TLS handshake.
     silent = createTcpServer(() => undefined).listen(0, '127.0.0.1');
     await once(silent, 'listening');
     silentPort = (silent.address() as { port: number }).port;
-    test = await startTestApi(['replies'], { ...UPSTREAM_ENV, AGENTPLANE_REPLY_HEARTBEAT_MS: '200' });
+    test = await startTestApi(['replies'], {
+      ...UPSTREAM_ENV,
+      AGENTPLANE_EGRESS_ALLOWLIST: `${UPSTREAM_ENV.AGENTPLANE_EGRESS_ALLOWLIST},127.0.0.2`,
+      AGENTPLANE_REPLY_HEARTBEAT_MS: '200',
+    });
     client = test.client('replies');
   });
 
   afterAll(async () => {
     await test?.dispose();
     await upstream?.close();
+    await untrusted?.close();
+    await otherName?.close();
     silent?.close();
   });
 
@@ -452,8 +465,10 @@ describe('replies through the configured LLM', () => {
   });
 
   it.each([
-    ['refuses the connection', () => base('chat', refusedPort), {}, 'upstream_connect_failed'],
-    ['never completes the TLS handshake', () => base('chat', silentPort), { timeouts: { connect_ms: 300 } }, 'upstream_connect_failed'],
+    ['refuses the connection', () => base('chat', refusedPort), {}, 'upstream_connection_refused'],
+    ['never completes the TLS handshake', () => base('chat', silentPort), { timeouts: { connect_ms: 300 } }, 'upstream_connect_timeout'],
+    ['serves a certificate from an unknown CA', () => base('chat', untrusted.port), {}, 'upstream_tls_untrusted'],
+    ['serves a certificate for other names', () => `https://127.0.0.2:${otherName.port}/chat/v1`, {}, 'upstream_tls_hostname_mismatch'],
     ['answers 500', () => base('status500'), {}, 'upstream_status'],
     ['stalls past the first-token timeout', () => base('stall'), { timeouts: { first_token_ms: 300 } }, 'upstream_timeout_first_token'],
     ['answers a 302', () => base('redirect'), {}, 'egress_refused'],
@@ -530,6 +545,20 @@ describe('replies through the configured LLM', () => {
     });
     expectClientProblem(timedOut, 504, 'upstream_timeout_first_token');
   });
+
+  it.each([
+    ['a closed port', () => base('chat', refusedPort), {}, 502, 'upstream_connection_refused'],
+    ['a stalled handshake', () => base('chat', silentPort), { connect_ms: 300 }, 504, 'upstream_connect_timeout'],
+    ['an unknown CA', () => base('chat', untrusted.port), {}, 502, 'upstream_tls_untrusted'],
+    ['a certificate for other names', () => `https://127.0.0.2:${otherName.port}/chat/v1`, {}, 502, 'upstream_tls_hostname_mismatch'],
+  ] as [string, () => string, Record<string, number>, number, string][])(
+    'answers stream: false behind %s with %i and its own code',
+    async (_label, url, timeouts, status, code) => {
+      const agentId = await agentWith([{ base_url: url(), timeouts }]);
+      const problem = expectClientProblem(await postReply(client, agentId, { ...HI, stream: false }), status, code);
+      if (code === 'upstream_tls_untrusted') expect(problem.detail).toContain('NODE_EXTRA_CA_CERTS');
+    },
+  );
 
   it('answers stream: false for an agent without llm entries with 409 no_llm_configured (the stream ends with that code)', async () => {
     const agentId = await agentWith([]);

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, ClientMeta, Options as Options2, RequestResult, ServerSentEventsResult, TDataShape } from './client/index.js';
-import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
+import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, TestAgentData, TestAgentErrors, TestAgentResponses, TestLlmEntryData, TestLlmEntryErrors, TestLlmEntryResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -109,6 +109,17 @@ export const createReply = <ThrowOnError extends boolean = false>(options: Optio
 });
 
 /**
+ * Test each of an agent's llm entries, as stored, before a reply depends on them
+ *
+ * Each entry gets one short real request on a connection of its own, reported step by step with its time: `policy` (the base_url and credential rules), `dns`, `connect`, `tls`, `request` (the HTTP status: 401/403 are `auth_rejected`, 404 is `model_or_path_not_found`), `stream` (the first event, in the format of the entry’s api) and `first_token`, stopping at the first step that fails, whose `code` says why in one word. The upstream’s body is never shown. An organization may test 10 entries a minute (429 `rate_limited` with Retry-After).
+ */
+export const testAgent = <ThrowOnError extends boolean = false>(options: Options<TestAgentData, ThrowOnError>): RequestResult<TestAgentResponses, TestAgentErrors, ThrowOnError> => (options.client ?? client).post<TestAgentResponses, TestAgentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agents/{id}/test',
+    ...options
+});
+
+/**
  * The organization's API keys, revoked ones included, newest first (never the keys)
  */
 export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>): RequestResult<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError> => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
@@ -189,6 +200,21 @@ export const getCredential = <ThrowOnError extends boolean = false>(options: Opt
 export const replaceCredential = <ThrowOnError extends boolean = false>(options: Options<ReplaceCredentialData, ThrowOnError>): RequestResult<ReplaceCredentialResponses, ReplaceCredentialErrors, ThrowOnError> => (options.client ?? client).put<ReplaceCredentialResponses, ReplaceCredentialErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/credentials/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Test an llm entry that is not saved
+ *
+ * The body is one entry with the fields of an agent’s `llm[]` entry (its own endpoint with `api_key`, `credential_id` or `auth: none`, or a `provider_id`). A key or secret header value given here is used for this one request and never stored. Each entry gets one short real request on a connection of its own, reported step by step with its time: `policy` (the base_url and credential rules), `dns`, `connect`, `tls`, `request` (the HTTP status: 401/403 are `auth_rejected`, 404 is `model_or_path_not_found`), `stream` (the first event, in the format of the entry’s api) and `first_token`, stopping at the first step that fails, whose `code` says why in one word. The upstream’s body is never shown. An organization may test 10 entries a minute (429 `rate_limited` with Retry-After).
+ */
+export const testLlmEntry = <ThrowOnError extends boolean = false>(options: Options<TestLlmEntryData, ThrowOnError>): RequestResult<TestLlmEntryResponses, TestLlmEntryErrors, ThrowOnError> => (options.client ?? client).post<TestLlmEntryResponses, TestLlmEntryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/llm-tests',
     ...options,
     headers: {
         'Content-Type': 'application/json',

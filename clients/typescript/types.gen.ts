@@ -25,6 +25,46 @@ export type Agent = {
     };
 };
 
+/**
+ * A connection test of each of an agent's llm entries, as stored.
+ */
+export type AgentConnectionTest = {
+    agent_id: string;
+    entries: Array<AgentConnectionTestEntry>;
+    object: 'agent_connection_test';
+    /**
+     * Every entry passed (false for an agent without entries)
+     */
+    ok: boolean;
+};
+
+export type AgentConnectionTestEntry = {
+    /**
+     * The failing step's code, or null
+     */
+    code: string | null;
+    duration_ms: number;
+    /**
+     * The position of the entry in llm
+     */
+    entry_index: number;
+    /**
+     * What the code means and what to do about it
+     */
+    message: string | null;
+    /**
+     * The model asked for (after a provider's model_map)
+     */
+    model: string;
+    object: 'connection_test';
+    ok: boolean;
+    /**
+     * The model the endpoint said it is, when it said so before its first token
+     */
+    reported_model: string | null;
+    steps: Array<ConnectionTestStep>;
+};
+
 export type AgentList = {
     data: Array<Agent>;
     has_more: boolean;
@@ -120,6 +160,49 @@ export type AzureSettings = {
     resource?: string;
 };
 
+/**
+ * What a connection test found: each step in order (policy, dns, connect, tls, request, stream, first_token), up to the first that failed. Never the upstream's body.
+ */
+export type ConnectionTestReport = {
+    /**
+     * The failing step's code, or null
+     */
+    code: string | null;
+    duration_ms: number;
+    /**
+     * What the code means and what to do about it
+     */
+    message: string | null;
+    /**
+     * The model asked for (after a provider's model_map)
+     */
+    model: string;
+    object: 'connection_test';
+    ok: boolean;
+    /**
+     * The model the endpoint said it is, when it said so before its first token
+     */
+    reported_model: string | null;
+    steps: Array<ConnectionTestStep>;
+};
+
+/**
+ * One step of a connection test, timed from the end of the step before.
+ */
+export type ConnectionTestStep = {
+    /**
+     * Why it failed, in one word (only on the step that failed)
+     */
+    code?: string;
+    duration_ms: number;
+    /**
+     * For request: the HTTP status the upstream answered
+     */
+    http_status?: number;
+    name: 'policy' | 'dns' | 'connect' | 'tls' | 'request' | 'stream' | 'first_token';
+    ok: boolean;
+};
+
 export type ConversationMessage = {
     /**
      * May be null only for an assistant turn that made tool calls
@@ -200,7 +283,7 @@ export type CredentialList = {
 /**
  * Stable machine-readable code
  */
-export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'last_active_api_key' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'provider_in_use' | 'redirect_refused' | 'response_too_large' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large' | 'validation_failed';
+export type ErrorCode = 'api_key_required' | 'bad_request' | 'body_timeout' | 'connect_timeout' | 'connection_failed' | 'connection_refused' | 'credential_in_use' | 'credential_origin_mismatch' | 'credential_origin_not_allowed' | 'credential_unavailable' | 'database_unavailable' | 'egress_refused' | 'headers_timeout' | 'https_required' | 'idempotency_key_in_progress' | 'idempotency_key_reused' | 'internal_error' | 'invalid_cursor' | 'invalid_url' | 'last_active_api_key' | 'masked_value_submitted' | 'method_not_allowed' | 'no_llm_configured' | 'not_acceptable' | 'not_found' | 'payload_too_large' | 'precondition_failed' | 'private_host' | 'provider_in_use' | 'rate_limited' | 'redirect_refused' | 'response_too_large' | 'tls_failed' | 'tls_hostname_mismatch' | 'tls_untrusted' | 'too_many_requests' | 'unauthenticated' | 'unresolvable_host' | 'unsupported_media_type' | 'upstream_connect_failed' | 'upstream_connect_timeout' | 'upstream_connection_lost' | 'upstream_connection_refused' | 'upstream_dns_failed' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_tls_failed' | 'upstream_tls_hostname_mismatch' | 'upstream_tls_untrusted' | 'upstream_too_large' | 'validation_failed';
 
 export type FieldError = {
     code: string;
@@ -555,7 +638,7 @@ export type ReplyError = {
 /**
  * Why the reply failed: the same code a `stream: false` request gets as its problem `code`
  */
-export type ReplyErrorCode = 'credential_unavailable' | 'egress_refused' | 'internal_error' | 'no_llm_configured' | 'upstream_connect_failed' | 'upstream_connection_lost' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_too_large';
+export type ReplyErrorCode = 'credential_unavailable' | 'egress_refused' | 'internal_error' | 'no_llm_configured' | 'upstream_connect_failed' | 'upstream_connect_timeout' | 'upstream_connection_lost' | 'upstream_connection_refused' | 'upstream_dns_failed' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_tls_failed' | 'upstream_tls_hostname_mismatch' | 'upstream_tls_untrusted' | 'upstream_too_large';
 
 export type ReplyRequest = {
     messages: Array<ConversationMessage>;
@@ -1411,6 +1494,46 @@ export type CreateReplyResponses = {
 
 export type CreateReplyResponse = CreateReplyResponses[keyof CreateReplyResponses];
 
+export type TestAgentData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/agents/{id}/test';
+};
+
+export type TestAgentErrors = {
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * No such agent in this organization
+     */
+    404: ProblemDetails;
+    /**
+     * Too many entries tested lately (rate_limited)
+     */
+    429: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type TestAgentError = TestAgentErrors[keyof TestAgentErrors];
+
+export type TestAgentResponses = {
+    200: AgentConnectionTest;
+};
+
+export type TestAgentResponse = TestAgentResponses[keyof TestAgentResponses];
+
 export type ListApiKeysData = {
     body?: never;
     path?: never;
@@ -1773,6 +1896,56 @@ export type ReplaceCredentialResponses = {
 };
 
 export type ReplaceCredentialResponse = ReplaceCredentialResponses[keyof ReplaceCredentialResponses];
+
+export type TestLlmEntryData = {
+    body: LlmEntryRequestWritable;
+    path?: never;
+    query?: never;
+    url: '/v1/llm-tests';
+};
+
+export type TestLlmEntryErrors = {
+    /**
+     * Malformed JSON
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * Body over 256 KB
+     */
+    413: ProblemDetails;
+    /**
+     * Body is not application/json
+     */
+    415: ProblemDetails;
+    /**
+     * Invalid entry
+     */
+    422: ProblemDetails;
+    /**
+     * Too many entries tested lately (rate_limited)
+     */
+    429: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type TestLlmEntryError = TestLlmEntryErrors[keyof TestLlmEntryErrors];
+
+export type TestLlmEntryResponses = {
+    200: ConnectionTestReport;
+};
+
+export type TestLlmEntryResponse = TestLlmEntryResponses[keyof TestLlmEntryResponses];
 
 export type GetOrganizationData = {
     body?: never;

@@ -15,6 +15,15 @@ import { ROOT } from './processes.js';
 export const TLS_DIR = join(ROOT, 'test', 'fixtures', 'tls');
 export const TEST_CA = readFileSync(join(TLS_DIR, 'ca.crt'));
 const SERVER_TLS = { key: readFileSync(join(TLS_DIR, 'server.key')), cert: readFileSync(join(TLS_DIR, 'server.crt')) };
+/** A self-signed certificate no test trusts. */
+const UNTRUSTED_TLS = { key: readFileSync(join(TLS_DIR, 'untrusted.key')), cert: readFileSync(join(TLS_DIR, 'untrusted.crt')) };
+
+export interface TlsUpstreamOptions {
+  /** The loopback address to listen on: 127.0.0.1 unless a test needs one the certificate does not name (127.0.0.2). */
+  readonly host?: string;
+  /** `untrusted` serves a self-signed certificate instead of the test CA's. */
+  readonly certificate?: 'test_ca' | 'untrusted';
+}
 
 /** What an API process needs to reach these servers: 127.0.0.1 allowed, the test CA trusted. */
 export const UPSTREAM_ENV: Readonly<Record<string, string>> = {
@@ -48,13 +57,13 @@ export interface TlsUpstream {
   close(): Promise<void>;
 }
 
-export async function startTlsUpstream(handler: UpstreamHandler): Promise<TlsUpstream> {
+export async function startTlsUpstream(handler: UpstreamHandler, options: TlsUpstreamOptions = {}): Promise<TlsUpstream> {
   const requests: SeenRequest[] = [];
   const servernames: (string | false | null)[] = [];
   // Opening (+1) and closing (-1) of each request, in order: peaks are counted from this.
   const openings: { request: SeenRequest; delta: 1 | -1 }[] = [];
   const waiters: { match: (request: SeenRequest) => boolean; resolve: (at: number) => void }[] = [];
-  const server: Server = createServer(SERVER_TLS, (req, res) => {
+  const server: Server = createServer(options.certificate === 'untrusted' ? UNTRUSTED_TLS : SERVER_TLS, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -82,7 +91,7 @@ export async function startTlsUpstream(handler: UpstreamHandler): Promise<TlsUps
   server.on('secureConnection', (socket: TLSSocket) => servernames.push(socket.servername));
   // Tests make clients give up mid-handshake on purpose.
   server.on('tlsClientError', () => undefined);
-  server.listen(0, '127.0.0.1');
+  server.listen(0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   return {
     port: (server.address() as { port: number }).port,

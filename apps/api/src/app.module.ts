@@ -18,6 +18,7 @@ import { CredentialsController } from './credentials/credentials.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
 import { RepliesController } from './replies/replies.controller.js';
+import { ConnectionTestsController } from './connection-tests/connection-tests.controller.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { createValidationPipe } from './problem/validation.js';
@@ -49,6 +50,7 @@ export class AppModule {
         AgentsController,
         ProvidersController,
         RepliesController,
+        ConnectionTestsController,
       ],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },

@@ -29,6 +29,19 @@ export interface EgressTlsOptions {
 }
 
 /**
+ * Told when each phase of a connection completes (a probe's step report). Not called for a
+ * pooled connection that is reused, so a probe uses a dispatcher of its own.
+ */
+export interface ConnectTrace {
+  /** The host resolved and every address passed the policy. */
+  resolved(addresses: readonly string[]): void;
+  /** TCP connected to this address (called again if a later address is tried). */
+  connected(address: string): void;
+  /** The TLS handshake completed and the certificate was verified. */
+  secured(): void;
+}
+
+/**
  * The only dispatcher outbound calls use. Its connector resolves the host itself, checks every
  * address against the policy, and connects to a checked address while TLS still verifies the
  * certificate against (and sends SNI for) the original name, so a DNS answer that changes
@@ -40,6 +53,7 @@ export function createEgressDispatcher(
   policy: EgressPolicy,
   limits: EgressLimits = DEFAULT_EGRESS_LIMITS,
   tls: EgressTlsOptions = {},
+  trace?: ConnectTrace,
 ): Agent {
   // One context for every connection: building one parses the whole trust store (Node's, with
   // NODE_EXTRA_CA_CERTS, or the given CA), which tls.connect would otherwise do per connection.
@@ -54,6 +68,7 @@ export function createEgressDispatcher(
     const port = options.port === '' || options.port === undefined ? 443 : Number(options.port);
     policy.addressesFor(host, port).then(
       (addresses) => {
+        trace?.resolved(addresses);
         // Every address is checked by now; they are tried in turn, so a dual-stack host whose
         // first address is down still answers. The connect timeout bounds all attempts together:
         // each gets an even share of what is left, so one black hole cannot use it all up.
@@ -76,18 +91,23 @@ export function createEgressDispatcher(
             () => settle({ error: new errors.ConnectTimeoutError(`Connect timeout (${address}, ${budget} ms)`) }),
             budget,
           );
-          connectTo(
+          const socket = connectTo(
             {
               ...options,
               hostname: address,
               // Verify the certificate against the name asked for; an IP literal has no SNI.
               servername: isIP(host) === 0 ? host : undefined,
             },
-            (error, socket) => {
-              if (settled) socket?.destroy();
-              else settle(error === null ? { socket } : { error });
+            (error, connected) => {
+              if (settled) connected?.destroy();
+              else {
+                if (error === null) trace?.secured();
+                settle(error === null ? { socket: connected } : { error });
+              }
             },
-          );
+          ) as unknown as Socket | undefined;
+          // The TLS socket says when its TCP connection is up, before the handshake.
+          if (trace !== undefined) socket?.once('connect', () => !settled && trace.connected(address));
         };
         attempt(0);
       },

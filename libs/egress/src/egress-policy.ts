@@ -68,7 +68,13 @@ export class EgressPolicy implements OnModuleInit {
   async addressesFor(host: string, port: number): Promise<string[]> {
     const bare = host.startsWith('[') ? host.slice(1, -1) : host;
     const allowlisted = this.allowlist.some((e) => e.host === bare && (e.port === undefined || e.port === port));
-    const addresses = isIP(bare) !== 0 ? [bare] : await this.resolver.resolve(bare);
+    let addresses: string[];
+    try {
+      addresses = isIP(bare) !== 0 ? [bare] : await this.resolver.resolve(bare);
+    } catch (error) {
+      // A resolver that fails outright (not "no such name") still leaves nothing to connect to.
+      throw new EgressError(EgressErrorCode.UnresolvableHost, 'The upstream host name could not be resolved.', { cause: error });
+    }
     if (addresses.length === 0) throw new EgressError(EgressErrorCode.UnresolvableHost, 'The upstream host does not resolve.');
     if (!allowlisted) {
       const refused = addresses.filter((address) => !isAllowedAddress(address, this.privateNetworks));

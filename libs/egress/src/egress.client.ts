@@ -2,7 +2,13 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Agent } from 'undici';
 import { request } from 'undici';
-import { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits, type EgressTlsOptions } from './egress-dispatcher.js';
+import {
+  type ConnectTrace,
+  createEgressDispatcher,
+  DEFAULT_EGRESS_LIMITS,
+  type EgressLimits,
+  type EgressTlsOptions,
+} from './egress-dispatcher.js';
 import { EgressError, EgressErrorCode } from './egress.error.js';
 import { EgressPolicy } from './egress-policy.js';
 
@@ -70,7 +76,30 @@ export class EgressClient implements OnModuleDestroy {
     return dispatcher;
   }
 
-  async request(url: string, init: EgressRequest): Promise<EgressResponse> {
+  request(url: string, init: EgressRequest): Promise<EgressResponse> {
+    return this.send(url, init, this.dispatcherFor(init.connectTimeoutMs));
+  }
+
+  /**
+   * One call on a connection of its own, each phase reported to `trace` as it completes: a
+   * connection test times DNS, TCP and TLS, which a pooled connection would skip. The connection
+   * is closed with the response body (or at once when the call fails).
+   */
+  async probe(url: string, init: EgressRequest, trace: ConnectTrace): Promise<EgressResponse> {
+    const limits = init.connectTimeoutMs === undefined ? this.limits : { ...this.limits, connectTimeoutMs: init.connectTimeoutMs };
+    const dispatcher = createEgressDispatcher(this.policy, limits, this.tls, trace);
+    const discard = () => void dispatcher.destroy().catch(() => undefined);
+    try {
+      const response = await this.send(url, init, dispatcher);
+      response.body.once('close', discard);
+      return response;
+    } catch (error) {
+      discard();
+      throw error;
+    }
+  }
+
+  private async send(url: string, init: EgressRequest, dispatcher: Agent): Promise<EgressResponse> {
     // Checked again here, not only when it was saved: the rules may have changed since.
     const verdict = this.policy.parse(url);
     if (!verdict.ok) {
@@ -86,7 +115,7 @@ export class EgressClient implements OnModuleDestroy {
     try {
       const target = init.query === undefined ? verdict.href : `${verdict.href}?${new URLSearchParams(init.query).toString()}`;
       response = await request(target, {
-        dispatcher: this.dispatcherFor(init.connectTimeoutMs),
+        dispatcher,
         method: init.method,
         headers: init.headers,
         body: init.body,
@@ -119,22 +148,42 @@ export class EgressClient implements OnModuleDestroy {
   }
 }
 
-const UNDICI_CODES: Readonly<Record<string, EgressErrorCode>> = {
+const TRANSPORT_CODES: Readonly<Record<string, EgressErrorCode>> = {
   UND_ERR_CONNECT_TIMEOUT: EgressErrorCode.ConnectTimeout,
   UND_ERR_HEADERS_TIMEOUT: EgressErrorCode.HeadersTimeout,
   UND_ERR_BODY_TIMEOUT: EgressErrorCode.BodyTimeout,
   UND_ERR_RES_EXCEEDED_MAX_SIZE: EgressErrorCode.ResponseTooLarge,
+  ECONNREFUSED: EgressErrorCode.ConnectionRefused,
+  // OpenSSL's verification results (X509_V_ERR_* without the prefix), as Node names them.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: EgressErrorCode.TlsUntrusted,
+  UNABLE_TO_GET_ISSUER_CERT: EgressErrorCode.TlsUntrusted,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: EgressErrorCode.TlsUntrusted,
+  SELF_SIGNED_CERT_IN_CHAIN: EgressErrorCode.TlsUntrusted,
+  DEPTH_ZERO_SELF_SIGNED_CERT: EgressErrorCode.TlsUntrusted,
+  CERT_UNTRUSTED: EgressErrorCode.TlsUntrusted,
+  ERR_TLS_CERT_ALTNAME_INVALID: EgressErrorCode.TlsHostnameMismatch,
+  CERT_HAS_EXPIRED: EgressErrorCode.TlsFailed,
+  CERT_NOT_YET_VALID: EgressErrorCode.TlsFailed,
+  CERT_REVOKED: EgressErrorCode.TlsFailed,
+  CERT_REJECTED: EgressErrorCode.TlsFailed,
+  EPROTO: EgressErrorCode.TlsFailed,
 };
+
+/** The egress code of a transport error's `code` (undici's, the socket's or OpenSSL's). */
+function transportCode(code: string | undefined): EgressErrorCode {
+  if (code === undefined) return EgressErrorCode.ConnectionFailed;
+  // Handshake alerts and protocol mismatches: ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION and the like.
+  return TRANSPORT_CODES[code] ?? (code.startsWith('ERR_SSL_') ? EgressErrorCode.TlsFailed : EgressErrorCode.ConnectionFailed);
+}
 
 /** Maps transport failures to EgressError; an abort by the caller is passed through as it is. */
 export function toEgressError(error: unknown): Error {
   if (error instanceof EgressError) return error;
   if (error instanceof Error && error.name === 'AbortError') return error;
-  const code = (error as { code?: string }).code;
-  const mapped = code === undefined ? undefined : UNDICI_CODES[code];
-  return new EgressError(mapped ?? EgressErrorCode.ConnectionFailed, `The upstream call failed (${mapped ?? code ?? 'transport error'}).`, {
-    cause: error,
-  });
+  const raw = (error as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  const mapped = transportCode(code);
+  return new EgressError(mapped, `The upstream call failed (${mapped}${code === undefined ? '' : `: ${code}`}).`, { cause: error });
 }
 
 /** Reads a whole (bounded) response body as text, failures mapped like `request`'s. */

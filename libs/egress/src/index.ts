@@ -10,7 +10,13 @@ export {
   type EgressRequest,
   type EgressResponse,
 } from './egress.client.js';
-export { createEgressDispatcher, DEFAULT_EGRESS_LIMITS, type EgressLimits, type EgressTlsOptions } from './egress-dispatcher.js';
+export {
+  type ConnectTrace,
+  createEgressDispatcher,
+  DEFAULT_EGRESS_LIMITS,
+  type EgressLimits,
+  type EgressTlsOptions,
+} from './egress-dispatcher.js';
 export { EgressError, EgressErrorCode } from './egress.error.js';
 export { HostResolver, SystemHostResolver } from './host-resolver.js';
 export { classifyAddress, type AddressVerdict } from './address-policy.js';

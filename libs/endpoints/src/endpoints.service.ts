@@ -62,25 +62,7 @@ export class EndpointsService {
       const verdict = verdicts[i];
       if ('errors' in location) errors.push(...location.errors);
       else if (!verdict!.ok) errors.push({ path: fieldPath(at, 'base_url'), code: verdict!.code, message: verdict!.message });
-      if (endpoint.apiKey !== undefined && endpoint.credentialId !== undefined) {
-        errors.push({
-          path: fieldPath(at, 'credential_id'),
-          code: 'conflicts_with_api_key',
-          message: 'give either api_key or credential_id, not both',
-        });
-      }
-      if (!needsKeySource(endpoint)) {
-        for (const field of ['api_key', 'credential_id'] as const) {
-          if ((field === 'api_key' ? endpoint.apiKey : endpoint.credentialId) === undefined) continue;
-          errors.push({ path: fieldPath(at, field), code: 'not_allowed_with_auth_none', message: 'must be absent when auth is none' });
-        }
-      }
-      if (endpoint.apiKey !== undefined && looksMasked(endpoint.apiKey)) errors.push(maskedKeyField(fieldPath(at, 'api_key')));
-      endpoint.headers.forEach((header, h) => {
-        if ('secretValue' in header && looksMasked(header.secretValue)) {
-          errors.push(maskedKeyField(fieldPath(at, `headers[${h}].secret_value`)));
-        }
-      });
+      errors.push(...keySourceErrors(at, endpoint));
       if (verdict?.ok === true) {
         checked.push({ at, endpoint: { ...endpoint, baseUrl: verdict.href, origin: originOf(verdict.href) } });
       }
@@ -157,6 +139,34 @@ export class EndpointsService {
   deleteUnusedKeys(tx: Transaction, orgId: OrgId, owner: KeyOwner, endpoints: readonly StoredEndpoint[]): Promise<void> {
     return this.credentials.deleteOwnedKeysExcept(tx, orgId, owner, endpoints.flatMap(credentialIdsOf));
   }
+}
+
+/**
+ * The rules on where an endpoint's key and secret header values come from that need no stored
+ * state: one source at most, none with `auth: none`, and never a mask sent back as a secret.
+ */
+export function keySourceErrors(at: string, endpoint: EndpointInput): FieldError[] {
+  const errors: FieldError[] = [];
+  if (endpoint.apiKey !== undefined && endpoint.credentialId !== undefined) {
+    errors.push({
+      path: fieldPath(at, 'credential_id'),
+      code: 'conflicts_with_api_key',
+      message: 'give either api_key or credential_id, not both',
+    });
+  }
+  if (!needsKeySource(endpoint)) {
+    for (const field of ['api_key', 'credential_id'] as const) {
+      if ((field === 'api_key' ? endpoint.apiKey : endpoint.credentialId) === undefined) continue;
+      errors.push({ path: fieldPath(at, field), code: 'not_allowed_with_auth_none', message: 'must be absent when auth is none' });
+    }
+  }
+  if (endpoint.apiKey !== undefined && looksMasked(endpoint.apiKey)) errors.push(maskedKeyField(fieldPath(at, 'api_key')));
+  endpoint.headers.forEach((header, h) => {
+    if ('secretValue' in header && looksMasked(header.secretValue)) {
+      errors.push(maskedKeyField(fieldPath(at, `headers[${h}].secret_value`)));
+    }
+  });
+  return errors;
 }
 
 /**

@@ -28,4 +28,4 @@ export {
 export { azureFromColumn, endpointColumns, extraBodyFromColumn, headersFromColumn } from './endpoint-columns.js';
 export { EndpointsError, EndpointsErrorCode } from './endpoints.error.js';
 export { EndpointsModule } from './endpoints.module.js';
-export { type CheckedEndpoint, EndpointsService, fieldPath, type Placed, throwFieldErrors } from './endpoints.service.js';
+export { type CheckedEndpoint, EndpointsService, fieldPath, keySourceErrors, type Placed, throwFieldErrors } from './endpoints.service.js';

@@ -35,7 +35,8 @@ export class AnthropicReader implements StreamReader {
   private readonly tools = new Map<number, ToolBlock>();
   private sawToolCall = false;
   private stopReason: string | undefined;
-  private model: string | undefined;
+  /** The model the upstream says it is, once an event named it. */
+  model: string | undefined;
   private inputTokens: number | undefined;
   private cacheCreationTokens = 0;
   private cacheReadTokens = 0;

@@ -14,7 +14,8 @@ import { PROGRESS, safeWord, streamError, type UpstreamOutput, type Usage } from
 export class ChatCompletionsReader {
   private readonly tools = new ToolCallAccumulator();
   private finishReason: string | undefined;
-  private model: string | undefined;
+  /** The model the upstream says it is, once an event named it. */
+  model: string | undefined;
   private usage: Usage | undefined;
   private done = false;
 

@@ -20,7 +20,8 @@ export class GeminiReader implements StreamReader {
   private generated = 0;
   private sawCall = false;
   private finishReason: string | undefined;
-  private model: string | undefined;
+  /** The model the upstream says it is, once an event named it. */
+  model: string | undefined;
   private usage: Usage | undefined;
   private done = false;
 

@@ -17,3 +17,14 @@ export type { Usage } from './upstream-output.js';
 export { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 export { ReplyObserver, IgnoreReplies, type AttemptSummary, type ReplyOutcome, type ReplySummary } from './reply-observer.js';
 export type { ReplyContext } from './reply.service.js';
+export { ConnectionTestService, CONNECTION_TEST_LIMITS, type ConnectionTestLimits } from './connection-test.service.js';
+export {
+  ConnectionTestError,
+  ConnectionTestErrorCode,
+  TEST_STEPS,
+  TestOutcomeCode,
+  type ConnectionReport,
+  type TestStep,
+  type TestStepCode,
+  type TestStepName,
+} from './connection-test.js';

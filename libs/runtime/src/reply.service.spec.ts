@@ -633,8 +633,12 @@ describe('ReplyService', () => {
       [EgressErrorCode.HttpsRequired, 'egress_refused'],
       [EgressErrorCode.PrivateHost, 'egress_refused'],
       [EgressErrorCode.RedirectRefused, 'egress_refused'],
-      [EgressErrorCode.UnresolvableHost, 'upstream_connect_failed'],
-      [EgressErrorCode.ConnectTimeout, 'upstream_connect_failed'],
+      [EgressErrorCode.UnresolvableHost, 'upstream_dns_failed'],
+      [EgressErrorCode.ConnectionRefused, 'upstream_connection_refused'],
+      [EgressErrorCode.ConnectTimeout, 'upstream_connect_timeout'],
+      [EgressErrorCode.TlsUntrusted, 'upstream_tls_untrusted'],
+      [EgressErrorCode.TlsHostnameMismatch, 'upstream_tls_hostname_mismatch'],
+      [EgressErrorCode.TlsFailed, 'upstream_tls_failed'],
       [EgressErrorCode.ConnectionFailed, 'upstream_connect_failed'],
       [EgressErrorCode.HeadersTimeout, 'upstream_timeout_first_token'],
       [EgressErrorCode.BodyTimeout, 'upstream_idle_timeout'],
@@ -645,11 +649,28 @@ describe('ReplyService', () => {
     });
 
     it.each([
-      ['ECONNREFUSED', transportError('ECONNREFUSED')],
-      ['an error without a code', new Error('anything else')],
-    ])('maps a request failing with %s to upstream_connect_failed', async (_label, error) => {
+      ['ECONNREFUSED', transportError('ECONNREFUSED'), 'upstream_connection_refused'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', transportError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'upstream_tls_untrusted'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', transportError('SELF_SIGNED_CERT_IN_CHAIN'), 'upstream_tls_untrusted'],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', transportError('ERR_TLS_CERT_ALTNAME_INVALID'), 'upstream_tls_hostname_mismatch'],
+      ['CERT_HAS_EXPIRED', transportError('CERT_HAS_EXPIRED'), 'upstream_tls_failed'],
+      ['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', transportError('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'), 'upstream_tls_failed'],
+      ['UND_ERR_CONNECT_TIMEOUT', transportError('UND_ERR_CONNECT_TIMEOUT'), 'upstream_connect_timeout'],
+      ['ECONNRESET', transportError('ECONNRESET'), 'upstream_connect_failed'],
+      ['an error without a code', new Error('anything else'), 'upstream_connect_failed'],
+    ])('maps a request failing with %s to its code', async (_label, error, code) => {
       const { service, agent } = setup([refusing(error)]);
-      expect(errorCode(await collect(service.reply(agent, REQUEST, new AbortController().signal)))).toBe('upstream_connect_failed');
+      expect(errorCode(await collect(service.reply(agent, REQUEST, new AbortController().signal)))).toBe(code);
+    });
+
+    it('names NODE_EXTRA_CA_CERTS in the message of an untrusted certificate', async () => {
+      const { service, agent } = setup([refusing(transportError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'))]);
+      const events = await collect(service.reply(agent, REQUEST, new AbortController().signal));
+      expect(lastOf(events)).toMatchObject({
+        type: 'error',
+        code: 'upstream_tls_untrusted',
+        message: expect.stringContaining('NODE_EXTRA_CA_CERTS'),
+      });
     });
 
     it.each([

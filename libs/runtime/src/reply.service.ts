@@ -1,13 +1,10 @@
-import type { Readable } from 'node:stream';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { RunnableAgent, RunnableLlmEntry } from '#agentplane/agents';
 import { AgentsService } from '#agentplane/agents';
 import type { OrgId } from '#agentplane/auth';
 import { Clock } from '#agentplane/clock';
-import { CredentialsError, CredentialsErrorCode, CredentialsService, type LoadedCredential } from '#agentplane/credentials';
-import { EgressClient, EgressError, EgressErrorCode, type EgressResponse, toEgressError } from '#agentplane/egress';
-import { isDatabaseUnavailable } from '#agentplane/db';
-import { CommonError } from '#agentplane/errors';
+import { CredentialsService } from '#agentplane/credentials';
+import { EgressClient, type EgressResponse } from '#agentplane/egress';
 import { LOGGER, type Logger } from '#agentplane/logging';
 import { AttemptTimers } from './attempt-timers.js';
 import {
@@ -24,6 +21,9 @@ import { renderInstructions } from './instructions.js';
 import { type AttemptSummary, ReplyObserver, type ReplyOutcome } from './reply-observer.js';
 import { RuntimeError, RuntimeErrorCode } from './runtime.error.js';
 import { SseDecoder } from './sse-decoder.js';
+import { callSecretsOf, withCallHeaders } from './entry-secrets.js';
+import { drainForReuse, release } from './upstream-body.js';
+import { connectionLost, toRuntimeError } from './upstream-failure.js';
 import { checkToolCall } from './system-tools.js';
 import type { UpstreamOutput } from './upstream-output.js';
 import { streamReader, upstreamRequest } from './upstream-request.js';
@@ -251,22 +251,19 @@ export class ReplyService {
     const { url, query, headers, body } = upstreamRequest(agent, entry, request, instructions);
     let response: EgressResponse;
     try {
-      const secrets = secretsOf(entry, index);
-      const send = (opened: readonly string[]) =>
+      response = await withCallHeaders(this.credentials, agent.orgId, callSecretsOf(entry, index), url, headers, (all) =>
         this.egress.request(url, {
           method: 'POST',
           ...(query === undefined ? {} : { query }),
-          headers: { ...headersOf(entry, opened, headers), 'content-type': 'application/json', accept: 'text/event-stream' },
+          headers: { ...all, 'content-type': 'application/json', accept: 'text/event-stream' },
           body,
           signal: timers.signal,
           connectTimeoutMs: limits.connectMs,
           // Our own timers decide (first token, idle, total); undici's only back them up.
           headersTimeoutMs: limits.totalMs,
           bodyTimeoutMs: limits.totalMs,
-        });
-      // Secrets exist in memory only while the request is handed to the dispatcher, and only for
-      // the entry's origin (the credentials service refuses any other).
-      response = await (secrets.length === 0 ? send([]) : this.credentials.withSecrets(agent.orgId, secrets, url, send));
+        }),
+      );
     } catch (error) {
       throw timers.reason ?? toRuntimeError(error);
     }
@@ -332,132 +329,6 @@ const NO_CONTEXT: ReplyContext = { stream: true };
 
 /** A reply's events, with the attempts made so far (complete once the events end). */
 type AttemptedEvents = AsyncGenerator<ReplyEvent> & { readonly attempts: readonly AttemptSummary[] };
-
-/**
- * The credentials an attempt opens, in order: the key (unless `auth: none`), then each secret
- * header's. Those read with the agent are as current as the reply. A fallback starts later, when
- * one may have been deleted or narrowed: it is read again (by id, in the agent's org), so the org
- * and origin checks see it as it is now. The first attempt costs no extra round trip.
- */
-function secretsOf(entry: RunnableLlmEntry, index: number): (LoadedCredential | string)[] {
-  const refs: (LoadedCredential | string)[] = [];
-  if (entry.auth !== 'none') {
-    const key = index === 0 ? entry.credential : entry.credentialId;
-    // A key scheme without its credential is an entry the store could not complete.
-    if (key === null)
-      throw new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
-    refs.push(key);
-  }
-  for (const header of entry.headers) {
-    if ('credentialId' in header) refs.push(index === 0 ? header.credential : header.credentialId);
-  }
-  return refs;
-}
-
-/**
- * The headers of an attempt, given the secrets secretsOf listed, opened in the same order: the wire
- * format's own (such as `anthropic-version`) unless the entry sets one of the same name, the key
- * and the entry's headers.
- */
-function headersOf(
-  entry: RunnableLlmEntry,
-  secrets: readonly string[],
-  protocol: Readonly<Record<string, string>>,
-): Record<string, string> {
-  let next = 0;
-  const take = (): string => secrets[next++]!;
-  const own = new Set(entry.headers.map((h) => h.name.toLowerCase()));
-  const headers: Record<string, string> = Object.fromEntries(Object.entries(protocol).filter(([name]) => !own.has(name)));
-  switch (entry.auth) {
-    case 'bearer':
-      headers.authorization = `Bearer ${take()}`;
-      break;
-    case 'api_key_header':
-      headers['api-key'] = take();
-      break;
-    case 'x_api_key':
-      headers['x-api-key'] = take();
-      break;
-    case 'x_goog_api_key':
-      headers['x-goog-api-key'] = take();
-      break;
-    case 'none':
-      break;
-    default:
-      // secretsOf queued a key for every scheme but none: a scheme unknown here would shift them.
-      throw new RuntimeError(RuntimeErrorCode.CredentialUnavailable, `Unknown auth scheme ${String(entry.auth satisfies never)}.`);
-  }
-  for (const header of entry.headers) headers[header.name] = 'credentialId' in header ? take() : header.value;
-  if (next !== secrets.length) throw new Error('opened secrets and headers out of step');
-  return headers;
-}
-
-/** Closes an upstream body we stopped reading, releasing its socket; its abort error goes nowhere. */
-function release(body: Readable): void {
-  if (!body.destroyed) body.once('error', () => undefined).destroy();
-}
-
-const DRAIN_MAX_BYTES = 64 * 1024;
-const DRAIN_MAX_MS = 5_000;
-
-/**
- * After a complete reply, what is left of the body is at most its end (the chunk terminator, a
- * trailing `[DONE]`). Reading it, instead of destroying the body, lets undici keep the TLS
- * connection for the next reply; an upstream that keeps talking is cut off.
- */
-function drainForReuse(body: Readable): void {
-  if (body.destroyed || body.readableEnded) return;
-  let read = 0;
-  const timer = setTimeout(() => release(body), DRAIN_MAX_MS);
-  body.on('data', (chunk: Buffer) => {
-    read += chunk.length;
-    if (read > DRAIN_MAX_BYTES) release(body);
-  });
-  body.once('close', () => clearTimeout(timer));
-  body.once('error', () => undefined);
-  body.resume();
-}
-
-function connectionLost(raw: unknown): RuntimeError {
-  const mapped = toRuntimeError(raw);
-  return mapped.code === RuntimeErrorCode.ConnectFailed
-    ? new RuntimeError(RuntimeErrorCode.ConnectionLost, 'The connection to the upstream was lost mid-reply.')
-    : mapped;
-}
-
-function toRuntimeError(raw: unknown): RuntimeError {
-  if (raw instanceof RuntimeError) return raw;
-  if (raw instanceof CredentialsError && raw.code === CredentialsErrorCode.CredentialOriginNotAllowed) {
-    return new RuntimeError(RuntimeErrorCode.EgressRefused, 'The credential may not be sent to this base_url.');
-  }
-  // One that does not open, is gone (deleted since the agent was read), or could not be read.
-  if (raw instanceof CredentialsError || raw instanceof CommonError || isDatabaseUnavailable(raw)) {
-    return new RuntimeError(RuntimeErrorCode.CredentialUnavailable, 'The credential for this llm entry could not be opened.');
-  }
-  // Errors while reading the body come straight from undici: give them the egress codes first.
-  const error = toEgressError(raw);
-  if (error instanceof EgressError) {
-    switch (error.code) {
-      case EgressErrorCode.InvalidUrl:
-      case EgressErrorCode.HttpsRequired:
-      case EgressErrorCode.PrivateHost:
-      case EgressErrorCode.RedirectRefused:
-        return new RuntimeError(RuntimeErrorCode.EgressRefused, `The egress guard refused the call (${error.code}).`);
-      case EgressErrorCode.UnresolvableHost:
-      case EgressErrorCode.ConnectTimeout:
-      case EgressErrorCode.ConnectionFailed:
-        return new RuntimeError(RuntimeErrorCode.ConnectFailed, `Could not connect to the upstream (${error.code}).`);
-      case EgressErrorCode.HeadersTimeout:
-        return new RuntimeError(RuntimeErrorCode.FirstTokenTimeout, 'The upstream did not answer in time.');
-      case EgressErrorCode.BodyTimeout:
-        return new RuntimeError(RuntimeErrorCode.IdleTimeout, 'The upstream went silent mid-reply.');
-      case EgressErrorCode.ResponseTooLarge:
-        return new RuntimeError(RuntimeErrorCode.TooLarge, 'The upstream reply exceeded the size limit.');
-    }
-  }
-  // A transport error while reading the body (reset connection, …).
-  return new RuntimeError(RuntimeErrorCode.ConnectFailed, 'The connection to the upstream failed.');
-}
 
 function errorEvent(failure: RuntimeError): ReplyEvent {
   return {

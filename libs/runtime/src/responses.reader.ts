@@ -16,6 +16,8 @@ export class ResponsesReader {
   private readonly calls = new Map<string, { callId: string; name: string; arguments: string; emitted: boolean }>();
   private sawToolCall = false;
   private done = false;
+  /** The model the upstream says it is, once an event named it. */
+  model: string | undefined;
 
   read(event: EventSourceMessage): UpstreamOutput[] {
     if (this.done || event.data.trim() === '[DONE]') return [];
@@ -26,6 +28,7 @@ export class ResponsesReader {
     if (type !== 'error' && type !== 'response.failed' && payload.error !== undefined && payload.error !== null) {
       throw streamError(payload.error);
     }
+    if (isObject(payload.response)) this.model = safeWord(payload.response.model) ?? this.model;
     switch (type) {
       case 'response.output_text.delta':
         return typeof payload.delta === 'string' && payload.delta !== '' ? [{ kind: 'text', text: payload.delta }] : [];

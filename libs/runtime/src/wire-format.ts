@@ -37,6 +37,8 @@ export interface UpstreamCall {
  * `end` is called when the stream closed, and throws when the reply was not complete by then.
  */
 export interface StreamReader {
+  /** The model the upstream named so far (in its first event for most formats). */
+  readonly model: string | undefined;
   read(event: EventSourceMessage): UpstreamOutput[];
   end(): UpstreamOutput[];
 }

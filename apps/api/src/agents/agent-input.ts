@@ -37,7 +37,8 @@ export function toAgentInput(body: AgentRequestDto): AgentInput {
   };
 }
 
-function toEntryInput(entry: LlmEntryDto): LlmEntryInput {
+/** An llm entry as the domain takes it: a provider's, or an endpoint of its own. */
+export function toEntryInput(entry: LlmEntryDto): LlmEntryInput {
   const timeouts = entry.timeouts === undefined ? {} : { timeouts: withoutUndefined(entry.timeouts) };
   if (entry.provider_id !== undefined) return { providerId: entry.provider_id, model: entry.model, ...timeouts };
   return { ...toEndpointInput(entry), model: entry.model, ...timeouts };

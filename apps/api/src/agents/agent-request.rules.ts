@@ -1,3 +1,4 @@
+import { fieldPath } from '#agentplane/endpoints';
 import type { FieldError } from '#agentplane/errors';
 import { jsonSchemaErrors } from '../http/json-schema.js';
 import { variableErrors } from '../http/variables.js';
@@ -57,11 +58,14 @@ function canonicalLocale(tag: string): string | undefined {
   }
 }
 
-/** An entry that uses a provider sets only model and timeouts; any other entry is an endpoint. */
-function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
+/**
+ * An entry that uses a provider sets only model and timeouts; any other entry is an endpoint.
+ * `path` is where the entry is (`llm[0]`, or `''` for an entry that is the whole body).
+ */
+export function entryErrors(entry: LlmEntryDto, path: string): FieldError[] {
   if (entry.provider_id === undefined) return endpointErrors(entry, path);
   return ENDPOINT_FIELDS.filter((field) => entry[field] !== undefined).map((field) => ({
-    path: `${path}.${field}`,
+    path: fieldPath(path, field),
     code: 'not_allowed_with_provider',
     message: "must be absent with provider_id: the provider's settings are used",
   }));

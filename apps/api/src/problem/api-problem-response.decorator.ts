@@ -58,6 +58,10 @@ export const PROBLEMS = {
     code: RuntimeErrorCode.FirstTokenTimeout,
     detail: 'No token arrived from the upstream in time.',
   },
+  testsRateLimited: {
+    code: 'rate_limited',
+    detail: 'At most 10 entries may be tested every 60 s: try again in 42 s.',
+  },
   databaseUnavailable: {
     code: 'database_unavailable',
     detail: 'The database is unavailable; retry shortly.',

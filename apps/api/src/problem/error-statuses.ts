@@ -4,7 +4,7 @@ import { AuthErrorCode } from '#agentplane/auth';
 import { CredentialsErrorCode } from '#agentplane/credentials';
 import { EgressErrorCode } from '#agentplane/egress';
 import { CommonErrorCode } from '#agentplane/errors';
-import { RuntimeErrorCode } from '#agentplane/runtime';
+import { ConnectionTestErrorCode, RuntimeErrorCode } from '#agentplane/runtime';
 
 /** Failures raised by the HTTP framework itself (routing, body parsing, limits) before a handler runs. */
 export enum HttpErrorCode {
@@ -25,7 +25,8 @@ export type ErrorCode =
   | ProvidersErrorCode
   | CredentialsErrorCode
   | EgressErrorCode
-  | RuntimeErrorCode;
+  | RuntimeErrorCode
+  | ConnectionTestErrorCode;
 
 export interface ErrorStatus {
   readonly status: number;
@@ -76,7 +77,17 @@ export const ERROR_STATUSES: { readonly [C in ErrorCode]: ErrorStatus } = {
   [EgressErrorCode.HeadersTimeout]: { status: 504, title: 'Upstream timeout' },
   [EgressErrorCode.BodyTimeout]: { status: 504, title: 'Upstream timeout' },
   [EgressErrorCode.ConnectionFailed]: { status: 502, title: 'Upstream connection failed' },
+  [EgressErrorCode.ConnectionRefused]: { status: 502, title: 'Upstream connection refused' },
+  [EgressErrorCode.TlsUntrusted]: { status: 502, title: 'Upstream certificate not trusted' },
+  [EgressErrorCode.TlsHostnameMismatch]: { status: 502, title: 'Upstream certificate for another host' },
+  [EgressErrorCode.TlsFailed]: { status: 502, title: 'Upstream TLS handshake failed' },
 
+  [RuntimeErrorCode.DnsFailed]: { status: 502, title: 'Upstream host does not resolve' },
+  [RuntimeErrorCode.ConnectionRefused]: { status: 502, title: 'Upstream connection refused' },
+  [RuntimeErrorCode.ConnectTimeout]: { status: 504, title: 'Upstream connect timeout' },
+  [RuntimeErrorCode.TlsUntrusted]: { status: 502, title: 'Upstream certificate not trusted' },
+  [RuntimeErrorCode.TlsHostnameMismatch]: { status: 502, title: 'Upstream certificate for another host' },
+  [RuntimeErrorCode.TlsFailed]: { status: 502, title: 'Upstream TLS handshake failed' },
   [RuntimeErrorCode.ConnectFailed]: { status: 502, title: 'Upstream connection failed' },
   [RuntimeErrorCode.ConnectionLost]: { status: 502, title: 'Upstream connection lost' },
   [RuntimeErrorCode.Status]: { status: 502, title: 'Upstream error status' },
@@ -88,6 +99,8 @@ export const ERROR_STATUSES: { readonly [C in ErrorCode]: ErrorStatus } = {
   [RuntimeErrorCode.StreamError]: { status: 502, title: 'Upstream reported an error' },
   [RuntimeErrorCode.EgressRefused]: { status: 502, title: 'Egress refused' },
   [RuntimeErrorCode.NoLlmConfigured]: { status: 409, title: 'No LLM configured' },
+
+  [ConnectionTestErrorCode.RateLimited]: { status: 429, title: 'Too many connection tests' },
 };
 
 export function isErrorCode(code: string): code is ErrorCode {

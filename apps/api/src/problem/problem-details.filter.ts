@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommonErrorCode } from '#agentplane/errors';
+import { ConnectionTestError } from '#agentplane/runtime';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem-details.js';
 
 const RETRY_AFTER_SECONDS = '1';
@@ -25,6 +26,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (problem.status === 401) void reply.header('www-authenticate', 'Bearer');
     // An unavailable database is worth a retry, soon: say when, so clients back off alike.
     if (problem.code === CommonErrorCode.DatabaseUnavailable) void reply.header('retry-after', RETRY_AFTER_SECONDS);
+    if (exception instanceof ConnectionTestError) void reply.header('retry-after', String(exception.retryAfterSeconds));
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 }
