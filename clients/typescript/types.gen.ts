@@ -1478,7 +1478,7 @@ export type CreateReplyErrors = {
      */
     503: ProblemDetails;
     /**
-     * stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)
+     * stream: false, and the last llm entry timed out (upstream_connect_timeout, upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)
      */
     504: ProblemDetails;
 };

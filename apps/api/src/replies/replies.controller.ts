@@ -41,7 +41,9 @@ export class RepliesController {
       'With `stream` (default), a `text/event-stream` of `reply.delta {text}`, `reply.tool_call {id, name, arguments, system, agent_id?, error?}`, ' +
       'then `reply.completed {finish_reason, entry_index, model, ttft_ms, duration_ms, usage?}` or `error {code, message}`, ' +
       'with comment heartbeats while waiting. With `stream: false`, one JSON object. ' +
-      'Error codes: `upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, ' +
+      'Error codes: `upstream_dns_failed`, `upstream_connection_refused`, `upstream_connect_timeout`, `upstream_tls_untrusted` ' +
+      '(a private CA: the operator sets NODE_EXTRA_CA_CERTS), `upstream_tls_hostname_mismatch`, `upstream_tls_failed`, ' +
+      '`upstream_connect_failed`, `upstream_connection_lost`, `upstream_status` (with `upstream_status`), `upstream_timeout_first_token`, ' +
       '`upstream_idle_timeout`, `upstream_timeout_total`, `upstream_too_large`, `upstream_malformed`, `upstream_error`, ' +
       '`credential_unavailable`, `egress_refused`, `no_llm_configured`, `internal_error`.',
   })
@@ -81,7 +83,7 @@ export class RepliesController {
   )
   @ApiProblemResponse(
     504,
-    'stream: false, and the last llm entry timed out (upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)',
+    'stream: false, and the last llm entry timed out (upstream_connect_timeout, upstream_timeout_first_token, upstream_idle_timeout, upstream_timeout_total)',
     PROBLEMS.upstreamTimeout,
   )
   // The response is written here (not passed through): Nest would otherwise send again after
