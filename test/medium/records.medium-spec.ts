@@ -249,3 +249,26 @@ describe('reply records against a real database', () => {
     expect(await records.prune()).toBe(0);
   });
 });
+
+describe('the recorder at shutdown, against a real database', () => {
+  it('writes what is queued before the database closes', async () => {
+    const storage = await createTestStorage();
+    try {
+      let ctx = await createServiceContext(storage, {}, [RecordsModule]);
+      const orgId = (await ctx.get(ApiKeyService).issue('org-records-shutdown')).orgId;
+      const recorder = ctx.get(ReplyRecorder);
+      expect(recorder.record(reply(orgId, 'agt_1', new Date(), [], { outcome: NoLlmConfigured }))).toBe(true);
+      // Closed before the recorder's timer could write it: only the shutdown does.
+      await ctx.close();
+      expect({ failed: recorder.failed, dropped: recorder.dropped, queued: recorder.queued }).toEqual({ failed: 0, dropped: 0, queued: 0 });
+      ctx = await createServiceContext(storage, {}, [RecordsModule]);
+      try {
+        expect(await ctx.get(PrismaService).replyRecord.count({ where: { orgId } })).toBe(1);
+      } finally {
+        await ctx.close();
+      }
+    } finally {
+      await storage.dispose();
+    }
+  });
+});
