@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { AgentsService } from '#agentplane/agents';
 import { ApiKeyService, type OrgId } from '#agentplane/auth';
-import { PrismaService } from '#agentplane/db';
+import { newId, PrismaService } from '#agentplane/db';
 import { CommonErrorCode } from '#agentplane/errors';
 import { RecordsModule, RecordsService, ReplyRecorder } from '#agentplane/records';
 import { type AttemptSummary, type ReplySummary, RuntimeErrorCode } from '#agentplane/runtime';
@@ -61,20 +60,8 @@ describe('reply records against a real database', () => {
     ctx = await createServiceContext(storage, { AGENTPLANE_RECORD_RETENTION_DAYS: '1' }, [RecordsModule]);
     orgA = (await ctx.get(ApiKeyService).issue('org-records-a')).orgId;
     orgB = (await ctx.get(ApiKeyService).issue('org-records-b')).orgId;
-    const created = await ctx.get(AgentsService).create(orgA, {
-      name: 'recorded',
-      instructions: null,
-      temperature: null,
-      maxTokens: null,
-      metadata: {},
-      tools: [],
-      systemTools: {},
-      forwardMetadata: false,
-      variables: {},
-      llm: [],
-    });
-    if (!('agent' in created)) throw new Error('expected a new agent');
-    agentId = created.agent.id;
+    // Only its existence matters here: a bare row.
+    agentId = (await ctx.get(PrismaService).agent.create({ data: { id: newId('agt'), orgId: orgA, name: 'recorded' } })).id;
     records = ctx.get(RecordsService);
     recorder = ctx.get(ReplyRecorder);
 
