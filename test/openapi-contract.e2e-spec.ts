@@ -46,7 +46,7 @@ const operations = (): [string, string, Operation][] =>
   );
 
 describe('openapi.yaml', () => {
-  it('names every agents, providers and credentials operation with a stable operationId', () => {
+  it('names every agents, providers, credentials and records operation with a stable operationId', () => {
     const ids = operations().map(([, , op]) => op.operationId);
     expect(ids).toEqual(
       expect.arrayContaining([
@@ -66,6 +66,8 @@ describe('openapi.yaml', () => {
         'replaceProvider',
         'updateProvider',
         'deleteProvider',
+        'listReplyRecords',
+        'getUsage',
       ]),
     );
     expect(new Set(ids).size).toBe(ids.length);
@@ -152,6 +154,8 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
     expect(Object.keys(spec.paths['/v1/credentials/{id}']!.delete!.responses)).toEqual(expect.arrayContaining(['404', '409', '422']));
     expect(Object.keys(spec.paths['/v1/providers/{id}']!.delete!.responses)).toEqual(expect.arrayContaining(['404', '409', '412', '422']));
     expect(Object.keys(spec.paths['/v1/credentials']!.get!.responses)).toEqual(expect.arrayContaining(['400', '422']));
+    expect(Object.keys(spec.paths['/v1/agents/{id}/reply-records']!.get!.responses)).toEqual(expect.arrayContaining(['400', '404', '422']));
+    expect(Object.keys(spec.paths['/v1/usage']!.get!.responses)).toEqual(expect.arrayContaining(['422']));
   });
 
   it('documents X-Request-Id on every response of every operation', () => {
@@ -174,7 +178,7 @@ describe('openapi.yaml for generated clients and Swagger UI', () => {
 
   it('types every limit as an integer', () => {
     const limits = operations().flatMap(([, , op]) => (op.parameters ?? []).filter((p) => p.name === 'limit'));
-    expect(limits).toHaveLength(4);
+    expect(limits).toHaveLength(5);
     for (const limit of limits) expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
   });
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, ClientMeta, Options as Options2, RequestResult, ServerSentEventsResult, TDataShape } from './client/index.js';
-import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, TestAgentData, TestAgentErrors, TestAgentResponses, TestLlmEntryData, TestLlmEntryErrors, TestLlmEntryResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
+import type { CreateAgentData, CreateAgentErrors, CreateAgentResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCredentialData, CreateCredentialErrors, CreateCredentialResponses, CreateProviderData, CreateProviderErrors, CreateProviderResponses, CreateReplyData, CreateReplyErrors, CreateReplyResponse, CreateReplyResponses, DeleteAgentData, DeleteAgentErrors, DeleteAgentResponses, DeleteCredentialData, DeleteCredentialErrors, DeleteCredentialResponses, DeleteProviderData, DeleteProviderErrors, DeleteProviderResponses, GetAgentData, GetAgentErrors, GetAgentResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetOrganizationData, GetOrganizationErrors, GetOrganizationResponses, GetProviderData, GetProviderErrors, GetProviderResponses, GetUsageData, GetUsageErrors, GetUsageResponses, ListAgentsData, ListAgentsErrors, ListAgentsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListProvidersData, ListProvidersErrors, ListProvidersResponses, ListReplyRecordsData, ListReplyRecordsErrors, ListReplyRecordsResponses, ReplaceAgentData, ReplaceAgentErrors, ReplaceAgentResponses, ReplaceCredentialData, ReplaceCredentialErrors, ReplaceCredentialResponses, ReplaceProviderData, ReplaceProviderErrors, ReplaceProviderResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, TestAgentData, TestAgentErrors, TestAgentResponses, TestLlmEntryData, TestLlmEntryErrors, TestLlmEntryResponses, UpdateAgentData, UpdateAgentErrors, UpdateAgentResponses, UpdateProviderData, UpdateProviderErrors, UpdateProviderResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -106,6 +106,17 @@ export const createReply = <ThrowOnError extends boolean = false>(options: Optio
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * An agent's reply records, newest first
+ *
+ * One record per reply, streamed or not, however it ended: outcome, attempts, TTFT, duration, tokens. Never the messages. Records are written within a second of the reply, kept for AGENTPLANE_RECORD_RETENTION_DAYS, and outlive a deleted agent.
+ */
+export const listReplyRecords = <ThrowOnError extends boolean = false>(options: Options<ListReplyRecordsData, ThrowOnError>): RequestResult<ListReplyRecordsResponses, ListReplyRecordsErrors, ThrowOnError> => (options.client ?? client).get<ListReplyRecordsResponses, ListReplyRecordsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/agents/{id}/reply-records',
+    ...options
 });
 
 /**
@@ -301,4 +312,15 @@ export const replaceProvider = <ThrowOnError extends boolean = false>(options: O
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * The organization's reply usage over a window, per agent or per UTC day
+ *
+ * Counts the replies that started in `[from, to)`: completed, cancelled, failed and errors by code, TTFT p50/p95, and tokens, per group and for the whole window. From the reply records, so the same retention applies.
+ */
+export const getUsage = <ThrowOnError extends boolean = false>(options?: Options<GetUsageData, ThrowOnError>): RequestResult<GetUsageResponses, GetUsageErrors, ThrowOnError> => (options?.client ?? client).get<GetUsageResponses, GetUsageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/usage',
+    ...options
 });

@@ -590,6 +590,23 @@ export type Reply = {
 };
 
 /**
+ * One llm entry tried for a reply, in the order they were tried
+ */
+export type ReplyAttempt = {
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    duration_ms: number;
+    entry_index: number;
+    /**
+     * The entry's model
+     */
+    model: string;
+    /**
+     * `completed`, `cancelled` (the caller went away first), or the error code the reply failed with
+     */
+    outcome: ReplyOutcome;
+};
+
+/**
  * The `data` of a `reply.completed` event, the last event of a reply that ended well
  */
 export type ReplyCompleted = {
@@ -639,6 +656,58 @@ export type ReplyError = {
  * Why the reply failed: the same code a `stream: false` request gets as its problem `code`
  */
 export type ReplyErrorCode = 'credential_unavailable' | 'egress_refused' | 'internal_error' | 'no_llm_configured' | 'upstream_connect_failed' | 'upstream_connect_timeout' | 'upstream_connection_lost' | 'upstream_connection_refused' | 'upstream_dns_failed' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_tls_failed' | 'upstream_tls_hostname_mismatch' | 'upstream_tls_untrusted' | 'upstream_too_large';
+
+/**
+ * `completed`, `cancelled` (the caller went away first), or the error code the reply failed with
+ */
+export type ReplyOutcome = 'completed' | 'cancelled' | 'credential_unavailable' | 'egress_refused' | 'no_llm_configured' | 'upstream_connect_failed' | 'upstream_connect_timeout' | 'upstream_connection_lost' | 'upstream_connection_refused' | 'upstream_dns_failed' | 'upstream_error' | 'upstream_idle_timeout' | 'upstream_malformed' | 'upstream_status' | 'upstream_timeout_first_token' | 'upstream_timeout_total' | 'upstream_tls_failed' | 'upstream_tls_hostname_mismatch' | 'upstream_tls_untrusted' | 'upstream_too_large';
+
+export type ReplyRecord = {
+    agent_id: string;
+    api: 'chat_completions' | 'responses' | 'anthropic' | 'google' | 'azure';
+    attempts: Array<ReplyAttempt>;
+    duration_ms: number;
+    /**
+     * The entry of the last attempt (the one that answered, for a completed reply); null when none was tried
+     */
+    entry_index: number | null;
+    id: string;
+    /**
+     * The model the upstream reported, or the entry’s
+     */
+    model: string | null;
+    object: 'reply_record';
+    /**
+     * `completed`, `cancelled` (the caller went away first), or the error code the reply failed with
+     */
+    outcome: ReplyOutcome;
+    /**
+     * The x-request-id of the reply request
+     */
+    request_id: string | null;
+    started_at: string;
+    /**
+     * False for a `stream: false` reply
+     */
+    stream: boolean;
+    /**
+     * From the start of the reply to its first token, fallbacks included; null when nothing was relayed
+     */
+    ttft_ms: number | null;
+    /**
+     * When the upstream reported it
+     */
+    usage: Usage | null;
+};
+
+export type ReplyRecordList = {
+    data: Array<ReplyRecord>;
+    has_more: boolean;
+    /**
+     * Pass as `after` for the next page
+     */
+    next_cursor: string | null;
+};
 
 export type ReplyRequest = {
     messages: Array<ConversationMessage>;
@@ -774,6 +843,106 @@ export type Usage = {
     input_tokens: number;
     output_tokens: number;
     total_tokens: number;
+};
+
+/**
+ * What a set of replies adds up to
+ */
+export type UsageFigures = {
+    /**
+     * The caller went away before the reply ended
+     */
+    cancelled: number;
+    completed: number;
+    /**
+     * How many replies failed with each error code
+     */
+    errors: {
+        [key: string]: number;
+    };
+    /**
+     * Replies that ended with an error, of any code
+     */
+    failed: number;
+    replies: number;
+    tokens: UsageTokens;
+    /**
+     * Time to first token of the replies that relayed something
+     */
+    ttft_ms: UsagePercentiles;
+};
+
+/**
+ * The figures of one agent (`group_by=agent`) or one UTC day (`group_by=day`)
+ */
+export type UsageGroup = {
+    /**
+     * With group_by=agent (an agent deleted since included)
+     */
+    agent_id?: string;
+    /**
+     * The caller went away before the reply ended
+     */
+    cancelled: number;
+    completed: number;
+    /**
+     * With group_by=day
+     */
+    day?: string;
+    /**
+     * How many replies failed with each error code
+     */
+    errors: {
+        [key: string]: number;
+    };
+    /**
+     * Replies that ended with an error, of any code
+     */
+    failed: number;
+    replies: number;
+    tokens: UsageTokens;
+    /**
+     * Time to first token of the replies that relayed something
+     */
+    ttft_ms: UsagePercentiles;
+};
+
+/**
+ * Milliseconds; null when no reply relayed anything
+ */
+export type UsagePercentiles = {
+    p50: number | null;
+    p95: number | null;
+};
+
+export type UsageReport = {
+    /**
+     * Start of the window (inclusive)
+     */
+    from: string;
+    group_by: 'agent' | 'day';
+    /**
+     * Groups with at least one reply, by agent id or by day
+     */
+    groups: Array<UsageGroup>;
+    object: 'usage';
+    /**
+     * End of the window (exclusive)
+     */
+    to: string;
+    /**
+     * The whole window
+     */
+    totals: UsageFigures;
+};
+
+/**
+ * Tokens the upstreams reported, summed
+ */
+export type UsageTokens = {
+    input: number;
+    output: number;
+    total: number;
 };
 
 export type AgentWritable = {
@@ -1493,6 +1662,56 @@ export type CreateReplyResponses = {
 };
 
 export type CreateReplyResponse = CreateReplyResponses[keyof CreateReplyResponses];
+
+export type ListReplyRecordsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page
+         */
+        after?: string;
+    };
+    url: '/v1/agents/{id}/reply-records';
+};
+
+export type ListReplyRecordsErrors = {
+    /**
+     * Invalid cursor
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * Neither an agent of this organization nor any record of one
+     */
+    404: ProblemDetails;
+    /**
+     * Invalid limit
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type ListReplyRecordsError = ListReplyRecordsErrors[keyof ListReplyRecordsErrors];
+
+export type ListReplyRecordsResponses = {
+    200: ReplyRecordList;
+};
+
+export type ListReplyRecordsResponse = ListReplyRecordsResponses[keyof ListReplyRecordsResponses];
 
 export type TestAgentData = {
     body?: never;
@@ -2305,3 +2524,50 @@ export type ReplaceProviderResponses = {
 };
 
 export type ReplaceProviderResponse = ReplaceProviderResponses[keyof ReplaceProviderResponses];
+
+export type GetUsageData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Start of the window (inclusive), by when replies started. Default: a day before `to`. A date is its UTC midnight.
+         */
+        from?: string;
+        /**
+         * End of the window (exclusive). Default: now. At most 92 days after `from`.
+         */
+        to?: string;
+        /**
+         * One group per agent, or per UTC day
+         */
+        group_by?: 'agent' | 'day';
+    };
+    url: '/v1/usage';
+};
+
+export type GetUsageErrors = {
+    /**
+     * Missing, unknown or revoked API key
+     */
+    401: ProblemDetails;
+    /**
+     * A from, to or group_by that is not valid, or a window that is empty or longer than 92 days (invalid_window at from)
+     */
+    422: ProblemDetails;
+    /**
+     * Unexpected failure; the detail names the request id to quote
+     */
+    500: ProblemDetails;
+    /**
+     * The database does not answer; retry shortly
+     */
+    503: ProblemDetails;
+};
+
+export type GetUsageError = GetUsageErrors[keyof GetUsageErrors];
+
+export type GetUsageResponses = {
+    200: UsageReport;
+};
+
+export type GetUsageResponse = GetUsageResponses[keyof GetUsageResponses];

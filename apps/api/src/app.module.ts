@@ -10,6 +10,7 @@ import { KeysModule } from '#agentplane/keys';
 import { DbModule } from '#agentplane/db';
 import { EgressModule } from '#agentplane/egress';
 import { type Logger, LoggingModule } from '#agentplane/logging';
+import { RecordsModule } from '#agentplane/records';
 import { RuntimeModule } from '#agentplane/runtime';
 import { AgentsController } from './agents/agents.controller.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
@@ -19,6 +20,8 @@ import { HealthController } from './health/health.controller.js';
 import { OrganizationController } from './organization/organization.controller.js';
 import { RepliesController } from './replies/replies.controller.js';
 import { ConnectionTestsController } from './connection-tests/connection-tests.controller.js';
+import { ReplyRecordsController } from './records/reply-records.controller.js';
+import { UsageController } from './records/usage.controller.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemDetailsFilter } from './problem/problem-details.filter.js';
 import { createValidationPipe } from './problem/validation.js';
@@ -39,6 +42,7 @@ export class AppModule {
         EgressModule,
         AgentsModule,
         ProvidersModule,
+        RecordsModule.forServing(),
         TelemetryModule,
         RuntimeModule,
       ],
@@ -51,6 +55,8 @@ export class AppModule {
         ProvidersController,
         RepliesController,
         ConnectionTestsController,
+        ReplyRecordsController,
+        UsageController,
       ],
       providers: [
         { provide: APP_GUARD, useExisting: ApiKeyGuard },

@@ -41,4 +41,6 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   /** How often a streamed reply sends a comment line while no event is due. */
   readonly replyHeartbeatMs: number;
+  /** Reply records older than this many days are pruned. */
+  readonly recordRetentionDays: number;
 }

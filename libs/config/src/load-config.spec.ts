@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       egressPrivateNetworks: [],
       logLevel: 'info',
       replyHeartbeatMs: 15_000,
+      recordRetentionDays: 30,
     });
   });
 
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
         AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.0.0/16, FD12:3456::/32',
         LOG_LEVEL: 'DEBUG',
         AGENTPLANE_REPLY_HEARTBEAT_MS: '5000',
+        AGENTPLANE_RECORD_RETENTION_DAYS: '7',
       },
       '/srv/app',
     );
@@ -59,6 +61,7 @@ describe('loadConfig', () => {
     ]);
     expect(config.logLevel).toBe('debug');
     expect(config.replyHeartbeatMs).toBe(5000);
+    expect(config.recordRetentionDays).toBe(7);
   });
 
   it.each<[string, Environment]>([
@@ -86,6 +89,10 @@ describe('loadConfig', () => {
     ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '0' }],
     ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '1.5' }],
     ['AGENTPLANE_REPLY_HEARTBEAT_MS', { AGENTPLANE_REPLY_HEARTBEAT_MS: '700000' }],
+    ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: '0' }],
+    ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: '3651' }],
+    ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: '7.5' }],
+    ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: 'thirty' }],
   ])('names %s when it is invalid (%j)', (variable, env) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);

@@ -50,7 +50,18 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     fail('AGENTPLANE_REPLY_HEARTBEAT_MS', m),
   );
 
-  if (problems.length > 0 || port === undefined || host === undefined || logLevel === undefined || replyHeartbeatMs === undefined) {
+  const recordRetentionDays = parseWholeNumber(nonEmpty(env.AGENTPLANE_RECORD_RETENTION_DAYS) ?? '30', 1, 3650, (m) =>
+    fail('AGENTPLANE_RECORD_RETENTION_DAYS', m),
+  );
+
+  if (
+    problems.length > 0 ||
+    port === undefined ||
+    host === undefined ||
+    logLevel === undefined ||
+    replyHeartbeatMs === undefined ||
+    recordRetentionDays === undefined
+  ) {
     throw new ConfigError(problems);
   }
   return {
@@ -62,6 +73,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     egressPrivateNetworks: privateNetworks ?? [],
     logLevel,
     replyHeartbeatMs,
+    recordRetentionDays,
   };
 }
 

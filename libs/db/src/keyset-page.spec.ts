@@ -50,4 +50,17 @@ describe('keysetQuery and toPage', () => {
     expect(toPage(rows, { limit: 3 }, (r) => r.id)).toEqual({ data: ['cred_c', 'cred_b', 'cred_a'], hasMore: false, nextCursor: null });
     expect(toPage([], { limit: 3 }, (r: (typeof rows)[number]) => r.id)).toEqual({ data: [], hasMore: false, nextCursor: null });
   });
+
+  it('keys on another time column when told, with the same cursors', () => {
+    const after = { createdAt: new Date('2026-11-02T00:00:00.500Z'), id: 'rec_b' };
+    expect(keysetQuery({ limit: 1, after }, 'startedAt')).toEqual({
+      where: { OR: [{ startedAt: { lt: after.createdAt } }, { startedAt: after.createdAt, id: { lt: 'rec_b' } }] },
+      orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+      take: 2,
+    });
+    const started = rows.map((r) => ({ id: r.id, startedAt: r.createdAt }));
+    const page = toPage(started, { limit: 1 }, (r) => r.id, 'startedAt');
+    expect(page).toEqual({ data: ['cred_c'], hasMore: true, nextCursor: expect.any(String) });
+    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: rows[0]!.createdAt, id: 'cred_c' });
+  });
 });
