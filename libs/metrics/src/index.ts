@@ -1,0 +1,1 @@
+export { Metrics, type MetricsOptions, type PoolUse } from './metrics.js';
