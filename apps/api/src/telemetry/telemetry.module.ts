@@ -1,10 +1,13 @@
 import { Global, Module } from '@nestjs/common';
-import { IgnoreReplies, ReplyObserver } from '#agentplane/runtime';
+import { MetricsModule } from '#agentplane/metrics';
+import { ReplyObserver } from '#agentplane/runtime';
+import { ReplyTelemetry } from './reply-telemetry.js';
 
 /** Where reply summaries go: global, so the runtime gets its observer without knowing who listens. */
 @Global()
 @Module({
-  providers: [{ provide: ReplyObserver, useClass: IgnoreReplies }],
-  exports: [ReplyObserver],
+  imports: [MetricsModule],
+  providers: [{ provide: ReplyObserver, useClass: ReplyTelemetry }],
+  exports: [ReplyObserver, MetricsModule],
 })
 export class TelemetryModule {}
