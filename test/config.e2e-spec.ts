@@ -13,6 +13,7 @@ describe('invalid configuration', () => {
     ['PORT', { PORT: 'http' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'chatty' }],
     ['AGENTPLANE_EGRESS_PRIVATE_NETWORKS', { AGENTPLANE_EGRESS_PRIVATE_NETWORKS: '10.20.0.0' }],
+    ['AGENTPLANE_METRICS_PORT', { PORT: '9464', AGENTPLANE_METRICS_PORT: '9464' }],
     ['AGENTPLANE_MASTER_KEYS', { AGENTPLANE_MASTER_KEYS: 'k1:c2hvcnQtc2VjcmV0' }],
     ['AGENTPLANE_MASTER_KEYS', { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x' }],
   ])('stops the API before it touches storage, naming %s and showing no stack', async (variable, env) => {

@@ -2,9 +2,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '#agentplane/config';
 import { type Logger, PinoNestLogger } from '#agentplane/logging';
+import { Metrics } from '#agentplane/metrics';
 import { AppModule } from './app.module.js';
 import { createFastifyAdapter } from './http/fastify-adapter.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi.js';
+import { timeRequests } from './telemetry/http-metrics.js';
 
 export interface CreateAppOptions {
   /** Build the module graph without running providers: for writing the OpenAPI document. */
@@ -22,6 +24,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     preview: options.preview ?? false,
   });
   app.enableShutdownHooks();
+  // Only when something scrapes: otherwise requests pay nothing for metrics.
+  if (config.metrics !== null) timeRequests(adapter.getInstance(), app.get(Metrics));
   serveOpenApi(app, () => buildOpenApiDocument(app));
   return app;
 }

@@ -21,6 +21,14 @@ export interface PrivateNetwork {
   readonly prefixLength: number;
 }
 
+/** Where Prometheus scrapes metrics: a listener of its own, never the API's. */
+export interface MetricsListenerConfig {
+  readonly port: number;
+  readonly host: string;
+  /** The bearer token a scrape must send; null when the listener asks for none. */
+  readonly token: string | null;
+}
+
 /** Embedded PGlite in a data folder, or an external PostgreSQL. */
 export type StorageConfig =
   { readonly kind: 'embedded'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string; readonly dataDir: string };
@@ -43,4 +51,6 @@ export interface AppConfig {
   readonly replyHeartbeatMs: number;
   /** Reply records older than this many days are pruned. */
   readonly recordRetentionDays: number;
+  /** Null without AGENTPLANE_METRICS_PORT: then no metrics endpoint exists at all. */
+  readonly metrics: MetricsListenerConfig | null;
 }

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       replyHeartbeatMs: 15_000,
       recordRetentionDays: 30,
+      metrics: null,
     });
   });
 
@@ -42,6 +43,9 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'DEBUG',
         AGENTPLANE_REPLY_HEARTBEAT_MS: '5000',
         AGENTPLANE_RECORD_RETENTION_DAYS: '7',
+        AGENTPLANE_METRICS_PORT: '9464',
+        AGENTPLANE_METRICS_HOST: '10.0.0.5',
+        AGENTPLANE_METRICS_TOKEN: 'scrape-0123456789abcdef',
       },
       '/srv/app',
     );
@@ -62,6 +66,17 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.replyHeartbeatMs).toBe(5000);
     expect(config.recordRetentionDays).toBe(7);
+    expect(config.metrics).toEqual({ port: 9464, host: '10.0.0.5', token: 'scrape-0123456789abcdef' });
+  });
+
+  it('listens for metrics on loopback without a token unless told otherwise', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', AGENTPLANE_METRICS_PORT: '9464' }).metrics).toEqual({
+      port: 9464,
+      host: '127.0.0.1',
+      token: null,
+    });
+    // 0 picks a free port, as PORT=0 does, so both may say 0.
+    expect(loadConfig({ PORT: '0', AGENTPLANE_METRICS_PORT: '0' }).metrics?.port).toBe(0);
   });
 
   it.each<[string, Environment]>([
@@ -93,6 +108,15 @@ describe('loadConfig', () => {
     ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: '3651' }],
     ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: '7.5' }],
     ['AGENTPLANE_RECORD_RETENTION_DAYS', { AGENTPLANE_RECORD_RETENTION_DAYS: 'thirty' }],
+    ['AGENTPLANE_METRICS_PORT', { AGENTPLANE_METRICS_PORT: '70000' }],
+    ['AGENTPLANE_METRICS_PORT', { AGENTPLANE_METRICS_PORT: 'metrics' }],
+    ['AGENTPLANE_METRICS_PORT', { AGENTPLANE_METRICS_PORT: '3000' }],
+    ['AGENTPLANE_METRICS_PORT', { PORT: '8080', AGENTPLANE_METRICS_PORT: '8080', AGENTPLANE_METRICS_HOST: '10.0.0.5' }],
+    ['AGENTPLANE_METRICS_HOST', { AGENTPLANE_METRICS_PORT: '9464', AGENTPLANE_METRICS_HOST: 'not a host' }],
+    ['AGENTPLANE_METRICS_HOST', { AGENTPLANE_METRICS_HOST: '0.0.0.0' }],
+    ['AGENTPLANE_METRICS_TOKEN', { AGENTPLANE_METRICS_PORT: '9464', AGENTPLANE_METRICS_TOKEN: 'short' }],
+    ['AGENTPLANE_METRICS_TOKEN', { AGENTPLANE_METRICS_PORT: '9464', AGENTPLANE_METRICS_TOKEN: 'has a space 0123456789' }],
+    ['AGENTPLANE_METRICS_TOKEN', { AGENTPLANE_METRICS_TOKEN: 'scrape-0123456789abcdef' }],
   ])('names %s when it is invalid (%j)', (variable, env) => {
     const problems = problemsOf(env);
     expect(problems.map((p) => p.variable)).toEqual([variable]);
@@ -116,5 +140,11 @@ describe('loadConfig', () => {
     expect(message).toContain('AGENTPLANE_MASTER_KEYS');
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain(shortKey);
+  });
+
+  it('never repeats the metrics token in its messages', () => {
+    const token = 'token with spaces 0123456789';
+    const problems = problemsOf({ AGENTPLANE_METRICS_PORT: '9464', AGENTPLANE_METRICS_TOKEN: token });
+    expect(JSON.stringify(problems)).not.toContain('0123456789');
   });
 });

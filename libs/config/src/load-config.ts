@@ -1,13 +1,15 @@
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import type { AppConfig, EgressAllowEntry, LogLevel, MasterKey, PrivateNetwork } from './app-config.js';
+import type { AppConfig, EgressAllowEntry, LogLevel, MasterKey, MetricsListenerConfig, PrivateNetwork } from './app-config.js';
 import { ConfigError, type ConfigProblem } from './config.error.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MASTER_KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// What a bearer token may hold (RFC 6750 b64token), long enough not to be guessed.
+const METRICS_TOKEN = /^[A-Za-z0-9._~+/-]{16,1024}=*$/;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -53,6 +55,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
   const recordRetentionDays = parseWholeNumber(nonEmpty(env.AGENTPLANE_RECORD_RETENTION_DAYS) ?? '30', 1, 3650, (m) =>
     fail('AGENTPLANE_RECORD_RETENTION_DAYS', m),
   );
+  const metrics = parseMetricsListener(env, port, fail);
 
   if (
     problems.length > 0 ||
@@ -60,7 +63,8 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     host === undefined ||
     logLevel === undefined ||
     replyHeartbeatMs === undefined ||
-    recordRetentionDays === undefined
+    recordRetentionDays === undefined ||
+    metrics === undefined
   ) {
     throw new ConfigError(problems);
   }
@@ -74,7 +78,39 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): AppCo
     logLevel,
     replyHeartbeatMs,
     recordRetentionDays,
+    metrics,
   };
+}
+
+/**
+ * AGENTPLANE_METRICS_PORT, _HOST and _TOKEN. Without the port there is no metrics listener, and the
+ * other two alone are refused: an operator who set a token believes something is listening.
+ */
+function parseMetricsListener(
+  env: Environment,
+  apiPort: number | undefined,
+  fail: (variable: string, message: string) => undefined,
+): MetricsListenerConfig | null | undefined {
+  const rawPort = nonEmpty(env.AGENTPLANE_METRICS_PORT);
+  if (rawPort === undefined) {
+    const orphans = (['AGENTPLANE_METRICS_HOST', 'AGENTPLANE_METRICS_TOKEN'] as const).filter((v) => nonEmpty(env[v]) !== undefined);
+    for (const variable of orphans) fail(variable, 'is set without AGENTPLANE_METRICS_PORT, which enables metrics');
+    return orphans.length === 0 ? null : undefined;
+  }
+  const rawHost = nonEmpty(env.AGENTPLANE_METRICS_HOST);
+  const rawToken = nonEmpty(env.AGENTPLANE_METRICS_TOKEN);
+  let port = parsePort(rawPort, (m) => fail('AGENTPLANE_METRICS_PORT', m));
+  // Never on the API's port, whatever the hosts: metrics are not part of the public API. 0 picks a free port.
+  if (port !== undefined && port !== 0 && port === apiPort) {
+    port = fail('AGENTPLANE_METRICS_PORT', 'must differ from PORT: metrics are never served on the API port');
+  }
+  // Loopback unless the operator says otherwise, whatever HOST the API listens on.
+  const host = parseHost(rawHost ?? '127.0.0.1', (m) => fail('AGENTPLANE_METRICS_HOST', m));
+  const token =
+    rawToken === undefined || METRICS_TOKEN.test(rawToken)
+      ? (rawToken ?? null)
+      : fail('AGENTPLANE_METRICS_TOKEN', 'must be 16 to 1024 characters of A-Z a-z 0-9 - . _ ~ + /, then optional =');
+  return port === undefined || host === undefined || token === undefined ? undefined : { port, host, token };
 }
 
 /** The non-empty items of a comma-separated setting, trimmed. */
