@@ -8,7 +8,8 @@
 // Prints requests per second of each, the ratio, latency p50/p99 and the API's CPU time per
 // request and that of the PostgreSQL server's processes (from /proc; 10 ms ticks, summed over the
 // whole run of a route). BENCH_ROUTES=<part,...> runs only the routes whose name holds one. BENCH_CPU_PROF=<dir>
-// makes the API write a V8 CPU profile there (read it with bench/support/profile-top.ts).
+// makes the API write a V8 CPU profile there (read it with bench/support/profile-top.ts). The API
+// runs with its metrics listener on, as in production, unless BENCH_METRICS=off.
 // Loopback only. Compare ratios, not absolute numbers, on a noisy machine.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -75,9 +76,12 @@ const LLM = [{ base_url: 'https://127.0.0.1:9/v1', model: 'gpt-4o-mini', api_key
 const AGENT = JSON.stringify({ name: 'bench', instructions: 'You are a helpful voice agent.', llm: LLM });
 
 const storage = await createTestStorage();
+const metrics = process.env.BENCH_METRICS !== 'off';
 const api = await startApi({
   ...storage.env,
   AGENTPLANE_EGRESS_ALLOWLIST: '127.0.0.1',
+  // Requests are timed only when something can scrape them.
+  ...(metrics ? { AGENTPLANE_METRICS_PORT: '0' } : {}),
   ...(process.env.BENCH_CPU_PROF === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }),
 });
 const scratch = await mkdtemp(join(tmpdir(), 'agentplane-bench-'));
@@ -115,7 +119,8 @@ try {
     { name: 'POST /v1/agents', method: 'POST', path: '/v1/agents', connections: 20, status: 201, goal: 0.1, body: AGENT },
   ];
   console.log(
-    `storage ${storage.kind}; ${ROUNDS} rounds of ${SECONDS} s per route and side, alternated, after 1 s of warm-up; API at LOG_LEVEL=info`,
+    `storage ${storage.kind}; ${ROUNDS} rounds of ${SECONDS} s per route and side, alternated, after 1 s of warm-up; ` +
+      `API at LOG_LEVEL=info, metrics ${metrics ? 'on' : 'off'}`,
   );
   console.log(
     '| route | connections | bare Fastify req/s | agentplane req/s | ratio | goal | agentplane p50/p99 ms | API CPU ms/request | PostgreSQL CPU ms/request |',
