@@ -67,7 +67,15 @@ export class ReplyService {
     const instructions = renderInstructions(agent.instructions, agent.variables, request.variables);
     const expired = new AbortController();
     const started = this.clock.monotonicMs();
-    const events = this.observed(agent, context, started, this.events(agent, request, instructions, signal, expired, started));
+    // Filled by the attempts as they end; complete once the events are.
+    const attempts: AttemptSummary[] = [];
+    const events = this.observed(
+      agent,
+      context,
+      started,
+      attempts,
+      this.attempts(agent, request, instructions, signal, expired, started, attempts),
+    );
     return { expired: expired.signal, [Symbol.asyncIterator]: () => events };
   }
 
@@ -79,7 +87,8 @@ export class ReplyService {
     agent: RunnableAgent,
     context: ReplyContext,
     started: number,
-    events: AttemptedEvents,
+    attempts: readonly AttemptSummary[],
+    events: AsyncGenerator<ReplyEvent>,
   ): AsyncGenerator<ReplyEvent> {
     const startedAt = this.clock.now();
     let outcome: ReplyOutcome = 'cancelled';
@@ -96,7 +105,6 @@ export class ReplyService {
         yield event;
       }
     } finally {
-      const attempts = events.attempts;
       const last = attempts.at(-1);
       this.observer.replyEnded({
         orgId: agent.orgId,
@@ -114,18 +122,6 @@ export class ReplyService {
         startedAt,
       });
     }
-  }
-
-  private events(
-    agent: RunnableAgent,
-    request: ReplyRequest,
-    instructions: string | null,
-    signal: AbortSignal,
-    expired: AbortController,
-    started: number,
-  ): AttemptedEvents {
-    const attempts: AttemptSummary[] = [];
-    return Object.assign(this.attempts(agent, request, instructions, signal, expired, started, attempts), { attempts });
   }
 
   private async *attempts(
@@ -326,9 +322,6 @@ export interface ReplyContext {
 }
 
 const NO_CONTEXT: ReplyContext = { stream: true };
-
-/** A reply's events, with the attempts made so far (complete once the events end). */
-type AttemptedEvents = AsyncGenerator<ReplyEvent> & { readonly attempts: readonly AttemptSummary[] };
 
 function errorEvent(failure: RuntimeError): ReplyEvent {
   return {
